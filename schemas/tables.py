@@ -1,0 +1,251 @@
+"""Every table of the lake, declared once: name, grain, key, partition, columns, types, docs.
+
+Parquet writing, the data dictionary and the DDL are all generated from these declarations;
+no other module names a column type. Column names are lower snake_case because Athena
+lower-cases identifiers. Timestamps are microseconds in UTC: Athena cannot read nanoseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+STRING = pa.string()
+BIGINT = pa.int64()
+DOUBLE = pa.float64()
+BOOL = pa.bool_()
+DATE = pa.date32()
+STRINGS = pa.list_(pa.string())
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    description: str
+    nullable: bool = True
+
+    def field(self) -> pa.Field:
+        return pa.field(
+            self.name, self.type, nullable=self.nullable,
+            metadata={"description": self.description},
+        )
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    grain: str
+    key: tuple[str, ...]
+    partition: Column
+    sort_by: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The schema of the Parquet files: every column except the Hive partition column."""
+        return pa.schema([c.field() for c in self.columns], metadata={"table": self.name})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:
+    return Column(name, type_, description, nullable)
+
+
+EVENT_DATE = _col("event_date", DATE, "UTC date of event_time (Hive partition, from the folder name).", False)
+DELIVERY_DATE_PARTITION = _col(
+    "delivery_date", DATE, "UTC delivery date: the YYYY/MM/DD folder the file was read from (Hive partition).", False
+)
+
+_DELIVERY_DATE = _col(
+    "delivery_date", DATE,
+    "UTC delivery date of the log file (its YYYY/MM/DD folder). Differs from event_date for events "
+    "delivered after midnight or late.", False,
+)
+_SOURCE_FILE = _col("source_file", STRING, "URI of the CloudTrail log file the row was read from.", False)
+_RECORD_INDEX = _col(
+    "record_index", BIGINT, "Position of the record in its file's Records list: with source_file, the exact raw record.", False
+)
+_EVENT_ID = _col(
+    "event_id", STRING,
+    "CloudTrail eventID, unique per event. Records without one (eventVersion 1.0) get "
+    "'synthetic:' + SHA-256 of eventTime, eventSource, eventName, awsRegion, sourceIPAddress, "
+    "userIdentity.arn and requestParameters, so duplicates of them still collapse.", False,
+)
+_EVENT_TIME = _col("event_time", TIMESTAMP, "eventTime: when the API call was made (UTC).", False)
+_HOSTED_ZONE_ID = _col(
+    "hosted_zone_id", STRING,
+    "Hosted zone the call acted on, without the '/hostedzone/' prefix (from requestParameters."
+    "hostedZoneId or .id, or responseElements.hostedZone.id).",
+)
+_CHANGE_ID = _col("change_id", STRING, "Route 53 change id without the '/change/' prefix (responseElements.changeInfo.id).")
+_CHANGE_COMMENT = _col("change_comment", STRING, "requestParameters.changeBatch.comment.")
+_ERROR_CODE = _col("error_code", STRING, "errorCode of a failed call; null when the call succeeded.")
+_USER_IDENTITY_TYPE = _col(
+    "user_identity_type", STRING,
+    "userIdentity.type: IAMUser, AssumedRole, Root, AWSService, FederatedUser, ...",
+)
+_USER_IDENTITY_ARN = _col("user_identity_arn", STRING, "userIdentity.arn of the caller.")
+_SESSION_ISSUER_ARN = _col(
+    "session_issuer_arn", STRING, "userIdentity.sessionContext.sessionIssuer.arn: the role behind an assumed-role session."
+)
+_SOURCE_IP = _col("source_ip_address", STRING, "sourceIPAddress: caller IP, or a service name such as cloudformation.amazonaws.com.")
+_USER_AGENT = _col("user_agent", STRING, "userAgent of the caller (tool and version).")
+_RECIPIENT_ACCOUNT = _col("recipient_account_id", STRING, "recipientAccountId: the account that owns the resource.")
+_HEALTH_CHECK_ID = _col("health_check_id", STRING, "Health check id (requestParameters.healthCheckId or responseElements.healthCheck.id).")
+
+EVENTS = Table(
+    name="events",
+    description="One row per Route 53 API call recorded by CloudTrail, failed calls included.",
+    grain="one CloudTrail record of a selected Route 53 event source",
+    key=("event_id",),
+    partition=EVENT_DATE,
+    sort_by=("event_time", "event_id"),
+    columns=(
+        _EVENT_ID,
+        _EVENT_TIME,
+        _col("event_name", STRING, "eventName, e.g. ChangeResourceRecordSets, as CloudTrail wrote it.", False),
+        _col("event_source", STRING, "eventSource, lower case, e.g. route53.amazonaws.com.", False),
+        _col("event_type", STRING, "eventType: AwsApiCall, AwsServiceEvent, AwsConsoleAction, ..."),
+        _col("event_version", STRING, "eventVersion of the record format, e.g. 1.08."),
+        _col("api_version", STRING, "apiVersion of the service API, e.g. 2013-04-01 for route53."),
+        _col("event_category", STRING, "eventCategory: Management, Data, ..."),
+        _col("read_only", BOOL, "readOnly: true for calls that do not change state."),
+        _col("management_event", BOOL, "managementEvent flag."),
+        _col("aws_region", STRING, "awsRegion the call was recorded in (us-east-1 for Route 53 itself)."),
+        _SOURCE_IP,
+        _USER_AGENT,
+        _col("request_id", STRING, "requestID assigned by the service."),
+        _RECIPIENT_ACCOUNT,
+        _col("shared_event_id", STRING, "sharedEventID: links copies of an event delivered to several accounts."),
+        _col("vpc_endpoint_id", STRING, "vpcEndpointId when the call came through a VPC endpoint."),
+        _ERROR_CODE,
+        _col("error_message", STRING, "errorMessage of a failed call (can be absent even when error_code is set)."),
+        _col("tls_version", STRING, "tlsDetails.tlsVersion."),
+        _col("tls_cipher_suite", STRING, "tlsDetails.cipherSuite."),
+        _col("tls_client_provided_host_header", STRING, "tlsDetails.clientProvidedHostHeader."),
+        _USER_IDENTITY_TYPE,
+        _col("user_identity_principal_id", STRING, "userIdentity.principalId."),
+        _USER_IDENTITY_ARN,
+        _col("user_identity_account_id", STRING, "userIdentity.accountId: the account of the caller."),
+        _col("user_identity_access_key_id", STRING, "userIdentity.accessKeyId (an identifier, not a secret)."),
+        _col("user_identity_user_name", STRING, "userIdentity.userName."),
+        _col("user_identity_invoked_by", STRING, "userIdentity.invokedBy: the AWS service that made the call."),
+        _col("session_issuer_type", STRING, "userIdentity.sessionContext.sessionIssuer.type (Role, ...)."),
+        _SESSION_ISSUER_ARN,
+        _col("session_issuer_user_name", STRING, "userIdentity.sessionContext.sessionIssuer.userName (the role name)."),
+        _col("session_mfa_authenticated", BOOL, "userIdentity.sessionContext.attributes.mfaAuthenticated."),
+        _col("session_creation_date", TIMESTAMP, "userIdentity.sessionContext.attributes.creationDate (UTC)."),
+        _HOSTED_ZONE_ID,
+        _col("hosted_zone_name", STRING, "Zone name, normalized (lower case, trailing dot), where the call carries it (CreateHostedZone)."),
+        _CHANGE_ID,
+        _col("change_status", STRING, "responseElements.changeInfo.status, e.g. PENDING."),
+        _col("change_submitted_at", TIMESTAMP, "responseElements.changeInfo.submittedAt parsed to UTC (written as 'Jan 16, 2015 12:41:43 AM')."),
+        _HEALTH_CHECK_ID,
+        _col("change_count", BIGINT, "Number of entries in requestParameters.changeBatch.changes; null when the call has no batch."),
+        _CHANGE_COMMENT,
+        _col("addendum_reason", STRING, "addendum.reason for late or corrected deliveries: DELIVERY_DELAY, UPDATED_DATA, SERVICE_OUTAGE."),
+        _col("addendum_original_event_id", STRING, "addendum.originalEventID: the event an UPDATED_DATA record corrects."),
+        _col("request_parameters", STRING, "requestParameters as JSON text, whole, so nothing is lost."),
+        _col("response_elements", STRING, "responseElements as JSON text, whole."),
+        _col("additional_event_data", STRING, "additionalEventData as JSON text (an object for route53, a string for route53domains)."),
+        _col(
+            "extra", STRING,
+            "JSON object of record fields no column holds, by dotted path (e.g. 'resources', "
+            "'userIdentity.sessionContext.sourceIdentity'), so nothing CloudTrail adds is lost; null when none.",
+        ),
+        _DELIVERY_DATE,
+        _SOURCE_FILE,
+        _RECORD_INDEX,
+    ),
+)
+
+RECORD_CHANGES = Table(
+    name="record_changes",
+    description="One row per change of a ChangeResourceRecordSets batch. Rows of failed calls are kept "
+    "with error_code set: Route 53 applies a batch all or nothing, so none of them took effect.",
+    grain="one element of requestParameters.changeBatch.changes",
+    key=("event_id", "change_index"),
+    partition=EVENT_DATE,
+    sort_by=("event_time", "event_id", "change_index"),
+    columns=(
+        _EVENT_ID,
+        _col("change_index", BIGINT, "Position of the change in its batch, from 0.", False),
+        _EVENT_TIME,
+        _RECIPIENT_ACCOUNT,
+        _HOSTED_ZONE_ID,
+        _CHANGE_ID,
+        _CHANGE_COMMENT,
+        _USER_IDENTITY_TYPE,
+        _USER_IDENTITY_ARN,
+        _SESSION_ISSUER_ARN,
+        _SOURCE_IP,
+        _USER_AGENT,
+        _ERROR_CODE,
+        _col("action", STRING, "CREATE, DELETE or UPSERT (upper case)."),
+        _col("record_name", STRING, "resourceRecordSet.name exactly as sent."),
+        _col(
+            "record_name_normalized", STRING,
+            "record_name lower-cased, with a trailing dot, and octal escapes such as \\052 decoded ('*').",
+        ),
+        _col("record_type", STRING, "resourceRecordSet.type: A, AAAA, CNAME, TXT, MX, ..."),
+        _col("ttl", BIGINT, "resourceRecordSet.TTL in seconds (CloudTrail writes the key as tTL); null for alias records."),
+        _col("resource_records", STRINGS, "resourceRecordSet.resourceRecords[].value in order; null for alias records. TXT values keep their quotes."),
+        _col("alias_hosted_zone_id", STRING, "aliasTarget.hostedZoneId of an alias record."),
+        _col("alias_dns_name", STRING, "aliasTarget.dNSName of an alias record."),
+        _col("alias_evaluate_target_health", BOOL, "aliasTarget.evaluateTargetHealth."),
+        _col("set_identifier", STRING, "setIdentifier of a routing-policy record."),
+        _col("weight", BIGINT, "weight of a weighted record (0 allowed)."),
+        _col("region", STRING, "region of a latency record."),
+        _col("failover", STRING, "failover: PRIMARY or SECONDARY."),
+        _col("geo_continent_code", STRING, "geoLocation.continentCode."),
+        _col("geo_country_code", STRING, "geoLocation.countryCode ('*' is the default location)."),
+        _col("geo_subdivision_code", STRING, "geoLocation.subdivisionCode."),
+        _col("multi_value_answer", BOOL, "multiValueAnswer."),
+        _HEALTH_CHECK_ID,
+        _col("traffic_policy_instance_id", STRING, "trafficPolicyInstanceId."),
+        _col("cidr_collection_id", STRING, "cidrRoutingConfig.collectionId."),
+        _col("cidr_location_name", STRING, "cidrRoutingConfig.locationName."),
+        _col("geoproximity_aws_region", STRING, "geoProximityLocation.aWSRegion."),
+        _col("geoproximity_local_zone_group", STRING, "geoProximityLocation.localZoneGroup."),
+        _col("geoproximity_latitude", DOUBLE, "geoProximityLocation.coordinates.latitude."),
+        _col("geoproximity_longitude", DOUBLE, "geoProximityLocation.coordinates.longitude."),
+        _col("geoproximity_bias", BIGINT, "geoProximityLocation.bias."),
+        _col(
+            "extra", STRING,
+            "JSON object of keys this schema does not know, by dotted path (e.g. 'aZAffinity', "
+            "'change.someNewKey'), so new AWS fields are never dropped silently; null when there are none.",
+        ),
+        _col("batch_size", BIGINT, "Number of changes in the whole batch (equals the event's change_count)."),
+        _DELIVERY_DATE,
+        _SOURCE_FILE,
+        _RECORD_INDEX,
+    ),
+)
+
+QUARANTINE = Table(
+    name="quarantine",
+    description="One row per input that could not be used: a whole file, or one record of the wrong shape. "
+    "Nothing read is dropped without a row here or in another table.",
+    grain="one rejected file or record",
+    key=("source_file", "record_index"),
+    partition=DELIVERY_DATE_PARTITION,
+    sort_by=("source_file", "record_index"),
+    columns=(
+        _SOURCE_FILE,
+        _col("record_index", BIGINT, "Position of the record in the file's Records list; null when the whole file was rejected."),
+        _col("error_kind", STRING, "Short fixed vocabulary, see transforms.errors.ErrorKind.", False),
+        _col("error_message", STRING, "What was expected and what was found.", False),
+        _col("event_source", STRING, "eventSource of a rejected record, when it had one."),
+        _col("event_id", STRING, "eventID of a rejected record, when it had one."),
+        _col("raw", STRING, "The rejected record as JSON text; null for a whole file."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, RECORD_CHANGES, QUARANTINE)}

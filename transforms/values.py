@@ -1,0 +1,184 @@
+"""Reading loosely typed CloudTrail JSON into column types, with errors that name the field.
+
+Keys are matched case-insensitively: CloudTrail lower-cases only the first letter of API member
+names (tTL, dNSName, iPAddress) while fixtures in the wild use TTL, DNSName, HostedZoneId.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from transforms.errors import ErrorKind, Rejected
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"-?\d{1,19}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"
+
+
+def _bad(path: str, expected: str, value: Any) -> Rejected:
+    shown = orjson.dumps(value)[:80].decode("utf-8", "replace")
+    return Rejected(ErrorKind.BAD_FIELD_TYPE, f"{path}: expected {expected}, found {_kind(value)} {shown}")
+
+
+class Obj:
+    """A JSON object viewed with case-insensitive keys; remembers which keys were read."""
+
+    __slots__ = ("path", "_by_lower", "_used")
+
+    def __init__(self, value: Any, path: str) -> None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise _bad(path, "object", value)
+        self.path = path
+        self._by_lower = {k.lower(): (k, v) for k, v in value.items()}
+        self._used: set[str] = set()
+
+    def raw(self, key: str) -> Any:
+        lower = key.lower()
+        self._used.add(lower)
+        hit = self._by_lower.get(lower)
+        return None if hit is None else hit[1]
+
+    def _path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def obj(self, key: str) -> Obj:
+        return Obj(self.raw(key), self._path(key))
+
+    def list(self, key: str) -> list[Any] | None:
+        value = self.raw(key)
+        if value is None or isinstance(value, list):
+            return value
+        raise _bad(self._path(key), "array", value)
+
+    def str(self, key: str) -> str | None:
+        return to_str(self.raw(key), self._path(key))
+
+    def int(self, key: str) -> int | None:
+        return to_int(self.raw(key), self._path(key))
+
+    def float(self, key: str) -> float | None:
+        return to_float(self.raw(key), self._path(key))
+
+    def bool(self, key: str) -> bool | None:
+        return to_bool(self.raw(key), self._path(key))
+
+    def json(self, key: str) -> str | None:
+        value = self.raw(key)
+        return None if value is None else orjson.dumps(value).decode()
+
+    def unknown(self) -> dict[str, Any]:
+        """Keys present but never read: what the schema does not know."""
+        return {k: v for lower, (k, v) in self._by_lower.items() if lower not in self._used}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_lower)
+
+
+def to_str(value: Any, path: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # an account id written as a number is still the account id
+    raise _bad(path, "string", value)
+
+
+def to_int(value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _bad(path, "integer", value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+        return value
+    raise _bad(path, "64-bit integer", value)
+
+
+def to_float(value: Any, path: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise _bad(path, "number", value) from None
+    else:
+        raise _bad(path, "number", value)
+    if not math.isfinite(number):
+        raise _bad(path, "finite number", value)
+    return number
+
+
+def to_bool(value: Any, path: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"  # sessionContext attributes are the strings "true"/"false"
+    raise _bad(path, "boolean", value)
+
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+_ISO_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.IGNORECASE)
+_US_MEDIUM = re.compile(r"([A-Za-z]{3}) (\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)", re.IGNORECASE)
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+
+
+def _utc(y: str, mo: int, d: str, h: int, mi: str, s: str, micro: int, path: str, value: str) -> datetime:
+    try:
+        return datetime(int(y), mo, int(d), h, int(mi), int(s), micro, tzinfo=UTC)
+    except ValueError as exc:
+        raise Rejected(ErrorKind.BAD_TIMESTAMP, f"{path}: {value!r} is not a valid time ({exc})") from None
+
+
+def to_timestamp(value: Any, path: str) -> datetime | None:
+    """ISO-8601 (extended, basic, space-separated, up to nanoseconds) or Route 53's
+    'Jan 16, 2015 12:41:43 AM' (changeInfo.submittedAt), to an aware UTC datetime (microseconds)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad(path, "timestamp string", value)
+    text = value.strip()
+    if m := _ISO.fullmatch(text):
+        y, mo, d, h, mi, s, frac, tz = m.groups()
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        stamp = _utc(y, int(mo), d, int(h), mi, s, micro, path, value)
+        if tz and tz.upper() != "Z":
+            sign = 1 if tz[0] == "+" else -1
+            digits = tz[1:].replace(":", "")
+            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+            stamp = stamp - timedelta(minutes=offset)
+        return stamp
+    if m := _ISO_BASIC.fullmatch(text):
+        y, mo, d, h, mi, s = m.groups()
+        return _utc(y, int(mo), d, int(h), mi, s, 0, path, value)
+    if (m := _US_MEDIUM.fullmatch(text)) and m.group(1).lower() in _MONTHS:
+        mon, d, y, h, mi, s, half = m.groups()
+        hour = int(h) % 12 + (12 if half.upper() == "PM" else 0)
+        return _utc(y, _MONTHS[mon.lower()], d, hour, mi, s, 0, path, value)
+    raise Rejected(ErrorKind.BAD_TIMESTAMP, f"{path}: {value[:60]!r} is not an ISO-8601 or 'Mon D, YYYY h:mm:ss AM' time")
