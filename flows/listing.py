@@ -1,0 +1,112 @@
+"""Listing CloudTrail log files by delivery-day folder, never by scanning the bucket.
+
+Layout: [prefix/]AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE. The cost of a run's
+listing is 1 + (organizations) calls to find accounts, then one call per account x region x day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flows.storage import Entry, Store
+
+_ACCOUNT = re.compile(r"\d{12}")
+_ORG = re.compile(r"o-[a-z0-9]{10,32}")
+LOG_FILE_NAME = re.compile(
+    r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_?[A-Za-z0-9]{1,64}\.json\.gz"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Trail:
+    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT."""
+
+    account: str
+    org_id: str | None = None
+
+    @property
+    def folder(self) -> str:
+        return f"AWSLogs/{self.org_id}/{self.account}" if self.org_id else f"AWSLogs/{self.account}"
+
+
+@dataclass(frozen=True, order=True)
+class DayFolder:
+    """The unit of work and of replacement: one account, region and delivery day."""
+
+    day: date
+    trail: Trail
+    region: str
+
+    @property
+    def folder(self) -> str:
+        return f"{self.trail.folder}/CloudTrail/{self.region}/{self.day:%Y/%m/%d}"
+
+    def output_name(self, source: str) -> str:
+        """File name this unit writes in every partition it touches. Rerunning the unit rewrites the
+        same names, so a rerun replaces exactly what it wrote before and nothing else."""
+        trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
+        return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
+
+
+@dataclass(frozen=True)
+class LogObject:
+    path: str  # relative to the source root
+    size: int
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], list[Skipped]]:
+    """Accounts one level under AWSLogs/ and under each AWSLogs/o-ORGID/ (organization trails)."""
+    trails, skipped = [], []
+    for entry in store.list("AWSLogs"):
+        name = entry.path.rsplit("/", 1)[-1]
+        if entry.is_dir and _ACCOUNT.fullmatch(name):
+            trails.append(Trail(name))
+        elif entry.is_dir and _ORG.fullmatch(name):
+            for member in store.list(entry.path):
+                member_name = member.path.rsplit("/", 1)[-1]
+                if member.is_dir and _ACCOUNT.fullmatch(member_name):
+                    trails.append(Trail(member_name, name))
+                else:
+                    skipped.append(Skipped(member.path, "not an account folder of an organization trail"))
+        else:
+            skipped.append(Skipped(entry.path, "not an account or organization folder"))
+    if accounts is not None:
+        wanted = set(accounts)
+        trails = [t for t in trails if t.account in wanted]
+    return sorted(trails), skipped
+
+
+def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:
+    """The CloudTrail log files of one day folder, and every other key found there with the reason."""
+    objects, skipped = [], []
+    for entry in store.list(unit.folder):
+        reason = _skip_reason(entry, unit)
+        if reason:
+            skipped.append(Skipped(entry.path, reason))
+        else:
+            objects.append(LogObject(entry.path, entry.size, entry.etag))
+    return sorted(objects, key=lambda o: o.path), skipped
+
+
+def _skip_reason(entry: Entry, unit: DayFolder) -> str | None:
+    name = entry.path.rsplit("/", 1)[-1]
+    if entry.path in (unit.folder, unit.folder + "/") or not name:
+        return "a folder marker"
+    if entry.is_dir:
+        return "a folder inside a day folder"
+    match = LOG_FILE_NAME.fullmatch(name)
+    if match is None:
+        return "not a CloudTrail log file name (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz)"
+    if match["account"] != unit.trail.account or match["region"] != unit.region:
+        return f"named for {match['account']}/{match['region']} but stored under {unit.trail.account}/{unit.region}"
+    return None

@@ -1,0 +1,219 @@
+"""The pipeline's steps as plain functions: list, read and flatten, publish.
+
+The Prefect flow wraps each in a task (retries, concurrency, logs); `--no-prefect` calls them
+directly. Both run the very same code, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.listing import DayFolder, LogObject, Skipped, Trail, find_trails, list_day_folder
+from flows.settings import LakeSettings
+from flows.storage import Store, open_store
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
+from transforms.cloudtrail import read_log_file
+from transforms.errors import Rejected
+from transforms.lake import concat, drop_duplicate_events, split_by_event_date
+from transforms.route53 import flatten_records, quarantine_row
+
+MANIFESTS = "_manifests"
+
+
+class ReconciliationError(RuntimeError):
+    """Counts that must add up did not: something was lost or duplicated. Never published."""
+
+
+@dataclass
+class DayListing:
+    unit: DayFolder
+    objects: list[LogObject]
+    skipped: list[Skipped]
+
+
+@dataclass
+class FileResult:
+    """One log file read and flattened."""
+
+    uri: str
+    size: int
+    etag: str | None
+    sha256: str
+    records_read: int
+    route53_records: int
+    rejected: str | None  # error kind when the whole file went to quarantine
+    events: pa.Table
+    record_changes: pa.Table
+    quarantine: pa.Table
+
+
+@dataclass
+class DaySummary:
+    """What publishing one day folder did; the numbers reconcile (see `reconcile`)."""
+
+    delivery_date: str
+    account: str
+    region: str
+    org_id: str | None
+    files_listed: int = 0
+    files_rejected: int = 0
+    bytes_read: int = 0
+    records_read: int = 0
+    route53_records: int = 0
+    events_written: int = 0
+    duplicates_dropped: int = 0
+    record_changes_written: int = 0
+    records_quarantined: int = 0
+    keys_skipped: int = 0
+    rejected_kinds: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+
+def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
+    return find_trails(open_store(settings.source), settings.accounts)
+
+
+def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
+    """Every (account, region) folder of one delivery day that exists, with its log files."""
+    source = open_store(settings.source)
+    listings = []
+    for trail in trails:
+        for region in settings.regions:
+            unit = DayFolder(day, trail, region)
+            objects, skipped = list_day_folder(source, unit)
+            if objects or skipped or _manifest_exists(settings, unit):
+                listings.append(DayListing(unit, objects, skipped))
+    return listings
+
+
+def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date) -> FileResult:
+    """Read one log file and flatten its selected records. I/O errors raise (they are retriable);
+    bad data never raises: it comes back as quarantine rows."""
+    source = open_store(settings.source)
+    data = source.read_bytes(obj.path)
+    uri = source.uri_of(obj.path)
+    common = {"uri": uri, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest()}
+    try:
+        records = read_log_file(data)
+    except Rejected as error:
+        return FileResult(
+            **common, records_read=0, route53_records=0, rejected=str(error.kind),
+            events=EVENTS.schema.empty_table(), record_changes=RECORD_CHANGES.schema.empty_table(),
+            quarantine=pa.Table.from_pylist([quarantine_row(uri, None, error)], schema=QUARANTINE.schema),
+        )
+    flat = flatten_records(records, source_file=uri, delivery_date=day, event_sources=frozenset(settings.event_sources))
+    return FileResult(
+        **common, records_read=flat.records_read, route53_records=flat.selected, rejected=None,
+        events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine,
+    )
+
+
+def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DaySummary:
+    """Write one day folder's rows to the lake, replacing exactly what an earlier run of it wrote.
+
+    Each output file appears atomically; the manifest is written last, so it only ever describes
+    files that exist. Files of an earlier run that this run no longer writes are removed.
+    """
+    unit = listing.unit
+    events, changes, duplicates = drop_duplicate_events(
+        concat(EVENTS, (r.events for r in results)), concat(RECORD_CHANGES, (r.record_changes for r in results))
+    )
+    quarantine = concat(QUARANTINE, (r.quarantine for r in results))
+    summary = DaySummary(
+        delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
+        files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
+        bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
+        route53_records=sum(r.route53_records for r in results), events_written=events.num_rows,
+        duplicates_dropped=duplicates, record_changes_written=changes.num_rows,
+        records_quarantined=sum(q is not None for q in quarantine["record_index"].to_pylist()),
+        keys_skipped=len(listing.skipped),
+        rejected_kinds=dict(Counter(quarantine["error_kind"].to_pylist())),
+    )
+    reconcile(summary, events, len(results))
+
+    lake = open_store(settings.lake)
+    name = unit.output_name(settings.source)
+    outputs = {}
+    for table, data in ((EVENTS, events), (RECORD_CHANGES, changes)):
+        for event_date, part in split_by_event_date(data, table).items():
+            outputs[f"{table.name}/event_date={event_date.isoformat()}/{name}.parquet"] = part
+    if quarantine.num_rows:
+        outputs[f"quarantine/delivery_date={unit.day.isoformat()}/{name}.parquet"] = _sorted(quarantine, QUARANTINE)
+    for path, part in outputs.items():
+        lake.write_bytes(path, parquet_bytes(part))
+    summary.outputs = sorted(outputs)
+
+    manifest_path = f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{name}.json"
+    previous = read_manifest(lake, manifest_path)
+    for stale in sorted(set(previous.get("outputs", [])) - set(outputs)):
+        lake.delete(stale)
+    lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary))
+    return summary
+
+
+def reconcile(summary: DaySummary, events: pa.Table, files_read: int) -> None:
+    """Every Route 53 record read is an event, a dropped duplicate, or a quarantined record; every
+    change of every published event is a record_changes row; every listed file was read."""
+    problems = []
+    if files_read != summary.files_listed:
+        problems.append(f"{summary.files_listed} files listed but {files_read} read")
+    accounted = summary.events_written + summary.duplicates_dropped + summary.records_quarantined
+    if summary.route53_records != accounted:
+        problems.append(
+            f"{summary.route53_records} Route 53 records read but {summary.events_written} events + "
+            f"{summary.duplicates_dropped} duplicates + {summary.records_quarantined} quarantined = {accounted}"
+        )
+    expected_changes = sum(n or 0 for n in events["change_count"].to_pylist())
+    if summary.record_changes_written != expected_changes:
+        problems.append(f"events carry {expected_changes} changes but {summary.record_changes_written} rows were made")
+    if problems:
+        where = f"{summary.account}/{summary.region} {summary.delivery_date}"
+        raise ReconciliationError(f"counts do not reconcile for {where}: " + "; ".join(problems))
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", write_statistics=True)
+    return sink.getvalue().to_pybytes()
+
+
+def _sorted(data: pa.Table, table: Table) -> pa.Table:
+    return data.sort_by([(k, "ascending") for k in table.sort_by])
+
+
+def read_manifest(lake: Store, path: str) -> dict:
+    try:
+        return json.loads(lake.read_bytes(path))
+    except FileNotFoundError:
+        return {}
+
+
+def _manifest_exists(settings: LakeSettings, unit: DayFolder) -> bool:
+    name = unit.output_name(settings.source)
+    return open_store(settings.lake).exists(f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{name}.json")
+
+
+def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary) -> bytes:
+    """What a later run needs to tell whether the day changed, and what an analyst needs to see
+    what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
+    manifest = {
+        "source": settings.source,
+        "event_sources": settings.event_sources,
+        "folder": listing.unit.folder,
+        "files": [
+            {"uri": r.uri, "size": r.size, "etag": r.etag, "sha256": r.sha256,
+             "records": r.records_read, "route53_records": r.route53_records, "rejected": r.rejected}
+            for r in sorted(results, key=lambda r: r.uri)
+        ],
+        "skipped": [asdict(s) for s in listing.skipped],
+        "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
+        "outputs": summary.outputs,
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True).encode()

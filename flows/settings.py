@@ -1,0 +1,112 @@
+"""The run's settings: one typed model, validated before anything is read or written.
+
+Credentials are never settings: S3 access comes from the standard AWS chain (environment,
+shared config, instance or task role), which s3fs reads itself.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ACCOUNT_ID = re.compile(r"\d{12}")
+REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
+EVENT_SOURCE = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_DAYS_PER_RUN = 731
+
+
+class SettingsError(ValueError):
+    """A setting a person has to fix; the message says which and how."""
+
+
+def validate_uri(uri: str, what: str) -> str:
+    """s3://bucket[/prefix] or a local path; nothing else, and no credentials inside."""
+    text = uri.strip()
+    if not text:
+        raise SettingsError(f"{what}: empty location")
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme.lower() != "s3":
+            raise SettingsError(f"{what}: {scheme}:// is not supported; use s3://bucket/prefix or a local path")
+        bucket = rest.split("/", 1)[0]
+        if "@" in bucket or ":" in bucket:
+            raise SettingsError(f"{what}: credentials or ports in the URI are not allowed; use the AWS credential chain")
+        if not _BUCKET.fullmatch(bucket):
+            raise SettingsError(f"{what}: {bucket!r} is not a valid S3 bucket name")
+        if any(part in (".", "..") for part in rest.split("/")):
+            raise SettingsError(f"{what}: '.' and '..' are not allowed in an S3 key prefix")
+        return "s3://" + rest.rstrip("/")
+    return text.rstrip("/") or "/"
+
+
+class LakeSettings(BaseModel):
+    """Where to read, where to write, and what to keep."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Annotated[str, Field(description="CloudTrail location: s3://bucket/optional/prefix or a local folder; AWSLogs/ is below it.")] = "data/cloudtrail"
+    lake: Annotated[str, Field(description="Lake root: s3://bucket/prefix or a local folder. Nothing is written outside it.")] = "lake"
+    accounts: Annotated[list[str] | None, Field(description="12-digit account ids to read; default: every account found under AWSLogs/ and AWSLogs/o-*/.")] = None
+    regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
+    event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
+    max_parallel_files: Annotated[int, Field(ge=1, le=64, description="Log files read at once.")] = 8
+
+    @field_validator("source", "lake")
+    @classmethod
+    def _uri(cls, value: str, info) -> str:
+        return validate_uri(value, info.field_name)
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        bad = [a for a in value if not ACCOUNT_ID.fullmatch(a)]
+        if bad:
+            raise SettingsError(f"accounts: {bad} are not 12-digit AWS account ids")
+        return sorted(set(value))
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not REGION.fullmatch(r)]
+        if bad or not value:
+            raise SettingsError(f"regions: {bad or 'none given'} are not AWS region names like us-east-1")
+        return sorted(set(value))
+
+    @field_validator("event_sources")
+    @classmethod
+    def _event_sources(cls, value: list[str]) -> list[str]:
+        lowered = sorted({s.strip().lower() for s in value})
+        bad = [s for s in lowered if not EVENT_SOURCE.fullmatch(s)]
+        if bad or not lowered:
+            raise SettingsError(f"event_sources: {bad or 'none given'} are not like route53.amazonaws.com")
+        return lowered
+
+
+def yesterday_utc() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def delivery_days(start: date | None, end: date | None, extra_days: list[date] | None = None) -> list[date]:
+    """The delivery days of a run, UTC, inclusive, sorted, checked: default yesterday."""
+    today = datetime.now(UTC).date()
+    if start is None and end is None and not extra_days:
+        start = end = yesterday_utc()
+    days: set[date] = set(extra_days or [])
+    if start is not None or end is not None:
+        start, end = start or end, end or start
+        if start > end:
+            raise SettingsError(f"start {start} is after end {end}")
+        span = (end - start).days + 1
+        if span > MAX_DAYS_PER_RUN:
+            raise SettingsError(f"{span} days from {start} to {end}; split runs longer than {MAX_DAYS_PER_RUN} days")
+        days.update(start + timedelta(days=i) for i in range(span))
+    future = sorted(d for d in days if d > today)
+    if future:
+        raise SettingsError(f"{future[0]} is in the future (today is {today} UTC); CloudTrail cannot have delivered it")
+    return sorted(days)

@@ -1,0 +1,108 @@
+"""The one place that touches storage: fsspec over a local folder or S3 (s3fs).
+
+Writes are atomic as readers see them: a local file is written under a hidden temporary name
+(ignored by DuckDB, Athena and polars globs) and renamed; an S3 object appears whole on PUT.
+Every write goes through `path()`, which refuses anything outside the root.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+
+class OutsideRootError(ValueError):
+    """A path that would leave the storage root."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    size: int
+    etag: str | None
+    is_dir: bool
+
+
+class Store:
+    """A filesystem and a root inside it. Paths given to methods are relative to the root."""
+
+    def __init__(self, uri: str, **storage_options: Any) -> None:
+        self.uri = uri
+        if uri.startswith("s3://"):
+            # A fresh instance: s3fs caches instances and listings, and a run must see new objects.
+            options = {"skip_instance_cache": True, **storage_options}
+            self.fs, root = fsspec.core.url_to_fs(uri, **options)
+        else:
+            self.fs, root = LocalFileSystem(), LocalFileSystem._strip_protocol(uri)
+        self.root = root.rstrip("/")
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    def path(self, relative: str) -> str:
+        """Absolute path of a relative one, refusing '..', absolute paths and empty segments."""
+        parts = relative.split("/")
+        if relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise OutsideRootError(f"refusing path {relative!r}: it must stay inside {self.uri}")
+        return posixpath.join(self.root, relative)
+
+    def uri_of(self, relative: str) -> str:
+        return f"s3://{self.path(relative)}" if not self.is_local else self.path(relative)
+
+    def list(self, relative: str) -> list[Entry]:
+        """Entries directly under a folder; [] when it does not exist."""
+        folder = self.path(relative) if relative else self.root
+        try:
+            infos = self.fs.ls(folder, detail=True, **({} if self.is_local else {"refresh": True}))
+        except FileNotFoundError:
+            return []
+        entries = []
+        for info in infos:
+            name = info["name"].rstrip("/")
+            etag = info.get("ETag") or info.get("etag")
+            entries.append(Entry(
+                path=name[len(self.root) + 1:] if name.startswith(self.root + "/") else name,
+                size=int(info.get("size") or 0),
+                etag=etag.strip('"') if isinstance(etag, str) else None,
+                is_dir=info.get("type") == "directory",
+            ))
+        return entries
+
+    def read_bytes(self, relative: str) -> bytes:
+        return self.fs.cat_file(self.path(relative))
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.exists(self.path(relative))
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        target = self.path(relative)
+        if not self.is_local:
+            self.fs.pipe_file(target, data)
+            return
+        folder, name = posixpath.split(target)
+        self.fs.makedirs(folder, exist_ok=True)
+        temporary = posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, target)  # a rename within one folder: atomic on POSIX
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
+    def delete(self, relative: str) -> None:
+        try:
+            self.fs.rm(self.path(relative))
+        except FileNotFoundError:
+            pass
+
+
+@lru_cache(maxsize=16)
+def open_store(uri: str) -> Store:
+    """One Store per location and process: creating an S3 client per file would dominate small reads."""
+    return Store(uri)
