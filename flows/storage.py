@@ -7,6 +7,7 @@ Every write goes through `path()`, which refuses anything outside the root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import uuid
@@ -96,10 +97,8 @@ class Store:
                 os.remove(temporary)
 
     def delete(self, relative: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self.path(relative))
-        except FileNotFoundError:
-            pass
 
 
 @lru_cache(maxsize=16)

@@ -9,17 +9,17 @@ with it or not at all (a batch is never split).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
 from transforms.errors import ErrorKind, Rejected
 from transforms.names import normalize_record_name, strip_prefix
-from transforms.values import Obj, to_str, to_timestamp
+from transforms.values import Obj, to_json_text, to_str, to_timestamp
 
 DEFAULT_EVENT_SOURCES = frozenset({"route53.amazonaws.com"})
 
@@ -55,7 +55,7 @@ def quarantine_row(source_file: str, record_index: int | None, error: Rejected, 
         "error_message": error.message,
         "event_source": source,
         "event_id": event_id,
-        "raw": None if record_index is None else orjson.dumps(record).decode(),
+        "raw": None if record_index is None else to_json_text(record),
     }
 
 
@@ -191,7 +191,8 @@ def _synthetic_event_id(r: Obj) -> str:
     """eventVersion 1.0 records have no eventID: derive a stable one from what identifies the call."""
     parts = [r.raw(k) for k in ("eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress")]
     parts += [Obj(_object_or_none(r.raw("userIdentity")), "").raw("arn"), r.raw("requestParameters")]
-    digest = hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     return f"synthetic:{digest[:32]}"
 
 
@@ -300,4 +301,4 @@ def _values(items: list[Any] | None, path: str) -> list[str] | None:
 
 def _unknown_keys(*scopes: tuple[str, Obj]) -> str | None:
     unknown = {prefix + key: value for prefix, obj in scopes for key, value in obj.unknown().items()}
-    return orjson.dumps(unknown, option=orjson.OPT_SORT_KEYS).decode() if unknown else None
+    return to_json_text(dict(sorted(unknown.items()))) if unknown else None

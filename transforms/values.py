@@ -6,6 +6,7 @@ names (tTL, dNSName, iPAddress) while fixtures in the wild use TTL, DNSName, Hos
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,15 @@ from transforms.errors import ErrorKind, Rejected
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER = re.compile(r"-?\d{1,19}")
+
+
+def to_json_text(value: Any) -> str:
+    """JSON text of a parsed value. orjson is fast but refuses integers beyond 64 bits, which a
+    caller (not our parser, which reads them as floats) can hand us."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _kind(value: Any) -> str:
@@ -32,7 +42,7 @@ def _kind(value: Any) -> str:
 
 
 def _bad(path: str, expected: str, value: Any) -> Rejected:
-    shown = orjson.dumps(value)[:80].decode("utf-8", "replace")
+    shown = to_json_text(value)[:80]
     return Rejected(ErrorKind.BAD_FIELD_TYPE, f"{path}: expected {expected}, found {_kind(value)} {shown}")
 
 
@@ -57,7 +67,10 @@ class Obj:
         return None if hit is None else hit[1]
 
     def _path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+        """The path as the record spells it (tTL, not ttl), so a message points at the real key."""
+        hit = self._by_lower.get(key.lower())
+        name = hit[0] if hit else key
+        return f"{self.path}.{name}" if self.path else name
 
     def obj(self, key: str) -> Obj:
         return Obj(self.raw(key), self._path(key))
@@ -82,7 +95,7 @@ class Obj:
 
     def json(self, key: str) -> str | None:
         value = self.raw(key)
-        return None if value is None else orjson.dumps(value).decode()
+        return None if value is None else to_json_text(value)
 
     def unknown(self) -> dict[str, Any]:
         """Keys present but never read: what the schema does not know."""

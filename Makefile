@@ -1,0 +1,30 @@
+# Two commands for a fresh machine with only python3:  make run  and  make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint data clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	touch $(INSTALLED)
+
+# The flow on the embedded sample (data/) into ./lake, then what an analyst would see.
+run: $(INSTALLED)
+	$(BIN)/python -m flows.route53_lake --source data/cloudtrail --lake lake --start 2026-11-01 --end 2026-11-03 --day 2015-01-16
+	$(BIN)/python -m flows.route53_lake latest --lake lake
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check flows transforms schemas tests data
+
+# Regenerate the sample CloudTrail tree (deterministic: the committed bytes must not change).
+data: $(INSTALLED)
+	$(BIN)/python data/generate.py
+
+clean:
+	rm -rf $(VENV) lake

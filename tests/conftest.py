@@ -1,0 +1,102 @@
+"""Shared fixtures: a real S3-compatible server on loopback (moto), a real Prefect test server,
+the public CloudTrail corpus, and helpers to build CloudTrail trees."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports prefect: nothing may phone home, from tests or from the servers they start.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+import gzip
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "corpus" / "real"
+DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1: real HTTP, reached through s3fs as production reaches AWS.
+    Credentials are recognisable fakes, set the standard way (environment)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "AKIATESTFAKEKEY00001", "AWS_SECRET_ACCESS_KEY": "fake-secret-never-logged-0001",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
+    })
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    """An s3fs client on the loopback server."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    return fs
+
+
+@pytest.fixture
+def bucket(s3) -> str:
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    s3.mkdir(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory) -> Iterator[None]:
+    """A real Prefect API (temporary SQLite DB, subprocess server) for flow tests."""
+    import prefect.settings as ps
+    from prefect.testing.utilities import prefect_test_harness
+
+    home = tmp_path_factory.mktemp("prefect_home")  # isolates result storage too
+    updates = {ps.PREFECT_HOME: str(home), ps.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    with ps.temporary_settings(updates=updates), prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def log_key(account: str, day: str, stamp: str = "1205", region: str = "us-east-1", unique: str = "AbCdEfGhIjKlMnOp",
+            org: str | None = None, prefix: str = "") -> str:
+    """A CloudTrail log object key, e.g. AWSLogs/ACCOUNT/CloudTrail/us-east-1/2026/11/01/...json.gz."""
+    y, m, d = day.split("-")
+    trail = f"AWSLogs/{org}/{account}" if org else f"AWSLogs/{account}"
+    name = f"{account}_CloudTrail_{region}_{y}{m}{d}T{stamp}Z_{unique}.json.gz"
+    return f"{prefix}{trail}/CloudTrail/{region}/{y}/{m}/{d}/{name}"
+
+
+def gz(records: list | dict) -> bytes:
+    body = records if isinstance(records, dict) else {"Records": records}
+    return gzip.compress(json.dumps(body).encode(), mtime=0)
+
+
+def corpus_records(name: str) -> list[dict]:
+    """Records of a corpus file, whatever its shape (a log body, a list of bodies, a record, a list of records)."""
+    doc = json.loads((CORPUS / name).read_text())
+    bodies = doc if isinstance(doc, list) else [doc]
+    records = []
+    for body in bodies:
+        records.extend(body["Records"] if isinstance(body, dict) and "Records" in body else [body])
+    return records
