@@ -67,7 +67,10 @@ class Skipped:
 def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], list[Skipped]]:
     """Accounts one level under AWSLogs/ and under each AWSLogs/o-ORGID/ (organization trails)."""
     trails, skipped = [], []
-    for entry in store.list("AWSLogs"):
+    entries = store.list("AWSLogs")
+    if not entries:
+        raise FileNotFoundError(f"no CloudTrail logs: {store.uri}/AWSLogs/ is missing or empty")
+    for entry in entries:
         name = entry.path.rsplit("/", 1)[-1]
         if entry.is_dir and _ACCOUNT.fullmatch(name):
             trails.append(Trail(name))

@@ -168,7 +168,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m flows.route53_lake",
         description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
-        epilog="S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role). "
+        epilog="Also: 'python -m flows.route53_lake latest --lake LAKE' prints the latest record changes. "
+        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role). "
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
     )
     p.add_argument("--source", default=LakeSettings().source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
@@ -184,7 +185,24 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def latest_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m flows.route53_lake latest", description="Print the latest record changes in the lake.")
+    p.add_argument("--lake", default=LakeSettings().lake, help="lake root (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=15, help="rows to show (default: %(default)s)")
+    args = p.parse_args(argv)
+    from flows.duckdb_lake import latest_changes
+
+    print(f"Latest record changes in {args.lake} (DuckDB):")
+    latest_changes(args.lake, args.limit).show(max_width=250)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["latest"]:
+        return latest_main(argv[1:])
+    if argv[:1] == ["run"]:
+        argv = argv[1:]
     args = parser().parse_args(argv)
     try:
         settings = make_settings(args.source, args.lake, args.accounts, args.regions, args.event_sources)

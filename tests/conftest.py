@@ -100,3 +100,30 @@ def corpus_records(name: str) -> list[dict]:
     for body in bodies:
         records.extend(body["Records"] if isinstance(body, dict) and "Records" in body else [body])
     return records
+
+
+def route53_record(event_id: str, event_time: str, *changes: dict, name: str = "ChangeResourceRecordSets", **extra) -> dict:
+    """A route53.amazonaws.com record as CloudTrail writes it; with changes, a ChangeResourceRecordSets batch."""
+    record = {
+        "eventVersion": "1.08", "eventTime": event_time, "eventSource": "route53.amazonaws.com", "eventName": name,
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.17.0",
+        "eventID": event_id, "requestID": f"req-{event_id}", "eventType": "AwsApiCall", "readOnly": not changes,
+        "recipientAccountId": "123456789012", "managementEvent": True, "eventCategory": "Management",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"},
+        "requestParameters": None, "responseElements": None,
+    }
+    if changes:
+        record["requestParameters"] = {"hostedZoneId": "Z0EXAMPLE", "changeBatch": {"changes": list(changes)}}
+        record["responseElements"] = {"changeInfo": {"id": f"/change/C{event_id}", "status": "PENDING"}}
+    record.update(extra)
+    return record
+
+
+def a_record(name: str, *values: str, action: str = "CREATE", ttl: int = 300) -> dict:
+    return {"action": action, "resourceRecordSet": {"name": name, "type": "A", "tTL": ttl,
+                                                    "resourceRecords": [{"value": v} for v in values]}}
+
+
+def other_record(i: int, event_time: str) -> dict:
+    return {"eventVersion": "1.08", "eventTime": event_time, "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+            "eventID": f"s3-{i}", "requestParameters": {"bucketName": "b", "key": f"k{i}"}}

@@ -1,0 +1,52 @@
+"""The lake as DuckDB sees it: one view per table, Hive partitions typed, local or s3:// alike."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from flows.storage import open_store
+from schemas.tables import TABLES
+
+
+def table_glob(lake: str, table: str) -> str:
+    partition = TABLES[table].partition.name
+    return f"{lake.rstrip('/')}/{table}/{partition}=*/*.parquet"
+
+
+def connect(lake: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with views events, record_changes and quarantine over the lake.
+    A table with no files yet is an empty view with the right columns."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    store = open_store(lake)
+    if not store.is_local:
+        con.register_filesystem(store.fs)  # s3:// through s3fs: no httpfs extension needed
+    for name, table in TABLES.items():
+        pattern = table_glob(lake, name)
+        if con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]:
+            partition = table.partition.name
+            quoted = pattern.replace("'", "''")
+            con.execute(
+                f"create or replace view {name} as select * from read_parquet('{quoted}', "
+                f"hive_partitioning = true, hive_types = {{'{partition}': 'DATE'}})"
+            )
+        else:
+            empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
+            con.register(f"_{name}_empty", empty)
+            con.execute(f"create or replace view {name} as select * from _{name}_empty")
+    return con
+
+
+LATEST_CHANGES = """
+select event_time, action, record_name_normalized as record, record_type as type,
+       coalesce(array_to_string(resource_records, ' '), 'ALIAS ' || alias_dns_name) as value,
+       ttl, coalesce(session_issuer_arn, user_identity_arn) as actor, source_ip_address as ip,
+       coalesce(error_code, 'ok') as result
+from record_changes
+order by event_time desc, event_id, change_index
+limit ?
+"""
+
+
+def latest_changes(lake: str, limit: int = 15) -> duckdb.DuckDBPyRelation:
+    return connect(lake).sql(LATEST_CHANGES.replace("?", str(int(limit))))
