@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -25,6 +26,7 @@ from transforms.lake import concat, drop_duplicate_events, split_by_event_date
 from transforms.route53 import flatten_records, quarantine_row
 
 MANIFESTS = "_manifests"
+FILE_CONCURRENCY = 8  # log files read at once, with or without Prefect
 
 
 class ReconciliationError(RuntimeError):
@@ -217,3 +219,43 @@ def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[Fi
         "outputs": summary.outputs,
     }
     return json.dumps(manifest, indent=2, sort_keys=True).encode()
+
+
+def describe(s: DaySummary) -> str:
+    """One log line for one published day folder."""
+    text = (
+        f"{s.delivery_date} {s.account}/{s.region}: {s.files_listed} file(s), {s.records_read} record(s), "
+        f"{s.route53_records} Route 53 -> {s.events_written} event(s), {s.record_changes_written} record change(s)"
+    )
+    if s.duplicates_dropped:
+        text += f", {s.duplicates_dropped} duplicate(s) dropped"
+    if s.rejected_kinds:
+        text += ", quarantined: " + ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
+    return text
+
+
+@dataclass
+class RunSummary:
+    days: list[str]
+    folders: list[DaySummary] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.folders)
+
+    def describe(self) -> str:
+        names = ("files_listed", "records_read", "route53_records", "events_written",
+                 "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
+        counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
+        return f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}"
+
+
+def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = FILE_CONCURRENCY) -> RunSummary:
+    """The flow's steps called directly on a thread pool: no Prefect server, same functions."""
+    run = RunSummary(days=[d.isoformat() for d in days])
+    trails, _ = list_trails(settings)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for day in days:
+            for listing in list_day(settings, trails, day):
+                results = list(pool.map(lambda obj, d=day: read_and_flatten(settings, obj, d), listing.objects))
+                run.folders.append(publish_day(settings, listing, results))
+    return run

@@ -1,158 +1,29 @@
-"""route53-lake: CloudTrail log files -> Parquet lake of Route 53 API calls and record changes.
+"""Command line of route53-lake: CloudTrail log files -> Parquet lake of Route 53 changes.
 
     python -m flows.route53_lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
         --start 2026-11-01 --end 2026-11-03
 
-The flow reads like the pipeline: find the accounts, then per delivery day list its folders,
-read and flatten every log file, publish each folder's rows, and summarize.
+Runs the Prefect flow (flows/flow.py), or with --no-prefect the same steps directly.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date
 
-from flows.listing import LogObject, Trail
-from flows.pipeline import DayListing, DaySummary, FileResult, list_day, list_trails, publish_day, read_and_flatten
+from flows.pipeline import FILE_CONCURRENCY, describe, run_without_prefect
 from flows.settings import LakeSettings, SettingsError, delivery_days
 
-# Prefect must not phone home, whoever starts us (CLI, worker, tests).
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+def __getattr__(name: str):
+    """`from flows.route53_lake import route53_lake` works, but Prefect is only imported when the
+    flow is used: the command line answers --help, bad arguments and --no-prefect runs fast."""
+    if name == "route53_lake":
+        from flows.flow import route53_lake
 
-FILE_CONCURRENCY = 8
-
-
-def is_transient(exc: BaseException) -> bool:
-    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys or access denied."""
-    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
-    return isinstance(exc, (OSError, TimeoutError)) and not isinstance(exc, permanent)
-
-
-def _retry_on_transient(task_, task_run, state) -> bool:
-    try:
-        state.result()
-    except BaseException as exc:  # noqa: BLE001 - inspecting the failure, not hiding it
-        return is_transient(exc)
-    return False
-
-
-_IO = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_condition_fn": _retry_on_transient,
-       "cache_policy": NO_CACHE, "persist_result": False}
-
-
-@task(name="find-accounts", **_IO)
-def find_accounts(settings: LakeSettings) -> list[Trail]:
-    trails, skipped = list_trails(settings)
-    logger = get_run_logger()
-    logger.info("%d account folder(s): %s", len(trails), ", ".join(t.folder for t in trails) or "none")
-    for s in skipped:
-        logger.info("skipped %s: %s", s.path, s.reason)
-    return trails
-
-
-@task(name="list-day", **_IO)
-def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
-    listings = list_day(settings, trails, day)
-    logger = get_run_logger()
-    files = sum(len(x.objects) for x in listings)
-    logger.info("%s: %d log file(s) in %d folder(s)", day, files, len(listings))
-    for listing in listings:
-        for s in listing.skipped:
-            logger.info("%s: skipped %s: %s", day, s.path, s.reason)
-    return listings
-
-
-@task(name="read-file", **_IO)
-def read_file(obj: LogObject, settings: LakeSettings, day: date) -> FileResult:
-    result = read_and_flatten(settings, obj, day)
-    if result.rejected:
-        get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
-    return result
-
-
-@task(name="publish-day", **_IO)
-def publish(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DaySummary:
-    summary = publish_day(settings, listing, results)
-    get_run_logger().info(describe(summary))
-    return summary
-
-
-def describe(s: DaySummary) -> str:
-    text = (
-        f"{s.delivery_date} {s.account}/{s.region}: {s.files_listed} file(s), {s.records_read} record(s), "
-        f"{s.route53_records} Route 53 -> {s.events_written} event(s), {s.record_changes_written} record change(s)"
-    )
-    if s.duplicates_dropped:
-        text += f", {s.duplicates_dropped} duplicate(s) dropped"
-    if s.rejected_kinds:
-        text += ", quarantined: " + ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
-    return text
-
-
-@dataclass
-class RunSummary:
-    days: list[str]
-    folders: list[DaySummary] = field(default_factory=list)
-
-    def total(self, name: str) -> int:
-        return sum(getattr(f, name) for f in self.folders)
-
-    def describe(self) -> str:
-        names = ("files_listed", "records_read", "route53_records", "events_written",
-                 "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
-        counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
-        return f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}"
-
-
-@flow(name="route53-lake", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
-      persist_result=False, validate_parameters=True)
-def route53_lake(
-    start: date | None = None,
-    end: date | None = None,
-    source: str = LakeSettings().source,
-    lake: str = LakeSettings().lake,
-    accounts: list[str] | None = None,
-    regions: list[str] | None = None,
-    event_sources: list[str] | None = None,
-    days: list[date] | None = None,
-) -> RunSummary:
-    """Publish the Route 53 records of CloudTrail delivery days [start, end] (UTC; default yesterday)."""
-    settings = make_settings(source, lake, accounts, regions, event_sources)
-    run = RunSummary(days=[d.isoformat() for d in delivery_days(start, end, days)])
-    trails = find_accounts(settings)
-    for day in map(date.fromisoformat, run.days):
-        listings = list_delivery_day(settings, trails, day)
-        reads = [read_file.map(listing.objects, settings=unmapped(settings), day=unmapped(day)) for listing in listings]
-        for listing, futures in zip(listings, reads, strict=True):
-            run.folders.append(publish(settings, listing, [f.result() for f in futures]))
-    get_run_logger().info(run.describe())
-    return run
-
-
-def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = FILE_CONCURRENCY) -> RunSummary:
-    """The same steps as the flow, called directly on a thread pool: no Prefect server needed."""
-    run = RunSummary(days=[d.isoformat() for d in days])
-    trails, _ = list_trails(settings)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for day in days:
-            for listing in list_day(settings, trails, day):
-                results = list(pool.map(lambda obj, d=day: read_and_flatten(settings, obj, d), listing.objects))
-                run.folders.append(publish_day(settings, listing, results))
-    return run
-
-
-def make_settings(source, lake, accounts=None, regions=None, event_sources=None) -> LakeSettings:
-    given = {"source": source, "lake": lake, "accounts": accounts, "regions": regions, "event_sources": event_sources}
-    return LakeSettings(**{k: v for k, v in given.items() if v is not None or k == "accounts"})
+        return route53_lake
+    raise AttributeError(name)
 
 
 # ---------------------------------------------------------------- command line
@@ -205,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     args = parser().parse_args(argv)
     try:
-        settings = make_settings(args.source, args.lake, args.accounts, args.regions, args.event_sources)
+        settings = LakeSettings(accounts=args.accounts, **_given(source=args.source, lake=args.lake, regions=args.regions,
+                                                                 event_sources=args.event_sources))
         days = delivery_days(args.start, args.end, args.days)
     except (SettingsError, ValueError) as exc:
         print(f"error: {_plain(exc)}", file=sys.stderr)
@@ -214,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_prefect:
             run = run_without_prefect(settings, days, args.workers)
         else:
+            from flows.flow import route53_lake
+
             run = route53_lake(start=args.start, end=args.end, days=args.days, **_flow_params(settings))
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         print(f"error: {explain_failure(exc, settings)}", file=sys.stderr)
@@ -223,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     print(run.describe())
     print(f"lake: {settings.lake}")
     return 0
+
+
+def _given(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _flow_params(settings: LakeSettings) -> dict:

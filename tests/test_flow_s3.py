@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from flows.duckdb_lake import connect
-from flows.route53_lake import route53_lake, run_without_prefect
+from flows.flow import route53_lake
+from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from tests.conftest import a_record, gz, log_key, other_record, route53_record
 

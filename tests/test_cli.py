@@ -1,0 +1,55 @@
+"""The command line as a person uses it: real subprocesses, exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, a_record, gz, log_key, route53_record
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flows.route53_lake", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def test_help_describes_every_option():
+    result = cli("--help")
+    assert result.returncode == 0
+    for option in ("--source", "--lake", "--start", "--end", "--account", "--region", "--event-source", "--no-prefect", "latest"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--start", "2026-02-30"], "is not a date like"),
+    (["--start", "2026-11-03", "--end", "2026-11-01"], "is after end"),
+    (["--start", "2999-01-01"], "is in the future"),
+    (["--start", "2020-01-01", "--end", "2026-01-01"], "split runs longer than"),
+    (["--account", "12345"], "not 12-digit"),
+    (["--region", "../etc"], "not AWS region names"),
+    (["--source", "http://example.com/logs"], "not supported"),
+])
+def test_bad_arguments_exit_2_with_a_message(args, words):
+    result = cli(*args, "--no-prefect")
+    assert result.returncode == 2
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_source_exits_1_with_an_actionable_message(tmp_path):
+    result = cli("--source", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01", "--no-prefect")
+    assert result.returncode == 1
+    assert "AWSLogs/ is missing or empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_local_run_without_prefect_prints_counts_and_latest_shows_the_change(tmp_path):
+    key = log_key("123456789012", "2026-11-01")
+    path = tmp_path / "trail" / key
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gz([route53_record("e1", "2026-11-01T09:00:00Z", a_record("www.example.com.", "192.0.2.1"))]))
+    result = cli("--source", str(tmp_path / "trail"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01", "--no-prefect")
+    assert result.returncode == 0, result.stderr
+    assert "1 Route 53 -> 1 event(s), 1 record change(s)" in result.stdout
+    latest = cli("latest", "--lake", str(tmp_path / "lake"))
+    assert latest.returncode == 0 and "www.example.com." in latest.stdout and "192.0.2.1" in latest.stdout
