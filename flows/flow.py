@@ -5,12 +5,13 @@ read and flatten every file, publish each folder, and summarize."""
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+import prefect.runtime  # noqa: E402
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
@@ -100,6 +101,8 @@ def route53_lake(
 ) -> RunSummary:
     """Publish the Route 53 records of CloudTrail delivery days [start, end] (UTC; default yesterday)."""
     settings = make_settings(source, lake, accounts, regions, event_sources)
+    if start is None and end is None and not days:
+        start = end = scheduled_day()
     run = RunSummary(days=[d.isoformat() for d in delivery_days(start, end, days)])
     trails = find_accounts(settings)
     for day in map(date.fromisoformat, run.days):
@@ -109,6 +112,13 @@ def route53_lake(
             run.folders.append(publish(settings, listing, [f.result() for f in futures]))
     get_run_logger().info(run.describe())
     return run
+
+
+def scheduled_day() -> date:
+    """The delivery day a run without dates processes: the day before its scheduled start (UTC).
+    Derived from the schedule, not the clock, so a late or re-run scheduled run does the same day."""
+    scheduled = prefect.runtime.flow_run.scheduled_start_time
+    return (datetime.fromisoformat(str(scheduled)).astimezone(UTC).date() if scheduled else datetime.now(UTC).date()) - timedelta(days=1)
 
 
 def make_settings(source, lake, accounts=None, regions=None, event_sources=None) -> LakeSettings:
