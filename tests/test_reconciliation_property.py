@@ -31,7 +31,7 @@ any_change = good_change | json_value
 def records(draw):
     """A mix of well-formed Route 53 batches, drifted fields, other services and junk."""
     out = []
-    for i in range(draw(st.integers(0, 12))):
+    for _ in range(draw(st.integers(0, 12))):
         kind = draw(st.sampled_from(["good", "drift", "other", "junk"]))
         if kind == "junk":
             out.append(draw(json_value))

@@ -1,0 +1,119 @@
+"""Publishing: Parquet as declared, a manifest per day folder, atomic replacement, crash recovery."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows.pipeline import MANIFESTS, run_without_prefect
+from flows.settings import LakeSettings
+from flows.storage import Store
+from schemas.tables import TABLES
+from tests.conftest import a_record, gz, log_key, other_record, route53_record
+
+ACCT = "123456789012"
+DAY = date(2026, 11, 2)
+
+
+@pytest.fixture
+def trail(tmp_path) -> Path:
+    files = {
+        log_key(ACCT, "2026-11-02", "0004"): gz([route53_record("a", "2026-11-01T23:59:00Z", a_record("a.example.com.", "192.0.2.1")),
+                                                  other_record(1, "2026-11-02T00:00:00Z")]),
+        log_key(ACCT, "2026-11-02", "0900", unique="SecondFile000001"): gz([route53_record("b", "2026-11-02T08:59:00Z", a_record("b.example.com.", "192.0.2.2")),
+                                                                            "not a record"]),
+        log_key(ACCT, "2026-11-02", "1000", unique="BrokenFile000001"): b"\x1f\x8b\x08\x00broken",
+    }
+    for key, data in files.items():
+        (tmp_path / "trail" / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "trail" / key).write_bytes(data)
+    return tmp_path
+
+
+def settings_for(root: Path) -> LakeSettings:
+    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"))
+
+
+def lake_files(root: Path) -> dict[str, bytes]:
+    return _files(root / "lake")
+
+
+def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
+    run_without_prefect(settings_for(trail), [DAY])
+    files = [p for p in (trail / "lake").rglob("*.parquet")]
+    assert {p.parent.parent.name for p in files} == {"events", "record_changes", "quarantine"}
+    for path in files:
+        table = TABLES[path.parent.parent.name]
+        metadata = pq.ParquetFile(path).metadata
+        assert pq.read_schema(path).remove_metadata() == table.schema.remove_metadata()
+        assert pq.read_schema(path).field(table.columns[0].name).metadata[b"description"]
+        assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
+
+
+def test_one_file_per_table_per_partition_named_for_the_day_folder(trail):
+    run_without_prefect(settings_for(trail), [DAY])
+    names = sorted(k for k in lake_files(trail) if k.endswith(".parquet"))
+    assert [n.rsplit("/", 2)[-2] for n in names] == [
+        "event_date=2026-11-01", "event_date=2026-11-02", "delivery_date=2026-11-02",
+        "event_date=2026-11-01", "event_date=2026-11-02"]
+    assert len({n.rsplit("/", 1)[-1] for n in names}) == 1
+    assert names[0].rsplit("/", 1)[-1].startswith(f"2026-11-02_{ACCT}_us-east-1_")
+
+
+def test_manifest_lists_files_counts_and_outputs(trail):
+    run_without_prefect(settings_for(trail), [DAY])
+    (path,) = (trail / "lake" / MANIFESTS / "delivery_date=2026-11-02").glob("*.json")
+    manifest = json.loads(path.read_text())
+    assert [f["size"] > 0 and len(f["sha256"]) == 64 for f in manifest["files"]] == [True, True, True]
+    assert [f["rejected"] for f in manifest["files"]] == [None, None, "truncated_gzip"]
+    counts = manifest["counts"]
+    assert (counts["files_listed"], counts["records_read"], counts["route53_records"]) == (3, 4, 3)
+    assert (counts["events_written"], counts["records_quarantined"], counts["record_changes_written"]) == (2, 1, 2)
+    assert counts["rejected_kinds"] == {"truncated_gzip": 1, "record_not_object": 1}
+    assert sorted(manifest["outputs"]) == sorted(k for k in lake_files(trail) if k.endswith(".parquet"))
+    assert "AKIA" not in path.read_text()
+
+
+def test_rerun_is_byte_identical(trail):
+    run_without_prefect(settings_for(trail), [DAY])
+    first = lake_files(trail)
+    run_without_prefect(settings_for(trail), [DAY])
+    assert lake_files(trail) == first
+
+
+def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, monkeypatch):
+    run_without_prefect(settings_for(trail), [DAY])
+    clean = lake_files(trail)
+    # a late file arrives, then the rerun dies after its first write
+    late = trail / "trail" / log_key(ACCT, "2026-11-02", "2300", unique="LateArrival00001")
+    late.write_bytes(gz([route53_record("c", "2026-11-02T22:59:00Z", a_record("c.example.com.", "192.0.2.3"))]))
+    original, writes = Store.write_bytes, []
+
+    def dying_write(self, relative, data):
+        if writes:
+            raise KeyboardInterrupt("killed")
+        writes.append(relative)
+        original(self, relative, data)
+
+    monkeypatch.setattr(Store, "write_bytes", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        run_without_prefect(settings_for(trail), [DAY])
+    monkeypatch.setattr(Store, "write_bytes", original)
+    after_crash = lake_files(trail)
+    assert not [k for k in after_crash if ".tmp" in k]  # no half-written file anywhere
+    assert set(after_crash) == set(clean)  # a replaced file, never a missing one
+    for path in after_crash:
+        if path.endswith(".parquet"):
+            pq.read_table(trail / "lake" / path)  # every file readable
+    run_without_prefect(settings_for(trail), [DAY])  # the rerun after the crash
+    fresh = LakeSettings(source=str(trail / "trail"), lake=str(trail / "fresh-lake"))
+    run_without_prefect(fresh, [DAY])  # a clean run over the same input, elsewhere
+    assert lake_files(trail) == _files(trail / "fresh-lake")  # converged: same files, same bytes
+
+
+def _files(lake: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file()}
