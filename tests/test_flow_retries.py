@@ -1,0 +1,61 @@
+"""Transient I/O is retried by the flow's tasks; bad data and permanent errors are not."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from flows.flow import is_transient, route53_lake
+from flows.storage import Store
+from tests.conftest import a_record, gz, log_key, route53_record
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trail(tmp_path):
+    key = log_key("123456789012", "2026-11-01")
+    (tmp_path / "trail" / key).parent.mkdir(parents=True)
+    (tmp_path / "trail" / key).write_bytes(gz([route53_record("e1", "2026-11-01T09:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
+    return tmp_path
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (ConnectionResetError("reset by peer"), True), (TimeoutError("read timed out"), True),
+    (OSError("503 SlowDown"), True), (FileNotFoundError("gone"), False), (PermissionError("AccessDenied"), False),
+    (ValueError("bad data"), False),
+])
+def test_what_counts_as_transient(error, transient):
+    assert is_transient(error) is transient
+
+
+def test_a_read_that_fails_once_is_retried_and_the_run_completes(prefect_server, trail, monkeypatch):
+    calls, original = Counter(), Store.read_bytes
+
+    def flaky(self, relative):
+        calls[relative] += 1
+        if calls[relative] == 1:
+            raise ConnectionResetError("connection reset by peer")
+        return original(self, relative)
+
+    monkeypatch.setattr(Store, "read_bytes", flaky)
+    run = route53_lake(start=date(2026, 11, 1), source=str(trail / "trail"), lake=str(trail / "lake"))
+    assert run.total("events_written") == 1
+    assert [n for key, n in calls.items() if "/CloudTrail/" in key] == [2]  # the log file: failed once, read again
+    assert [n for key, n in calls.items() if key.startswith("_manifests/")] == [2]  # publishing retries its reads too
+
+
+def test_access_denied_is_not_retried_and_fails_the_run(prefect_server, trail, monkeypatch):
+    calls = Counter()
+
+    def denied(self, relative):
+        calls[relative] += 1
+        raise PermissionError("AccessDenied: s3:GetObject")
+
+    monkeypatch.setattr(Store, "read_bytes", denied)
+    with pytest.raises(PermissionError):
+        route53_lake(start=date(2026, 11, 1), source=str(trail / "trail"), lake=str(trail / "lake"))
+    assert list(calls.values()) == [1]
+    assert not (trail / "lake" / "events").exists()  # nothing half-published
