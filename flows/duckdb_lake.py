@@ -40,7 +40,7 @@ def connect(lake: str) -> duckdb.DuckDBPyConnection:
 LATEST_CHANGES = """
 select event_time, action, record_name_normalized as record, record_type as type,
        coalesce(array_to_string(resource_records, ' '), 'ALIAS ' || alias_dns_name) as value,
-       ttl, coalesce(session_issuer_arn, user_identity_arn) as actor, source_ip_address as ip,
+       ttl, coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by) as actor, source_ip_address as ip,
        coalesce(error_code, 'ok') as result
 from record_changes
 order by event_time desc, event_id, change_index

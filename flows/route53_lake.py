@@ -9,6 +9,7 @@ Runs the Prefect flow (flows/flow.py), or with --no-prefect the same steps direc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_prefect:
             run = run_without_prefect(settings, days, args.workers)
         else:
+            if "PREFECT_API_URL" not in os.environ:
+                # A temporary server lives only for this run: its own service logs (e.g. a flush
+                # racing its shutdown) are noise here, while flow and task logs still show.
+                os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
             from flows.flow import route53_lake
 
             run = route53_lake(start=args.start, end=args.end, days=args.days, **_flow_params(settings))

@@ -92,6 +92,7 @@ _USER_IDENTITY_TYPE = _col(
     "userIdentity.type: IAMUser, AssumedRole, Root, AWSService, FederatedUser, ...",
 )
 _USER_IDENTITY_ARN = _col("user_identity_arn", STRING, "userIdentity.arn of the caller.")
+_INVOKED_BY = _col("user_identity_invoked_by", STRING, "userIdentity.invokedBy: the AWS service that made the call (e.g. cloudformation.amazonaws.com).")
 _SESSION_ISSUER_ARN = _col(
     "session_issuer_arn", STRING, "userIdentity.sessionContext.sessionIssuer.arn: the role behind an assumed-role session."
 )
@@ -136,7 +137,7 @@ EVENTS = Table(
         _col("user_identity_account_id", STRING, "userIdentity.accountId: the account of the caller."),
         _col("user_identity_access_key_id", STRING, "userIdentity.accessKeyId (an identifier, not a secret)."),
         _col("user_identity_user_name", STRING, "userIdentity.userName."),
-        _col("user_identity_invoked_by", STRING, "userIdentity.invokedBy: the AWS service that made the call."),
+        _INVOKED_BY,
         _col("session_issuer_type", STRING, "userIdentity.sessionContext.sessionIssuer.type (Role, ...)."),
         _SESSION_ISSUER_ARN,
         _col("session_issuer_user_name", STRING, "userIdentity.sessionContext.sessionIssuer.userName (the role name)."),
@@ -184,6 +185,7 @@ RECORD_CHANGES = Table(
         _CHANGE_COMMENT,
         _USER_IDENTITY_TYPE,
         _USER_IDENTITY_ARN,
+        _INVOKED_BY,
         _SESSION_ISSUER_ARN,
         _SOURCE_IP,
         _USER_AGENT,

@@ -229,7 +229,7 @@ def _health_check_id(params: Obj, response: Obj) -> str | None:
 
 _EVENT_COLUMNS_ON_CHANGES = (
     "event_id", "event_time", "recipient_account_id", "hosted_zone_id", "change_id", "change_comment",
-    "user_identity_type", "user_identity_arn", "session_issuer_arn", "source_ip_address", "user_agent",
+    "user_identity_type", "user_identity_arn", "user_identity_invoked_by", "session_issuer_arn", "source_ip_address", "user_agent",
     "error_code", "delivery_date", "source_file", "record_index",
 )
 
