@@ -117,7 +117,11 @@ EVENTS = Table(
         _col("event_version", STRING, "eventVersion of the record format, e.g. 1.08."),
         _col("api_version", STRING, "apiVersion of the service API, e.g. 2013-04-01 for route53."),
         _col("event_category", STRING, "eventCategory: Management, Data, ..."),
-        _col("read_only", BOOL, "readOnly: true for calls that do not change state."),
+        _col(
+            "read_only", BOOL,
+            "readOnly: true for calls that do not change state. Records without it (eventVersion 1.0) "
+            "follow the API naming convention: Get*, List*, Describe*, TestDNSAnswer... are read-only.",
+        ),
         _col("management_event", BOOL, "managementEvent flag."),
         _col("aws_region", STRING, "awsRegion the call was recorded in (us-east-1 for Route 53 itself)."),
         _SOURCE_IP,

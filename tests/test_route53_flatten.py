@@ -329,3 +329,16 @@ def test_good_records_around_a_bad_one_are_kept():
     assert flat.events["event_id"].to_pylist() == ["a", "b"] and flat.record_changes.num_rows == 2
     assert flat.quarantine["event_id"].to_pylist() == ["bad"]
     assert flat.selected == 3
+
+
+@pytest.mark.parametrize(("name", "recorded", "expected"), [
+    ("ListHostedZones", None, True), ("GetChange", None, True), ("TestDNSAnswer", None, True),
+    ("ChangeResourceRecordSets", None, False), ("ListHostedZones", False, False), ("DeleteHostedZone", True, True),
+])
+def test_read_only_is_as_recorded_or_follows_the_api_naming_convention(name, recorded, expected):
+    record = crrs(eventName=name)
+    if recorded is None:
+        record.pop("readOnly", None)
+    else:
+        record["readOnly"] = recorded
+    assert flatten([record]).events["read_only"][0].as_py() is expected

@@ -132,7 +132,7 @@ def flatten_event(
         "event_version": r.str("eventVersion"),
         "api_version": r.str("apiVersion"),
         "event_category": r.str("eventCategory"),
-        "read_only": r.bool("readOnly"),
+        "read_only": _read_only(r, event_name),
         "management_event": r.bool("managementEvent"),
         "aws_region": r.str("awsRegion"),
         "source_ip_address": r.str("sourceIPAddress"),
@@ -181,6 +181,16 @@ def flatten_event(
         "record_index": record_index,
     }
     return event, explode_changes(event, changes or [])
+
+
+_READ_PREFIXES = ("get", "list", "describe", "testdnsanswer", "check", "view")
+
+
+def _read_only(r: Obj, event_name: str) -> bool:
+    """readOnly as recorded; records older than eventVersion 1.01 lack it, and then the API naming
+    convention decides (Get*, List*, TestDNSAnswer... read; everything else writes)."""
+    recorded = r.bool("readOnly")
+    return recorded if recorded is not None else event_name.lower().startswith(_READ_PREFIXES)
 
 
 def _object_or_none(value: Any) -> dict[str, Any] | None:
