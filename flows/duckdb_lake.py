@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 
 from flows.storage import open_store
 from schemas.tables import TABLES
+
+SQL = Path(__file__).resolve().parent.parent / "sql"
+# Derived views, in dependency order; the same SQL files serve DuckDB and (where no
+# sql/views/athena/ twin exists) Athena.
+DERIVED_VIEWS = ("events_dedup", "record_changes_dedup", "hosted_zones", "record_history")
+
+
+def view_sql(name: str, engine: str = "duckdb") -> str:
+    twin = SQL / "views" / "athena" / f"{name}.sql"
+    return (twin if engine == "athena" and twin.exists() else SQL / "views" / f"{name}.sql").read_text()
 
 
 def table_glob(lake: str, table: str) -> str:
@@ -15,8 +27,9 @@ def table_glob(lake: str, table: str) -> str:
 
 
 def connect(lake: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with views events, record_changes and quarantine over the lake.
-    A table with no files yet is an empty view with the right columns."""
+    """An in-memory DuckDB with a view per table over the lake (a table with no files yet is an
+    empty view with the right columns) and the derived views: events_dedup,
+    record_changes_dedup, hosted_zones, record_history."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     store = open_store(lake)
     if not store.is_local:
@@ -28,12 +41,14 @@ def connect(lake: str) -> duckdb.DuckDBPyConnection:
             quoted = pattern.replace("'", "''")
             con.execute(
                 f"create or replace view {name} as select * from read_parquet('{quoted}', "
-                f"hive_partitioning = true, hive_types = {{'{partition}': 'DATE'}})"
+                f"hive_partitioning = true, hive_types = {{'{partition}': 'DATE'}}, union_by_name = true)"
             )
         else:
             empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
             con.register(f"_{name}_empty", empty)
             con.execute(f"create or replace view {name} as select * from _{name}_empty")
+    for name in DERIVED_VIEWS:
+        con.execute(view_sql(name))
     return con
 
 

@@ -1,0 +1,12 @@
+-- Health checks created, updated and deleted, with the actor and the checked endpoint.
+select e.event_time, e.event_name, e.health_check_id,
+       coalesce(json_extract_string(e.request_parameters, '$.healthCheckConfig.fullyQualifiedDomainName'),
+                json_extract_string(e.request_parameters, '$.fullyQualifiedDomainName'),
+                json_extract_string(e.request_parameters, '$.healthCheckConfig.iPAddress')) as endpoint,
+       coalesce(json_extract_string(e.request_parameters, '$.healthCheckConfig.type'),
+                json_extract_string(e.response_elements, '$.healthCheck.healthCheckConfig.type')) as check_type,
+       coalesce(e.session_issuer_arn, e.user_identity_arn, e.user_identity_invoked_by) as actor,
+       e.error_code
+from events_dedup e
+where e.event_name in ('CreateHealthCheck', 'UpdateHealthCheck', 'DeleteHealthCheck')
+order by e.event_time

@@ -1,0 +1,57 @@
+-- record_history: for each record set (hosted zone, name, type, set identifier), its successful
+-- changes in order, with the values before and after each change where the data lets us know them.
+--   CREATE: nothing before.  DELETE: carries the full old record, nothing after.
+--   UPSERT: before = the state after the previous change we saw; before_known = false when we
+--           have not seen one (the record predates the lake, or a CloudTrail record is missing).
+-- Failed calls (error_code set) never alter the history. CloudTrail can miss requests: this is an
+-- audit aid, not a source to rebuild a zone from. Portable SQL: the same text runs in DuckDB and Athena.
+create or replace view record_history as
+with applied as (
+    select *, coalesce(set_identifier, '') as set_key
+    from record_changes_dedup
+    where error_code is null
+),
+sequenced as (
+    select
+        applied.*,
+        lag(action) over w as previous_action,
+        lag(ttl) over w as previous_ttl,
+        lag(resource_records) over w as previous_values,
+        lag(alias_dns_name) over w as previous_alias_dns_name,
+        lag(weight) over w as previous_weight,
+        row_number() over w as change_number
+    from applied
+    window w as (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                 order by event_time, event_id, change_index)
+)
+select
+    s.hosted_zone_id,
+    z.zone_name,
+    s.record_name_normalized as record_name,
+    s.record_type,
+    s.set_identifier,
+    s.change_number,
+    s.event_date,
+    s.event_time,
+    s.event_id,
+    s.change_index,
+    s.action,
+    coalesce(s.session_issuer_arn, s.user_identity_arn, s.user_identity_invoked_by) as actor,
+    s.user_identity_arn,
+    s.source_ip_address,
+    s.user_agent,
+    case when s.action = 'UPSERT' and s.previous_action is null then false else true end as before_known,
+    case when s.action = 'DELETE' then s.ttl
+         when s.action = 'UPSERT' and s.previous_action <> 'DELETE' then s.previous_ttl end as before_ttl,
+    case when s.action = 'DELETE' then s.resource_records
+         when s.action = 'UPSERT' and s.previous_action <> 'DELETE' then s.previous_values end as before_values,
+    case when s.action = 'DELETE' then s.alias_dns_name
+         when s.action = 'UPSERT' and s.previous_action <> 'DELETE' then s.previous_alias_dns_name end as before_alias_dns_name,
+    case when s.action = 'DELETE' then s.weight
+         when s.action = 'UPSERT' and s.previous_action <> 'DELETE' then s.previous_weight end as before_weight,
+    case when s.action <> 'DELETE' then s.ttl end as after_ttl,
+    case when s.action <> 'DELETE' then s.resource_records end as after_values,
+    case when s.action <> 'DELETE' then s.alias_dns_name end as after_alias_dns_name,
+    case when s.action <> 'DELETE' then s.weight end as after_weight
+from sequenced s
+left join hosted_zones z on z.hosted_zone_id = s.hosted_zone_id
