@@ -1,20 +1,40 @@
-"""The Prefect flow `route53-lake`: the pipeline's steps as tasks with retries, bounded
-concurrency and logs. It reads like the pipeline: find accounts, then per delivery day list,
-read and flatten every file, publish each folder, and summarize."""
+"""The Prefect flows: the pipeline's steps as tasks with retries, bounded concurrency, logs and
+artifacts. Each flow reads like the pipeline: find accounts, then per delivery day list, read and
+flatten every file, publish each folder, and summarize.
+
+- `route53-lake`: a date range (the command line's flow).
+- `route53-lake-nightly`: yesterday's delivery day, plus a cheap recheck of the days before it
+  for late files (only folders whose listing differs from their manifest are read again).
+- `route53-lake-backfill`: a date range as one child flow run per day (`route53-lake-day`), so a
+  failed day is visible on its own and the others still complete.
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import prefect.runtime  # noqa: E402
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+from prefect import flow, get_client, get_run_logger, task, unmapped  # noqa: E402
+from prefect.artifacts import (  # noqa: E402
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate  # noqa: E402
+from prefect.concurrency.sync import concurrency  # noqa: E402
+from prefect.exceptions import ObjectAlreadyExists  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from pydantic import Field  # noqa: E402
 
 from flows.listing import LogObject, Trail  # noqa: E402
 from flows.pipeline import (  # noqa: E402
@@ -23,13 +43,20 @@ from flows.pipeline import (  # noqa: E402
     DaySummary,
     FileResult,
     RunSummary,
+    deduplicated,
     describe,
+    folder_changed,
     list_day,
     list_trails,
     publish_day,
     read_and_flatten,
 )
-from flows.settings import LakeSettings, delivery_days  # noqa: E402
+from flows.report import day_rows, dns_markdown  # noqa: E402
+from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
+from transforms.digest import dns_digest  # noqa: E402
+
+MAX_BACKFILL_DAYS = 366
+DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -61,14 +88,17 @@ def find_accounts(settings: LakeSettings) -> list[Trail]:
 
 
 @task(name="list-day", **_IO)
-def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
+def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> list[DayListing]:
     listings = list_day(settings, trails, day)
     logger = get_run_logger()
-    files = sum(len(x.objects) for x in listings)
-    logger.info("%s: %d log file(s) in %d folder(s)", day, files, len(listings))
     for listing in listings:
         for s in listing.skipped:
             logger.info("%s: skipped %s: %s", day, s.path, s.reason)
+    if changed_only:
+        unchanged = [x for x in listings if not folder_changed(settings, x)]
+        listings = [x for x in listings if x not in unchanged]
+        logger.info("%s: %d folder(s) unchanged since their last run, %d to read again", day, len(unchanged), len(listings))
+    logger.info("%s: %d log file(s) in %d folder(s) to read", day, sum(len(x.objects) for x in listings), len(listings))
     return listings
 
 
@@ -87,6 +117,52 @@ def publish(settings: LakeSettings, listing: DayListing, results: list[FileResul
     return summary
 
 
+@contextmanager
+def day_lock(day: date):
+    """Runs publishing the same delivery day wait for each other (CLI, nightly, backfill alike).
+    One Prefect global concurrency limit per day of the month keeps the number of limits bounded;
+    unrelated days 31 days apart may wait for each other, which is harmless. A crashed holder's
+    lease expires."""
+    name = f"route53-lake-day-{day.day:02d}"
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True, lease_duration=600):
+        yield
+
+
+def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()) -> RunSummary:
+    """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
+    summary per day. Days in `recheck` only read the folders that changed since their last run."""
+    logger = get_run_logger()
+    run = RunSummary(days=[d.isoformat() for d in days])
+    progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
+    trails = find_accounts(settings)
+    rows = []
+    for number, day in enumerate(days):
+        started = time.monotonic()
+        with day_lock(day):
+            listings = list_delivery_day(settings, trails, day, changed_only=day in recheck)
+            reads = [read_file.map(x.objects, settings=unmapped(settings), day=unmapped(day)) for x in listings]
+            total, done, folders, results_of_day = sum(len(r) for r in reads) or 1, 0, [], []
+            for listing, futures in zip(listings, reads, strict=True):
+                results = []
+                for future in futures:
+                    results.append(future.result())
+                    done += 1
+                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
+                folders.append(publish(settings, listing, results))
+                results_of_day += results
+        run.folders += folders
+        rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
+        events, changes, _ = deduplicated(results_of_day)
+        create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
+                                 description=f"What changed in Route 53, delivered {day}")
+        update_progress_artifact(progress, 100 * (number + 1) / len(days))
+    create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
+    logger.info(run.describe())
+    return run
+
+
 @flow(name="route53-lake", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
       persist_result=False, validate_parameters=True)
 def route53_lake(
@@ -99,26 +175,94 @@ def route53_lake(
     event_sources: list[str] | None = None,
     days: list[date] | None = None,
 ) -> RunSummary:
-    """Publish the Route 53 records of CloudTrail delivery days [start, end] (UTC; default yesterday)."""
+    """Publish the Route 53 records of CloudTrail delivery days [start, end] to the lake.
+
+    Args:
+        start: First delivery day (UTC). Default: the day before the run's scheduled time.
+        end: Last delivery day, inclusive. Default: start.
+        source: CloudTrail location, s3://bucket/prefix or a folder holding AWSLogs/.
+        lake: Lake root, s3://bucket/prefix or a folder.
+        accounts: 12-digit account ids; default every account found.
+        regions: CloudTrail region folders; default us-east-1.
+        event_sources: eventSource values to keep; default route53.amazonaws.com.
+        days: Single delivery days to add to the range.
+    """
     settings = make_settings(source, lake, accounts, regions, event_sources)
     if start is None and end is None and not days:
         start = end = scheduled_day()
-    run = RunSummary(days=[d.isoformat() for d in delivery_days(start, end, days)])
-    trails = find_accounts(settings)
-    for day in map(date.fromisoformat, run.days):
-        listings = list_delivery_day(settings, trails, day)
-        reads = [read_file.map(x.objects, settings=unmapped(settings), day=unmapped(day)) for x in listings]
-        for listing, futures in zip(listings, reads, strict=True):
-            run.folders.append(publish(settings, listing, [f.result() for f in futures]))
-    get_run_logger().info(run.describe())
-    return run
+    return process_days(settings, delivery_days(start, end, days))
+
+
+@flow(name="route53-lake-nightly", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
+      persist_result=False, validate_parameters=True)
+def nightly(
+    settings: LakeSettings = DEFAULT_SETTINGS,
+    day: date | None = None,
+    recheck_days: Annotated[int, Field(ge=0, le=31)] = 3,
+) -> RunSummary:
+    """Publish one delivery day (default: the day before the scheduled time) and recheck the days
+    before it for late files, reading a folder again only when its listing changed.
+
+    Args:
+        settings: Where to read and write, and what to keep.
+        day: Delivery day to publish (UTC). Default: the day before the scheduled start time.
+        recheck_days: How many earlier delivery days to recheck for late or replaced files.
+    """
+    day = day or scheduled_day()
+    earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
+    return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
+
+
+@flow(name="route53-lake-day", flow_run_name="day-{day}", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
+      persist_result=False, validate_parameters=True)
+def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> RunSummary:
+    """Publish one delivery day (a backfill's child run).
+
+    Args:
+        day: Delivery day (UTC).
+        settings: Where to read and write, and what to keep.
+    """
+    return process_days(settings, [day])
+
+
+class BackfillFailed(RuntimeError):
+    """Some days of a backfill failed; the others completed."""
+
+
+@flow(name="route53-lake-backfill", persist_result=False, validate_parameters=True)
+def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) -> dict[str, str]:
+    """Publish every delivery day from start to end, one child flow run per day.
+
+    Args:
+        start: First delivery day (UTC).
+        end: Last delivery day (UTC), inclusive; not in the future.
+        settings: Where to read and write, and what to keep.
+    """
+    days = backfill_days(start, end)
+    logger = get_run_logger()
+    logger.info("backfill of %d delivery day(s), %s to %s", len(days), start, end)
+    states = {day.isoformat(): route53_lake_day(day=day, settings=settings, return_state=True) for day in days}
+    outcome = {day: state.type.value for day, state in states.items()}
+    failed = [day for day, state in states.items() if not state.is_completed()]
+    if failed:
+        raise BackfillFailed(f"{len(failed)} of {len(days)} day(s) failed: {', '.join(failed)}; the others completed. "
+                             "Retry a day with a backfill of that day alone.")
+    logger.info("all %d day(s) completed", len(days))
+    return outcome
+
+
+def backfill_days(start: date, end: date) -> list[date]:
+    if (end - start).days + 1 > MAX_BACKFILL_DAYS:
+        raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
+    return delivery_days(start, end)
 
 
 def scheduled_day() -> date:
     """The delivery day a run without dates processes: the day before its scheduled start (UTC).
     Derived from the schedule, not the clock, so a late or re-run scheduled run does the same day."""
     scheduled = prefect.runtime.flow_run.scheduled_start_time
-    return (datetime.fromisoformat(str(scheduled)).astimezone(UTC).date() if scheduled else datetime.now(UTC).date()) - timedelta(days=1)
+    stamp = datetime.fromisoformat(str(scheduled)).astimezone(UTC) if scheduled else datetime.now(UTC)
+    return stamp.date() - timedelta(days=1)
 
 
 def make_settings(source, lake, accounts=None, regions=None, event_sources=None) -> LakeSettings:

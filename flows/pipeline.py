@@ -124,9 +124,7 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
     files that exist. Files of an earlier run that this run no longer writes are removed.
     """
     unit = listing.unit
-    events, changes, duplicates = drop_duplicate_events(
-        concat(EVENTS, (r.events for r in results)), concat(RECORD_CHANGES, (r.record_changes for r in results))
-    )
+    events, changes, duplicates = deduplicated(results)
     quarantine = concat(QUARANTINE, (r.quarantine for r in results))
     summary = DaySummary(
         delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
@@ -158,6 +156,25 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
         lake.delete(stale)
     lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary))
     return summary
+
+
+def deduplicated(results: list[FileResult]) -> tuple[pa.Table, pa.Table, int]:
+    """The events and record changes of some files, one copy per event_id."""
+    return drop_duplicate_events(
+        concat(EVENTS, (r.events for r in results)), concat(RECORD_CHANGES, (r.record_changes for r in results))
+    )
+
+
+def folder_changed(settings: LakeSettings, listing: DayListing) -> bool:
+    """Whether a day folder's listing differs from what its manifest says was read last time
+    (a late file, a replaced file, a removed file). A folder never published has changed."""
+    name = listing.unit.output_name(settings.source)
+    manifest = read_manifest(open_store(settings.lake), f"{MANIFESTS}/delivery_date={listing.unit.day.isoformat()}/{name}.json")
+    if not manifest:
+        return True
+    source = open_store(settings.source)
+    listed = {(source.uri_of(o.path), o.size, o.etag) for o in listing.objects}
+    return listed != {(f["uri"], f["size"], f["etag"]) for f in manifest["files"]}
 
 
 def reconcile(summary: DaySummary, events: pa.Table, files_read: int) -> None:
