@@ -7,7 +7,13 @@ import inspect
 
 import yaml
 
+from flows.settings import LakeSettings
 from tests.conftest import ROOT
+
+
+def test_nightly_and_backfill_deployments_exist():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert {d["name"] for d in config["deployments"]} >= {"nightly", "backfill"}
 
 
 def test_every_deployment_entrypoint_is_the_flow_and_its_parameters_exist():
@@ -17,9 +23,12 @@ def test_every_deployment_entrypoint_is_the_flow_and_its_parameters_exist():
         path, name = deployment["entrypoint"].split(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         flow = getattr(module, name)
-        assert flow.name == "route53-lake"
+        assert flow.name.startswith("route53-lake")
         accepted = set(inspect.signature(flow.fn).parameters)
-        assert set(deployment.get("parameters", {})) <= accepted
+        parameters = deployment.get("parameters", {})
+        assert set(parameters) <= accepted
+        if "settings" in parameters:
+            LakeSettings(**parameters["settings"])  # the deployment's settings validate
         for schedule in deployment.get("schedules", []):
             assert schedule["timezone"] == "UTC"
             hour = schedule["cron"].split()[1]

@@ -1,0 +1,138 @@
+"""Nightly recheck of late files, backfills with per-day child runs, artifacts, and two runs of
+the same day at once, on a real Prefect API."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+from prefect import get_client
+
+from flows import flow as flows
+from flows.pipeline import MANIFESTS
+from flows.settings import LakeSettings
+from flows.storage import Store
+from tests.conftest import a_record, gz, log_key, route53_record
+
+ACCT = "123456789012"
+D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
+pytestmark = pytest.mark.slow
+
+
+def put(root, day: date, stamp: str, unique: str, *records) -> None:
+    path = root / "trail" / log_key(ACCT, day.isoformat(), stamp, unique=unique)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gz(list(records)))
+
+
+@pytest.fixture
+def trail(tmp_path):
+    for n, day in enumerate((D1, D2, D3)):
+        put(tmp_path, day, "0900", f"Base{n}AbCdEfGhIjK", route53_record(
+            f"e{n}", f"{day}T08:59:00Z", a_record(f"r{n}.example.com.", "192.0.2.1"), a_record(f"s{n}.example.com.", "192.0.2.2", action="DELETE")))
+    return tmp_path
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The log files actually read, in order."""
+    seen, original = [], Store.read_bytes
+
+    def recording(self, relative):
+        if "/CloudTrail/" in relative:
+            seen.append(relative)
+        return original(self, relative)
+
+    monkeypatch.setattr(Store, "read_bytes", recording)
+    return seen
+
+
+def settings_for(root) -> LakeSettings:
+    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"))
+
+
+def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_server, trail, reads):
+    flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+    assert sorted({r.split("/CloudTrail/")[1][10:20] for r in reads}) == ["2026/11/01", "2026/11/02"]  # first run: both
+
+    reads.clear()
+    flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+    assert all("/2026/11/02/" in r for r in reads) and reads  # D1 unchanged: listed, not read
+
+    put(trail, D1, "2350", "LateFileAbCdEfGhI", route53_record("late", "2026-11-01T23:40:00Z", a_record("late.example.com.", "192.0.2.9")))
+    reads.clear()
+    run = flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+    assert any("LateFileAbCdEfGhI" in r for r in reads) and any("/2026/11/01/" in r for r in reads)
+    assert run.total("events_written") == 3  # D1 now has two events, D2 one
+
+
+def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server, trail, monkeypatch):
+    original = Store.read_bytes
+
+    def broken_d2(self, relative):
+        if "/2026/11/02/" in relative:
+            raise PermissionError("AccessDenied: s3:GetObject")
+        return original(self, relative)
+
+    monkeypatch.setattr(Store, "read_bytes", broken_d2)
+    with pytest.raises(flows.BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02"):
+        flows.backfill(start=D1, end=D3, settings=settings_for(trail))
+    published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
+    assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [
+    (D3, D1, "is after end"), (date(2999, 1, 1), date(2999, 1, 2), "in the future"),
+    (date(2024, 1, 1), date(2025, 6, 1), "at most 366 days"),
+])
+def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, trail, start, end, words):
+    with pytest.raises(Exception, match=words):
+        flows.backfill(start=start, end=end, settings=settings_for(trail))
+
+
+def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, trail):
+    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_latest_artifacts()}
+    table = artifacts["route53-lake-days"]
+    rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
+    assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"]) for r in rows] == [
+        ("2026-11-01", 1, 2, 1), ("2026-11-02", 1, 2, 1)]
+    summary = artifacts["route53-dns-changes-2026-11-02"].data
+    assert "**2** record change(s) applied, **1** deletion(s)" in summary and "s1.example.com." in summary
+
+
+def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):
+    spans, original = [], flows.publish_day
+
+    def slow_publish(settings, listing, results):
+        begin = time.monotonic()
+        time.sleep(3)  # long enough that unlocked runs would overlap here
+        summary = original(settings, listing, results)
+        spans.append((begin, time.monotonic()))
+        return summary
+
+    monkeypatch.setattr(flows, "publish_day", slow_publish)
+    errors = []
+
+    def one_run():
+        try:
+            flows.route53_lake(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(spans) == 2
+    (a_start, a_end), (b_start, b_end) = sorted(spans)
+    assert a_end <= b_start  # the day lock made them take turns
+    from flows.duckdb_lake import connect
+
+    con = connect(str(trail / "lake"))
+    assert con.sql("select count(*), count(distinct event_id) from events").fetchall() == [(1, 1)]
+    assert con.sql("select count(*) from record_changes").fetchall() == [(2,)]
