@@ -146,15 +146,16 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
             outputs[f"{table.name}/event_date={event_date.isoformat()}/{name}.parquet"] = part
     if quarantine.num_rows:
         outputs[f"quarantine/delivery_date={unit.day.isoformat()}/{name}.parquet"] = _sorted(quarantine, QUARANTINE)
+    put_options = settings.s3_put_options()
     for path, part in outputs.items():
-        lake.write_bytes(path, parquet_bytes(part))
+        lake.write_bytes(path, parquet_bytes(part), **put_options)
     summary.outputs = sorted(outputs)
 
     manifest_path = f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{name}.json"
     previous = read_manifest(lake, manifest_path)
     for stale in sorted(set(previous.get("outputs", [])) - set(outputs)):
         lake.delete(stale)
-    lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary))
+    lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary), **put_options)
     return summary
 
 

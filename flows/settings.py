@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,12 +53,27 @@ class LakeSettings(BaseModel):
     accounts: Annotated[list[str] | None, Field(description="12-digit account ids to read; default: every account found under AWSLogs/ and AWSLogs/o-*/.")] = None
     regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
     event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
-    max_parallel_files: Annotated[int, Field(ge=1, le=64, description="Log files read at once.")] = 8
+    server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
+    kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None
+
+    def s3_put_options(self) -> dict[str, str]:
+        """Headers for every object written to an S3 lake (ignored for a local lake)."""
+        options = {"ServerSideEncryption": self.server_side_encryption}
+        if self.server_side_encryption == "aws:kms" and self.kms_key_id:
+            options["SSEKMSKeyId"] = self.kms_key_id
+        return options
 
     @field_validator("source", "lake")
     @classmethod
     def _uri(cls, value: str, info) -> str:
         return validate_uri(value, info.field_name)
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9:/_-]{1,2048}", value):
+            raise SettingsError("kms_key_id: expected a KMS key id, alias or ARN")
+        return value
 
     @field_validator("accounts")
     @classmethod

@@ -8,6 +8,7 @@ Every write goes through `path()`, which refuses anything outside the root.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import posixpath
 import uuid
@@ -17,6 +18,12 @@ from typing import Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
+
+
+# The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
+# level a caller's root logger has, those records never reach run logs.
+for _name in ("botocore", "aiobotocore", "s3fs", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class OutsideRootError(ValueError):
@@ -80,10 +87,11 @@ class Store:
     def exists(self, relative: str) -> bool:
         return self.fs.exists(self.path(relative))
 
-    def write_bytes(self, relative: str, data: bytes) -> None:
+    def write_bytes(self, relative: str, data: bytes, **put_options: str) -> None:
+        """Write a whole object. put_options (e.g. ServerSideEncryption) are S3 PutObject headers."""
         target = self.path(relative)
         if not self.is_local:
-            self.fs.pipe_file(target, data)
+            self.fs.pipe_file(target, data, **put_options)
             return
         folder, name = posixpath.split(target)
         self.fs.makedirs(folder, exist_ok=True)

@@ -28,6 +28,7 @@ def s3_endpoint() -> Iterator[str]:
     """moto in server mode on 127.0.0.1: real HTTP, reached through s3fs as production reaches AWS.
     Credentials are recognisable fakes, set the standard way (environment)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.WARNING)  # the test server's own request logs
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

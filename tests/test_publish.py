@@ -93,11 +93,11 @@ def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, 
     late.write_bytes(gz([route53_record("c", "2026-11-02T22:59:00Z", a_record("c.example.com.", "192.0.2.3"))]))
     original, writes = Store.write_bytes, []
 
-    def dying_write(self, relative, data):
+    def dying_write(self, relative, data, **options):
         if writes:
             raise KeyboardInterrupt("killed")
         writes.append(relative)
-        original(self, relative, data)
+        original(self, relative, data, **options)
 
     monkeypatch.setattr(Store, "write_bytes", dying_write)
     with pytest.raises(KeyboardInterrupt):
