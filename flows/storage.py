@@ -19,7 +19,6 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-
 # The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
 # level a caller's root logger has, those records never reach run logs.
 for _name in ("botocore", "aiobotocore", "s3fs", "urllib3"):
