@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flows.storage import Entry, Store
 
@@ -49,6 +49,18 @@ class DayFolder:
         same names, so a rerun replaces exactly what it wrote before and nothing else."""
         trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
         return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
+
+
+def delivery_time(path: str) -> datetime:
+    """Delivery time a log file's name gives, to the minute (UTC)."""
+    stamp = LOG_FILE_NAME.fullmatch(path.rsplit("/", 1)[-1])["stamp"]
+    return datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
+def digest_folders(unit: DayFolder) -> list[str]:
+    """Digest folders that can cover a day folder: its own day's, and the next day's (the digest
+    of a day's last hour is written just after midnight)."""
+    return [f"{unit.trail.folder}/CloudTrail-Digest/{unit.region}/{day:%Y/%m/%d}" for day in (unit.day, unit.day + timedelta(days=1))]
 
 
 @dataclass(frozen=True)

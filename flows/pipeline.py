@@ -16,12 +16,13 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.listing import DayFolder, LogObject, Skipped, Trail, find_trails, list_day_folder
+from flows.listing import DayFolder, LogObject, Skipped, Trail, delivery_time, digest_folders, find_trails, list_day_folder
 from flows.settings import LakeSettings
 from flows.storage import Store, open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
-from transforms.cloudtrail import read_log_file
+from transforms.cloudtrail import decompress, parse_json, read_log_file
 from transforms.errors import Rejected
+from transforms.integrity import DigestFindings, check, parse_digest
 from transforms.lake import concat, drop_duplicate_events, split_by_event_date
 from transforms.route53 import flatten_records, quarantine_row
 
@@ -31,6 +32,11 @@ FILE_CONCURRENCY = 8  # log files read at once, with or without Prefect
 
 class ReconciliationError(RuntimeError):
     """Counts that must add up did not: something was lost or duplicated. Never published."""
+
+
+class DigestMismatchError(RuntimeError):
+    """CloudTrail's digests disagree with the bucket (digest_policy = fail). The day is published
+    and its manifest lists the findings."""
 
 
 @dataclass
@@ -45,6 +51,7 @@ class FileResult:
     """One log file read and flattened."""
 
     uri: str
+    path: str  # relative to the source root
     size: int
     etag: str | None
     sha256: str
@@ -75,6 +82,7 @@ class DaySummary:
     records_quarantined: int = 0
     keys_skipped: int = 0
     rejected_kinds: dict[str, int] = field(default_factory=dict)
+    digest_problems: int = 0
     outputs: list[str] = field(default_factory=list)
 
 
@@ -101,7 +109,7 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date) -> FileR
     source = open_store(settings.source)
     data = source.read_bytes(obj.path)
     uri = source.uri_of(obj.path)
-    common = {"uri": uri, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest()}
+    common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest()}
     try:
         records = read_log_file(data)
     except Rejected as error:
@@ -137,6 +145,8 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
         rejected_kinds=dict(Counter(quarantine["error_kind"].to_pylist())),
     )
     reconcile(summary, events, len(results))
+    findings = check_digests(settings, listing, results)
+    summary.digest_problems = 0 if findings is None else len(findings.missing) + len(findings.unlisted) + len(findings.hash_mismatch)
 
     lake = open_store(settings.lake)
     name = unit.output_name(settings.source)
@@ -155,8 +165,43 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
     previous = read_manifest(lake, manifest_path)
     for stale in sorted(set(previous.get("outputs", [])) - set(outputs)):
         lake.delete(stale)
-    lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary), **put_options)
+    lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary, findings), **put_options)
+    if summary.digest_problems and settings.digest_policy == "fail":
+        raise DigestMismatchError(f"{unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}")
     return summary
+
+
+def check_digests(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DigestFindings | None:
+    """The day folder against the CloudTrail digests covering it; None when there are none (or
+    the check is off). An unreadable digest is itself a finding: it promised nothing we can check."""
+    if settings.digest_policy == "off":
+        return None
+    source = open_store(settings.source)
+    digests, unreadable = [], []
+    for folder in digest_folders(listing.unit):
+        for entry in source.list(folder):
+            if entry.is_dir or not entry.path.endswith(".json.gz"):
+                continue
+            try:
+                digests.append(parse_digest(parse_json(decompress(source.read_bytes(entry.path)))))
+            except Rejected:
+                unreadable.append(entry.path)
+    if not digests and not unreadable:
+        return None
+    key = (lambda path: f"{source.key_prefix}/{path}") if source.key_prefix else (lambda path: path)
+    findings = check(
+        key(listing.unit.folder + "/"),
+        {key(o.path): delivery_time(o.path) for o in listing.objects},
+        {key(r.path): r.sha256 for r in results},
+        digests,
+    )
+    findings.missing += [f"unreadable digest {key(p)}" for p in unreadable]
+    return findings
+
+
+def digest_text(findings: DigestFindings) -> str:
+    return (f"{len(findings.missing)} missing, {len(findings.unlisted)} not in any digest, "
+            f"{len(findings.hash_mismatch)} altered (first: {(findings.missing + findings.unlisted + findings.hash_mismatch)[:3]})")
 
 
 def deduplicated(results: list[FileResult]) -> tuple[pa.Table, pa.Table, int]:
@@ -220,7 +265,8 @@ def _manifest_exists(settings: LakeSettings, unit: DayFolder) -> bool:
     return open_store(settings.lake).exists(f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{name}.json")
 
 
-def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary) -> bytes:
+def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,
+                   findings: DigestFindings | None = None) -> bytes:
     """What a later run needs to tell whether the day changed, and what an analyst needs to see
     what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
     manifest = {
@@ -235,6 +281,7 @@ def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[Fi
         "skipped": [asdict(s) for s in listing.skipped],
         "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
         "outputs": summary.outputs,
+        "digest_check": None if findings is None else {**asdict(findings), "ok": findings.ok},
     }
     return json.dumps(manifest, indent=2, sort_keys=True).encode()
 

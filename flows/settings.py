@@ -53,6 +53,7 @@ class LakeSettings(BaseModel):
     accounts: Annotated[list[str] | None, Field(description="12-digit account ids to read; default: every account found under AWSLogs/ and AWSLogs/o-*/.")] = None
     regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
     event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
+    digest_policy: Annotated[Literal["off", "record", "fail"], Field(description="CloudTrail digest check per day folder: off; record findings (missing, unlisted, altered files) in the manifest; or also fail the run.")] = "record"
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
     kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None
 

@@ -51,6 +51,12 @@ class Store:
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
 
+    @property
+    def key_prefix(self) -> str:
+        """The root's key prefix inside its bucket ('' for a bucket root or a local folder):
+        CloudTrail digests name log files by their key from the bucket root."""
+        return "" if self.is_local else self.root.partition("/")[2]
+
     def path(self, relative: str) -> str:
         """Absolute path of a relative one, refusing '..', absolute paths and empty segments."""
         parts = relative.split("/")
