@@ -1,4 +1,9 @@
-"""The lake as DuckDB sees it: one view per table, Hive partitions typed, local or s3:// alike."""
+"""The lake as analysts query it: the setup SQL for DuckDB and Athena, and a ready DuckDB connection.
+
+Base table views/DDL and the deduplicating views are generated from schemas/ (schemas/ddl.py);
+the derived views hosted_zones and record_history are SQL files in sql/views/, with an Athena
+spelling in sql/views/athena/ where the dialects differ.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,33 @@ import duckdb
 import pyarrow as pa
 
 from flows.storage import open_store
+from schemas.ddl import athena_script, dedup_views, duckdb_table_view
 from schemas.tables import TABLES
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
-# Derived views, in dependency order; the same SQL files serve DuckDB and (where no
-# sql/views/athena/ twin exists) Athena.
-DERIVED_VIEWS = ("events_dedup", "record_changes_dedup", "hosted_zones", "record_history")
+DERIVED_VIEWS = ("hosted_zones", "record_history")  # in dependency order
 
 
 def view_sql(name: str, engine: str = "duckdb") -> str:
     twin = SQL / "views" / "athena" / f"{name}.sql"
-    return (twin if engine == "athena" and twin.exists() else SQL / "views" / f"{name}.sql").read_text()
+    return (twin if engine == "athena" and twin.exists() else SQL / "views" / f"{name}.sql").read_text().strip()
+
+
+def views_sql(engine: str) -> list[str]:
+    """The views on top of the tables, in dependency order, for 'duckdb' or 'athena'."""
+    return [*dedup_views(), *(view_sql(name, engine) for name in DERIVED_VIEWS)]
+
+
+def setup_sql(engine: str, location: str, database: str = "route53_lake", projection_start: str = "2014-01-01") -> str:
+    """Everything an analyst runs once to query the lake: Athena DDL with partition projection plus
+    the views, or DuckDB views over a local or s3:// lake."""
+    if engine == "athena":
+        head = athena_script(database, location, projection_start).rstrip().rstrip(";")
+        return ";\n\n".join([head, *views_sql("athena")]) + ";\n"
+    if engine == "duckdb":
+        base = [duckdb_table_view(t, location.rstrip("/")) for t in TABLES.values()]
+        return ";\n\n".join([*base, *views_sql("duckdb")]) + ";\n"
+    raise ValueError(f"engine {engine!r}: expected athena or duckdb")
 
 
 def table_glob(lake: str, table: str) -> str:
@@ -27,37 +48,30 @@ def table_glob(lake: str, table: str) -> str:
 
 
 def connect(lake: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per table over the lake (a table with no files yet is an
-    empty view with the right columns) and the derived views: events_dedup,
-    record_changes_dedup, hosted_zones, record_history."""
+    """An in-memory DuckDB with every table and view over the lake. A table with no files yet is
+    an empty view with the right columns (read_parquet refuses an empty glob)."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     store = open_store(lake)
     if not store.is_local:
         con.register_filesystem(store.fs)  # s3:// through s3fs: no httpfs extension needed
     for name, table in TABLES.items():
-        pattern = table_glob(lake, name)
-        if con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]:
-            partition = table.partition.name
-            quoted = pattern.replace("'", "''")
-            con.execute(
-                f"create or replace view {name} as select * from read_parquet('{quoted}', "
-                f"hive_partitioning = true, hive_types = {{'{partition}': 'DATE'}}, union_by_name = true)"
-            )
+        if con.execute("select count(*) from glob(?)", [table_glob(lake, name)]).fetchall()[0][0]:
+            con.execute(duckdb_table_view(table, lake.rstrip("/")))
         else:
             empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
             con.register(f"_{name}_empty", empty)
             con.execute(f"create or replace view {name} as select * from _{name}_empty")
-    for name in DERIVED_VIEWS:
-        con.execute(view_sql(name))
+    for statement in views_sql("duckdb"):
+        con.execute(statement)
     return con
 
 
 LATEST_CHANGES = """
 select event_time, action, record_name_normalized as record, record_type as type,
        coalesce(array_to_string(resource_records, ' '), 'ALIAS ' || alias_dns_name) as value,
-       ttl, coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by) as actor, source_ip_address as ip,
-       coalesce(error_code, 'ok') as result
-from record_changes
+       ttl, coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by) as actor,
+       source_ip_address as ip, coalesce(error_code, 'ok') as result
+from record_changes_dedup
 order by event_time desc, event_id, change_index
 limit ?
 """

@@ -165,6 +165,8 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
     previous = read_manifest(lake, manifest_path)
     for stale in sorted(set(previous.get("outputs", [])) - set(outputs)):
         lake.delete(stale)
+    for folder in sorted({path.rsplit("/", 1)[0] for path in outputs}):
+        lake.remove_stale_temporaries(folder)
     lake.write_bytes(manifest_path, manifest_bytes(settings, listing, results, summary, findings), **put_options)
     if summary.digest_problems and settings.digest_policy == "fail":
         raise DigestMismatchError(f"{unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}")

@@ -40,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m flows.route53_lake",
         description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
-        epilog="Also: 'python -m flows.route53_lake latest --lake LAKE' prints the latest record changes. "
+        epilog="Also: 'python -m flows.route53_lake latest --lake LAKE' prints the latest record changes; "
+        "'python -m flows.route53_lake ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
         "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role). "
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
     )
@@ -69,10 +70,33 @@ def latest_main(argv: list[str]) -> int:
     return 0
 
 
+def ddl_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m flows.route53_lake ddl",
+        description="Print the SQL that makes the lake queryable: Athena tables (partition projection, "
+        "no crawler, no MSCK REPAIR) and views, or DuckDB views.",
+    )
+    p.add_argument("--engine", choices=("athena", "duckdb"), default="athena")
+    p.add_argument("--database", default="route53_lake", help="Athena database (default: %(default)s)")
+    p.add_argument("--location", default=LakeSettings().lake, help="lake root: s3://bucket/prefix (Athena), or a folder or s3:// (DuckDB)")
+    p.add_argument("--projection-start", default="2014-01-01", help="first event_date Athena projects (default: %(default)s)")
+    args = p.parse_args(argv)
+    from flows.duckdb_lake import setup_sql
+
+    try:
+        print(setup_sql(args.engine, args.location, args.database, args.projection_start), end="")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["latest"]:
         return latest_main(argv[1:])
+    if argv[:1] == ["ddl"]:
+        return ddl_main(argv[1:])
     if argv[:1] == ["run"]:
         argv = argv[1:]
     args = parser().parse_args(argv)

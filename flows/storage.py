@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import posixpath
+import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -108,6 +109,21 @@ class Store:
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
+
+    def remove_stale_temporaries(self, relative_folder: str, older_than_seconds: float = 3600) -> int:
+        """Delete hidden temporary files a killed writer left in a local folder. Only old ones: a
+        young one may belong to a writer that is still running."""
+        if not self.is_local:
+            return 0  # S3 has no temporary objects: a PUT is whole or absent
+        folder = self.path(relative_folder)
+        removed = 0
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if entry.name.startswith(".") and entry.name.endswith(".tmp") and time.time() - entry.stat().st_mtime > older_than_seconds:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(entry.path)
+                        removed += 1
+        return removed
 
     def delete(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):
