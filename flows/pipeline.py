@@ -20,11 +20,11 @@ from flows.listing import DayFolder, LogObject, Skipped, Trail, delivery_time, d
 from flows.settings import LakeSettings
 from flows.storage import Store, open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
-from transforms.cloudtrail import decompress, parse_json, read_log_file
+from transforms.cloudtrail import candidate_records, decompress, needles_for, parse_json
 from transforms.errors import Rejected
 from transforms.integrity import DigestFindings, check, parse_digest
 from transforms.lake import concat, drop_duplicate_events, split_by_event_date
-from transforms.route53 import flatten_records, quarantine_row
+from transforms.route53 import flatten_candidates, quarantine_row
 
 MANIFESTS = "_manifests"
 FILE_CONCURRENCY = 8  # log files read at once, with or without Prefect
@@ -111,14 +111,15 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date) -> FileR
     uri = source.uri_of(obj.path)
     common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest()}
     try:
-        records = read_log_file(data)
+        records_read, candidates = candidate_records(decompress(data), needles_for(settings.event_sources))
     except Rejected as error:
         return FileResult(
             **common, records_read=0, route53_records=0, rejected=str(error.kind),
             events=EVENTS.schema.empty_table(), record_changes=RECORD_CHANGES.schema.empty_table(),
             quarantine=pa.Table.from_pylist([quarantine_row(uri, None, error)], schema=QUARANTINE.schema),
         )
-    flat = flatten_records(records, source_file=uri, delivery_date=day, event_sources=frozenset(settings.event_sources))
+    flat = flatten_candidates(candidates, records_read, source_file=uri, delivery_date=day,
+                              event_sources=frozenset(settings.event_sources))
     return FileResult(
         **common, records_read=flat.records_read, route53_records=flat.selected, rejected=None,
         events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine,

@@ -65,7 +65,7 @@ def test_data_dictionary_is_current():
     assert (ROOT / DICTIONARY_PATH).read_text() == render_dictionary(), "run: python -m schemas.docs"
 
 
-ALLOWED_IN_PURE = {"__future__", "collections", "dataclasses", "datetime", "enum", "hashlib", "json", "math", "re",
+ALLOWED_IN_PURE = {"__future__", "msgspec", "isal", "collections", "dataclasses", "datetime", "enum", "hashlib", "json", "math", "re",
                    "typing", "pyarrow", "polars", "orjson", "gzip", "zlib", "schemas", "transforms", "pathlib"}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -71,8 +72,22 @@ def flatten_records(
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
 ) -> Flattened:
     """Keep the records whose eventSource (case-insensitive) is in event_sources and flatten them."""
+    return flatten_candidates(enumerate(records), len(records), source_file=source_file,
+                              delivery_date=delivery_date, event_sources=event_sources)
+
+
+def flatten_candidates(
+    candidates: Iterable[tuple[int, Any]],
+    records_read: int,
+    *,
+    source_file: str,
+    delivery_date: date,
+    event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+) -> Flattened:
+    """flatten_records over (position, record) pairs: the records of a file that may be selected,
+    as transforms.cloudtrail.candidate_records finds them, keeping their positions in the file."""
     rows = _Rows()
-    for index, record in enumerate(records):
+    for index, record in candidates:
         try:
             if not _is_selected(record, event_sources):
                 continue
@@ -86,7 +101,7 @@ def flatten_records(
         events=pa.Table.from_pylist(rows.events, schema=EVENTS.schema),
         record_changes=pa.Table.from_pylist(rows.changes, schema=RECORD_CHANGES.schema),
         quarantine=pa.Table.from_pylist(rows.quarantine, schema=QUARANTINE.schema),
-        records_read=len(records),
+        records_read=records_read,
         selected=len(rows.events) + len(rows.quarantine),
     )
 
