@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from multiprocessing import get_context
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,7 +28,7 @@ from transforms.lake import concat, drop_duplicate_events, split_by_event_date
 from transforms.route53 import flatten_candidates, quarantine_row
 
 MANIFESTS = "_manifests"
-FILE_CONCURRENCY = 8  # log files read at once, with or without Prefect
+FILE_CONCURRENCY = 8  # log files the flow reads at once (its task runner threads)
 
 
 class ReconciliationError(RuntimeError):
@@ -317,13 +318,26 @@ class RunSummary:
         return f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}"
 
 
-def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = FILE_CONCURRENCY) -> RunSummary:
-    """The flow's steps called directly on a thread pool: no Prefect server, same functions."""
+def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = 1) -> RunSummary:
+    """The flow's steps called directly, no Prefect server: files are read and flattened in this
+    process (workers=1) or on a pool of worker processes, which parse in parallel where threads
+    would queue on the GIL. Publishing stays in this process, one day folder at a time."""
     run = RunSummary(days=[d.isoformat() for d in days])
     trails, _ = list_trails(settings)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the parent may hold s3fs's event-loop thread, and children must see the
+    # environment (credentials chain, endpoint) as it is now.
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    try:
         for day in days:
             for listing in list_day(settings, trails, day):
-                results = list(pool.map(lambda obj, d=day: read_and_flatten(settings, obj, d), listing.objects))
+                jobs = [(settings, obj, day) for obj in listing.objects]
+                results = list(pool.map(_read_job, jobs, chunksize=4) if pool else map(_read_job, jobs))
                 run.folders.append(publish_day(settings, listing, results))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     return run
+
+
+def _read_job(job: tuple[LakeSettings, LogObject, date]) -> FileResult:
+    return read_and_flatten(*job)

@@ -13,7 +13,7 @@ import os
 import sys
 from datetime import date
 
-from flows.pipeline import FILE_CONCURRENCY, describe, run_without_prefect
+from flows.pipeline import describe, run_without_prefect
 from flows.settings import LakeSettings, SettingsError, delivery_days
 
 
@@ -54,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable (default: us-east-1)")
     p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable (default: route53.amazonaws.com)")
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
-    p.add_argument("--workers", type=int, default=FILE_CONCURRENCY, help="files read at once with --no-prefect (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="with --no-prefect: processes reading and parsing files in parallel (default: the number of cores, %(default)s)")
     return p
 
 

@@ -40,14 +40,16 @@ def visible(lake: Path) -> dict[str, bytes]:
 
 def test_kills_at_random_points_never_expose_a_partial_file_and_the_next_run_converges(tmp_path):
     clean = tmp_path / "clean"
+    started = time.monotonic()
     assert run(clean) == 0
+    duration = time.monotonic() - started
     reference = visible(clean)
 
     lake, rng = tmp_path / "killed", random.Random(20261125)
     for attempt in range(12):
         if attempt % 3 == 0:
             shutil.rmtree(lake, ignore_errors=True)  # killed while writing a fresh lake, not only a rerun
-        run(lake, kill_after=rng.uniform(0.3, 0.7))  # a whole run takes about 0.6 s here: kills land mid-publish
+        run(lake, kill_after=rng.uniform(0.5, 1.0) * duration)  # publishing happens in the second half of a run
         for path in lake.rglob("*.parquet"):
             pq.read_table(path)  # every visible file is whole
         if any(lake.rglob("*.parquet")):
