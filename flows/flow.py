@@ -131,8 +131,28 @@ def day_lock(day: date):
 
 
 def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()) -> RunSummary:
+    """Run `publish_days` on the task runner the settings choose."""
+    return publish_days.with_options(task_runner=task_runner_for(settings))(settings, days, sorted(recheck))
+
+
+def task_runner_for(settings: LakeSettings):
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                              cluster_kwargs={"processes": True, "threads_per_worker": 1, "dashboard_address": None})
+    return ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
+
+
+@flow(name="route53-lake-publish", persist_result=False, validate_parameters=False)
+def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) -> RunSummary:
     """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
-    summary per day. Days in `recheck` only read the folders that changed since their last run."""
+    summary per day. Days in `recheck` only read the folders that changed since their last run.
+    Tasks and their results pickle, so a Dask task runner can carry them; a task holds one log
+    file at a time, never a day."""
+    recheck = set(recheck)
     logger = get_run_logger()
     run = RunSummary(days=[d.isoformat() for d in days])
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
@@ -163,8 +183,7 @@ def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | 
     return run
 
 
-@flow(name="route53-lake", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
-      persist_result=False, validate_parameters=True)
+@flow(name="route53-lake", persist_result=False, validate_parameters=True)
 def route53_lake(
     start: date | None = None,
     end: date | None = None,
@@ -193,8 +212,7 @@ def route53_lake(
     return process_days(settings, delivery_days(start, end, days))
 
 
-@flow(name="route53-lake-nightly", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
-      persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-nightly", persist_result=False, validate_parameters=True)
 def nightly(
     settings: LakeSettings = DEFAULT_SETTINGS,
     day: date | None = None,
@@ -213,8 +231,7 @@ def nightly(
     return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
 
 
-@flow(name="route53-lake-day", flow_run_name="day-{day}", task_runner=ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY),
-      persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-day", flow_run_name="day-{day}", persist_result=False, validate_parameters=True)
 def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> RunSummary:
     """Publish one delivery day (a backfill's child run).
 

@@ -54,6 +54,8 @@ class LakeSettings(BaseModel):
     regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
     event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
     digest_policy: Annotated[Literal["off", "record", "fail"], Field(description="CloudTrail digest check per day folder: off; record findings (missing, unlisted, altered files) in the manifest; or also fail the run.")] = "record"
+    task_runner: Annotated[Literal["threads", "dask"], Field(description="Where the flow's tasks run: threads in the flow's process, or a Dask cluster.")] = "threads"
+    dask_address: Annotated[str | None, Field(description="Dask scheduler address (tcp://host:8786) for task_runner dask; default: a local cluster with one process per core.")] = None
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
     kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None
 
@@ -68,6 +70,13 @@ class LakeSettings(BaseModel):
     @classmethod
     def _uri(cls, value: str, info) -> str:
         return validate_uri(value, info.field_name)
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9.-]+:\d{1,5}", value):
+            raise SettingsError("dask_address: expected tcp://host:port or tls://host:port")
+        return value
 
     @field_validator("kms_key_id")
     @classmethod
