@@ -1,0 +1,46 @@
+"""A 200 MB log file (uncompressed) is read whole and correctly, in memory bounded by the file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+CHILD = r"""
+import json, resource, sys
+from isal import igzip
+from transforms.cloudtrail import candidate_records, decompress, needles_for
+from transforms.route53 import flatten_candidates
+from datetime import date
+other = json.dumps({"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+                    "eventTime": "2026-11-01T10:00:00Z", "requestParameters": {"bucketName": "b", "key": "k" * 600}}).encode()
+route53 = json.dumps({"eventVersion": "1.08", "eventSource": "route53.amazonaws.com", "eventName": "ChangeResourceRecordSets",
+                      "eventTime": "2026-11-01T10:00:00Z", "eventID": "e", "requestParameters": {"hostedZoneId": "Z1",
+                      "changeBatch": {"changes": [{"action": "UPSERT", "resourceRecordSet": {"name": "a.example.com.", "type": "A",
+                      "tTL": 60, "resourceRecords": [{"value": "192.0.2.1"}]}}]}}}).encode()
+records = [route53 if i % 1000 == 0 else other for i in range(300_000)]
+text = b'{"Records": [' + b",".join(records) + b"]}"
+data = igzip.compress(text, 1)
+size = len(text)
+del text, records
+count, candidates = candidate_records(decompress(data), needles_for(["route53.amazonaws.com"]))
+flat = flatten_candidates(candidates, count, source_file="big", delivery_date=date(2026, 11, 1))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"size": size, "records": flat.records_read, "events": flat.events.num_rows,
+                  "changes": flat.record_changes.num_rows, "peak": peak}))
+"""
+
+
+def test_a_200_mb_file_is_read_whole_in_memory_bounded_by_the_file():
+    result = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    facts = json.loads(result.stdout)
+    assert facts["size"] > 200 * 2**20
+    assert (facts["records"], facts["events"], facts["changes"]) == (300_000, 300, 300)
+    # the file's text is held once (plus the compressed bytes and interpreter): never a copy per record
+    assert facts["peak"] < 3 * facts["size"], f"peak RSS {facts['peak'] / 2**20:.0f} MiB for a {facts['size'] / 2**20:.0f} MiB file"
