@@ -6,8 +6,12 @@ directly. Both run the very same code, so they cannot drift apart.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import os
+import signal
+import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -326,7 +330,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     trails, _ = list_trails(settings)
     # spawn, not fork: the parent may hold s3fs's event-loop thread, and children must see the
     # environment (credentials chain, endpoint) as it is now.
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_die_with_parent) if workers > 1 else None
     try:
         for day in days:
             for listing in list_day(settings, trails, day):
@@ -337,6 +341,14 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
         if pool:
             pool.shutdown(cancel_futures=True)
     return run
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive a killed run: on Linux the kernel signals it when the parent dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def _read_job(job: tuple[LakeSettings, LogObject, date]) -> FileResult:

@@ -33,6 +33,18 @@ def run(lake: Path, kill_after: float | None = None) -> int | None:
     return None
 
 
+def orphans(since: float) -> list[int]:
+    """Worker processes of killed runs still alive, adopted by init."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "ppid", "cmdline", "create_time"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["ppid"] == 1 and "spawn_main" in cmdline and process.info["create_time"] >= since:
+            found.append(process.info["pid"])
+    return found
+
+
 def visible(lake: Path) -> dict[str, bytes]:
     """What a reader globbing *.parquet and the manifests sees."""
     return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file() and not p.name.startswith(".")}
@@ -45,7 +57,7 @@ def test_kills_at_random_points_never_expose_a_partial_file_and_the_next_run_con
     duration = time.monotonic() - started
     reference = visible(clean)
 
-    lake, rng = tmp_path / "killed", random.Random(20261125)
+    lake, rng, since = tmp_path / "killed", random.Random(20261125), time.time() - 1
     for attempt in range(12):
         if attempt % 3 == 0:
             shutil.rmtree(lake, ignore_errors=True)  # killed while writing a fresh lake, not only a rerun
@@ -57,6 +69,11 @@ def test_kills_at_random_points_never_expose_a_partial_file_and_the_next_run_con
         for name, data in visible(lake).items():
             if name.endswith(".parquet"):  # a file that exists is exactly what a clean run writes
                 assert data == reference[name], name
+
+    deadline = time.monotonic() + 10
+    while orphans(since) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not orphans(since)  # no worker outlives its killed run
 
     old = time.time() - 7200
     for leftover in lake.rglob(".*.tmp"):
