@@ -1603,7 +1603,7 @@ def digest_file(files: list[LogFile], blobs: dict[str, bytes]) -> tuple[str, byt
             {
                 "s3Bucket": BUCKET,
                 "s3Object": f.key,
-                "hashValue": hashlib.sha256(blobs[f.key]).hexdigest(),
+                "hashValue": hashlib.sha256(gzip.decompress(blobs[f.key])).hexdigest(),  # of the uncompressed log
                 "hashAlgorithm": "SHA-256",
                 "newestEventTime": times[-1],
                 "oldestEventTime": times[0],

@@ -103,8 +103,8 @@ def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, ch
 
 
 @task(name="read-file", **_IO)
-def read_file(obj: LogObject, settings: LakeSettings, day: date) -> FileResult:
-    result = read_and_flatten(settings, obj, day)
+def read_file(obj: LogObject, settings: LakeSettings, day: date, hash_content: bool) -> FileResult:
+    result = read_and_flatten(settings, obj, day, hash_content)
     if result.rejected:
         get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
     return result
@@ -162,7 +162,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         started = time.monotonic()
         with day_lock(day):
             listings = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-            reads = [read_file.map(x.objects, settings=unmapped(settings), day=unmapped(day)) for x in listings]
+            reads = [read_file.map(x.objects, settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests))) for x in listings]
             total, done, folders, results_of_day = sum(len(r) for r in reads) or 1, 0, [], []
             for listing, futures in zip(listings, reads, strict=True):
                 results = []

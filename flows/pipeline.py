@@ -10,6 +10,7 @@ import ctypes
 import hashlib
 import json
 import os
+import posixpath
 import signal
 import sys
 from collections import Counter
@@ -22,12 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.listing import DayFolder, LogObject, Skipped, Trail, delivery_time, digest_folders, find_trails, list_day_folder
-from flows.settings import LakeSettings
+from flows.settings import LakeSettings, SettingsError
 from flows.storage import Store, open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
 from transforms.cloudtrail import candidate_records, decompress, needles_for, parse_json
 from transforms.errors import Rejected
-from transforms.integrity import DigestFindings, check, parse_digest
+from transforms.integrity import DigestFindings, check, parse_digest, parse_public_keys, signature_problem
 from transforms.lake import concat, drop_duplicate_events, split_by_event_date
 from transforms.route53 import flatten_candidates, quarantine_row
 
@@ -49,6 +50,7 @@ class DayListing:
     unit: DayFolder
     objects: list[LogObject]
     skipped: list[Skipped]
+    digests: list[str] = field(default_factory=list)  # digest files that can cover the folder (digest_policy on)
 
 
 @dataclass
@@ -59,7 +61,8 @@ class FileResult:
     path: str  # relative to the source root
     size: int
     etag: str | None
-    sha256: str
+    sha256: str  # of the bytes as stored
+    content_sha256: str | None  # of the uncompressed content, as digests list it; only when a digest covers the file
     records_read: int
     route53_records: int
     rejected: str | None  # error kind when the whole file went to quarantine
@@ -104,19 +107,33 @@ def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[Day
             unit = DayFolder(day, trail, region)
             objects, skipped = list_day_folder(source, unit)
             if objects or skipped or _manifest_exists(settings, unit):
-                listings.append(DayListing(unit, objects, skipped))
+                listings.append(DayListing(unit, objects, skipped, list_digests(settings, source, unit)))
     return listings
 
 
-def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date) -> FileResult:
+def list_digests(settings: LakeSettings, source: Store, unit: DayFolder) -> list[str]:
+    if settings.digest_policy == "off":
+        return []
+    return [e.path for folder in digest_folders(unit) for e in source.list(folder)
+            if not e.is_dir and e.path.endswith(".json.gz")]
+
+
+def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_content: bool = False) -> FileResult:
     """Read one log file and flatten its selected records. I/O errors raise (they are retriable);
-    bad data never raises: it comes back as quarantine rows."""
+    bad data never raises: it comes back as quarantine rows.
+
+    hash_content: also hash the uncompressed content for the digest check. It costs about as much
+    as decompressing, so only folders that a digest covers pay for it."""
     source = open_store(settings.source)
     data = source.read_bytes(obj.path)
     uri = source.uri_of(obj.path)
-    common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest()}
+    common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest(),
+              "content_sha256": "" if hash_content else None}  # "": undecodable, matches no digest
     try:
-        records_read, candidates = candidate_records(decompress(data), needles_for(settings.event_sources))
+        content = decompress(data)
+        if hash_content:
+            common["content_sha256"] = hashlib.sha256(content).hexdigest()
+        records_read, candidates = candidate_records(content, needles_for(settings.event_sources))
     except Rejected as error:
         return FileResult(
             **common, records_read=0, route53_records=0, rejected=str(error.kind),
@@ -152,7 +169,7 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
     )
     reconcile(summary, events, len(results))
     findings = check_digests(settings, listing, results)
-    summary.digest_problems = 0 if findings is None else len(findings.missing) + len(findings.unlisted) + len(findings.hash_mismatch)
+    summary.digest_problems = 0 if findings is None else len(findings.problems)
 
     lake = open_store(settings.lake)
     name = unit.output_name(settings.source)
@@ -182,34 +199,50 @@ def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileR
 def check_digests(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DigestFindings | None:
     """The day folder against the CloudTrail digests covering it; None when there are none (or
     the check is off). An unreadable digest is itself a finding: it promised nothing we can check."""
-    if settings.digest_policy == "off":
+    if not listing.digests:
         return None
     source = open_store(settings.source)
-    digests, unreadable = [], []
-    for folder in digest_folders(listing.unit):
-        for entry in source.list(folder):
-            if entry.is_dir or not entry.path.endswith(".json.gz"):
-                continue
-            try:
-                digests.append(parse_digest(parse_json(decompress(source.read_bytes(entry.path)))))
-            except Rejected:
-                unreadable.append(entry.path)
-    if not digests and not unreadable:
-        return None
     key = (lambda path: f"{source.key_prefix}/{path}") if source.key_prefix else (lambda path: path)
+    public_keys = read_public_keys(settings.digest_public_keys) if settings.digest_signatures == "verify" else None
+    digests, unreadable, bad_signatures = [], [], []
+    for path in listing.digests:
+        try:
+            content = decompress(source.read_bytes(path))
+            document = parse_json(content)
+            digests.append(parse_digest(document))
+        except Rejected:
+            unreadable.append(path)
+            continue
+        if public_keys is not None:
+            location = source.path(path)  # bucket/key for S3
+            problem = signature_problem(location, document, content, source.metadata(path).get("signature"), public_keys)
+            if problem:
+                bad_signatures.append(f"{key(path)}: {problem}")
     findings = check(
         key(listing.unit.folder + "/"),
         {key(o.path): delivery_time(o.path) for o in listing.objects},
-        {key(r.path): r.sha256 for r in results},
+        {key(r.path): r.content_sha256 for r in results},
         digests,
     )
     findings.missing += [f"unreadable digest {key(p)}" for p in unreadable]
+    findings.bad_signatures = bad_signatures
+    findings.signatures_verified = 0 if public_keys is None else len(digests) - len(bad_signatures)
     return findings
+
+
+def read_public_keys(uri: str) -> dict[str, bytes]:
+    """The trail region's public keys, saved from `aws cloudtrail list-public-keys` (JSON)."""
+    folder, name = posixpath.split(uri)
+    try:
+        return parse_public_keys(json.loads(open_store(folder or ".").read_bytes(name)))
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"digest_public_keys: cannot use {uri}: {error}") from None
 
 
 def digest_text(findings: DigestFindings) -> str:
     return (f"{len(findings.missing)} missing, {len(findings.unlisted)} not in any digest, "
-            f"{len(findings.hash_mismatch)} altered (first: {(findings.missing + findings.unlisted + findings.hash_mismatch)[:3]})")
+            f"{len(findings.hash_mismatch)} altered, {len(findings.bad_signatures)} bad signature(s) "
+            f"(first: {findings.problems[:3]})")
 
 
 def deduplicated(results: list[FileResult]) -> tuple[pa.Table, pa.Table, int]:
@@ -334,7 +367,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     try:
         for day in days:
             for listing in list_day(settings, trails, day):
-                jobs = [(settings, obj, day) for obj in listing.objects]
+                jobs = [(settings, obj, day, bool(listing.digests)) for obj in listing.objects]
                 results = list(pool.map(_read_job, jobs, chunksize=4) if pool else map(_read_job, jobs))
                 run.folders.append(publish_day(settings, listing, results))
     finally:
@@ -351,5 +384,5 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _read_job(job: tuple[LakeSettings, LogObject, date]) -> FileResult:
+def _read_job(job: tuple[LakeSettings, LogObject, date, bool]) -> FileResult:
     return read_and_flatten(*job)

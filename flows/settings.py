@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
@@ -54,6 +54,8 @@ class LakeSettings(BaseModel):
     regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
     event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
     digest_policy: Annotated[Literal["off", "record", "fail"], Field(description="CloudTrail digest check per day folder: off; record findings (missing, unlisted, altered files) in the manifest; or also fail the run.")] = "record"
+    digest_signatures: Annotated[Literal["off", "verify"], Field(description="Also verify each digest's RSA signature (S3 sources only: the signature is S3 object metadata); needs digest_public_keys.")] = "off"
+    digest_public_keys: Annotated[str | None, Field(description="The trail region's public keys as `aws cloudtrail list-public-keys --start-time ... > keys.json` prints them: s3:// or a local path.")] = None
     task_runner: Annotated[Literal["threads", "dask"], Field(description="Where the flow's tasks run: threads in the flow's process, or a Dask cluster.")] = "threads"
     dask_address: Annotated[str | None, Field(description="Dask scheduler address (tcp://host:8786) for task_runner dask; default: a local cluster with one process per core.")] = None
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
@@ -70,6 +72,17 @@ class LakeSettings(BaseModel):
     @classmethod
     def _uri(cls, value: str, info) -> str:
         return validate_uri(value, info.field_name)
+
+    @field_validator("digest_public_keys")
+    @classmethod
+    def _keys_uri(cls, value: str | None, info) -> str | None:
+        return None if value is None else validate_uri(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _signatures_need_keys(self) -> LakeSettings:
+        if self.digest_signatures == "verify" and (self.digest_policy == "off" or not self.digest_public_keys):
+            raise SettingsError("digest_signatures verify needs digest_public_keys and a digest_policy other than off")
+        return self
 
     @field_validator("dask_address")
     @classmethod

@@ -90,6 +90,10 @@ class Store:
     def read_bytes(self, relative: str) -> bytes:
         return self.fs.cat_file(self.path(relative))
 
+    def metadata(self, relative: str) -> dict[str, str]:
+        """An S3 object's user metadata (x-amz-meta-*, without the prefix); {} for a local file."""
+        return {} if self.is_local else self.fs.metadata(self.path(relative), refresh=True)
+
     def exists(self, relative: str) -> bool:
         return self.fs.exists(self.path(relative))
 

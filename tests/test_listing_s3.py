@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from flows.listing import DayFolder, Trail, find_trails, list_day_folder
+from flows.listing import DayFolder, Trail, digest_folders, find_trails, list_day_folder
 from flows.pipeline import list_day
 from flows.settings import LakeSettings
 from flows.storage import Store
@@ -80,13 +80,18 @@ def test_only_the_requested_day_folders_are_listed(trail_bucket, monkeypatch):
         return original(self, relative)
 
     monkeypatch.setattr(Store, "list", recording_list)
-    settings = LakeSettings(source=uri, lake="unused-lake", regions=["us-east-1", "eu-west-1"])
     trails = [Trail(ACCT), Trail(OTHER, ORG)]
-    listings = list_day(settings, trails, date(2026, 11, 2))
-    # one list call per account x region x day, nothing else: the cost never grows with the bucket
-    assert sorted(listed) == sorted(f"{t.folder}/CloudTrail/{r}/2026/11/02" for t in trails for r in settings.regions)
-    found = sorted(o.path for x in listings for o in x.objects)
-    assert found == sorted(k.removeprefix("org/trails/") for k in (keys[2], keys[4], keys[5]))
+    day_folders = sorted(f"{t.folder}/CloudTrail/{r}/2026/11/02" for t in trails for r in ("us-east-1", "eu-west-1"))
+    for policy in ("off", "record"):
+        listed.clear()
+        settings = LakeSettings(source=uri, lake="unused-lake", regions=["us-east-1", "eu-west-1"], digest_policy=policy)
+        listings = list_day(settings, trails, date(2026, 11, 2))
+        # one list call per account x region x day; with the digest check, two more (that day's and
+        # the next day's digest folder) per folder that exists: never a cost that grows with the bucket
+        digests = sorted(f for x in listings for f in digest_folders(x.unit)) if policy == "record" else []
+        assert len(listings) == 3 and sorted(listed) == sorted(day_folders + digests)
+        found = sorted(o.path for x in listings for o in x.objects)
+        assert found == sorted(k.removeprefix("org/trails/") for k in (keys[2], keys[4], keys[5]))
 
 
 def test_missing_day_folder_is_empty_not_an_error(trail_bucket):
