@@ -193,6 +193,7 @@ def route53_lake(
     regions: list[str] | None = None,
     event_sources: list[str] | None = None,
     days: list[date] | None = None,
+    settings: LakeSettings | None = None,
 ) -> RunSummary:
     """Publish the Route 53 records of CloudTrail delivery days [start, end] to the lake.
 
@@ -205,8 +206,10 @@ def route53_lake(
         regions: CloudTrail region folders; default us-east-1.
         event_sources: eventSource values to keep; default route53.amazonaws.com.
         days: Single delivery days to add to the range.
+        settings: Every setting at once (digests, encryption, task runner); when given, it replaces
+            source, lake, accounts, regions and event_sources.
     """
-    settings = make_settings(source, lake, accounts, regions, event_sources)
+    settings = settings or make_settings(source, lake, accounts, regions, event_sources)
     if start is None and end is None and not days:
         start = end = scheduled_day()
     return process_days(settings, delivery_days(start, end, days))

@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--account", action="append", dest="accounts", help="12-digit account id; repeatable (default: all found)")
     p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable (default: us-east-1)")
     p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable (default: route53.amazonaws.com)")
+    p.add_argument("--digest-policy", choices=("off", "record", "fail"), help="CloudTrail digest check: off, record findings in the manifests (default), or fail the run on any")
+    p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
+    p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="with --no-prefect: processes reading and parsing files in parallel (default: the number of cores, %(default)s)")
@@ -102,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     args = parser().parse_args(argv)
     try:
-        settings = LakeSettings(accounts=args.accounts, **_given(source=args.source, lake=args.lake, regions=args.regions,
-                                                                 event_sources=args.event_sources))
+        settings = LakeSettings(accounts=args.accounts, **_given(
+            source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
+            digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys))
         days = delivery_days(args.start, args.end, args.days)
     except (SettingsError, ValueError) as exc:
         print(f"error: {_plain(exc)}", file=sys.stderr)
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
             from flows.flow import route53_lake
 
-            run = route53_lake(start=args.start, end=args.end, days=args.days, **_flow_params(settings))
+            run = route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         print(f"error: {explain_failure(exc, settings)}", file=sys.stderr)
         return 1
@@ -131,10 +135,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _flow_params(settings: LakeSettings) -> dict:
-    return {k: v for k, v in settings.model_dump().items() if k in ("source", "lake", "accounts", "regions", "event_sources")}
 
 
 def _plain(exc: Exception) -> str:

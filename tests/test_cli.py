@@ -18,7 +18,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_help_describes_every_option():
     result = cli("--help")
     assert result.returncode == 0
-    for option in ("--source", "--lake", "--start", "--end", "--account", "--region", "--event-source", "--no-prefect", "latest"):
+    for option in ("--source", "--lake", "--start", "--end", "--account", "--region", "--event-source", "--digest-policy", "--no-prefect", "latest"):
         assert option in result.stdout
 
 
@@ -30,6 +30,7 @@ def test_help_describes_every_option():
     (["--account", "12345"], "not 12-digit"),
     (["--region", "../etc"], "not AWS region names"),
     (["--source", "http://example.com/logs"], "not supported"),
+    (["--digest-signatures", "verify"], "needs digest_public_keys"),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, words):
     result = cli(*args, "--no-prefect")
@@ -53,3 +54,16 @@ def test_local_run_without_prefect_prints_counts_and_latest_shows_the_change(tmp
     assert "1 Route 53 -> 1 event(s), 1 record change(s)" in result.stdout
     latest = cli("latest", "--lake", str(tmp_path / "lake"))
     assert latest.returncode == 0 and "www.example.com." in latest.stdout and "192.0.2.1" in latest.stdout
+
+
+def test_digest_policy_fail_exits_1_naming_the_missing_file(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "data" / "cloudtrail", tmp_path / "trail")
+    promised = next(p for p in (tmp_path / "trail").rglob("*_20261101T11*Z_*.json.gz"))
+    promised.unlink()
+    args = ("--source", str(tmp_path / "trail"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01", "--no-prefect")
+    failed = cli(*args, "--digest-policy", "fail")
+    assert failed.returncode == 1 and "1 missing" in failed.stderr and promised.name in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert cli(*args, "--digest-policy", "record").returncode == 0
