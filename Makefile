@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint data clean
+.PHONY: run test lint data clean bench
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ lint: $(INSTALLED)
 # Regenerate the sample CloudTrail tree (deterministic: the committed bytes must not change).
 data: $(INSTALLED)
 	$(BIN)/python data/generate.py
+
+# Benchmark: ours vs the DuckDB SQL peer vs the physical floor on generated CloudTrail days; writes
+# benchmarks/RESULTS.md. Defaults: sparse and dense at 200 MB of JSON each, 3 repeats, workers 1,2.
+# E.g. make bench BENCH_ARGS="--size-mb 1000"
+BENCH_ARGS ?=
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) lake

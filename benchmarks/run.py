@@ -1,0 +1,307 @@
+"""Benchmark: our pipeline vs the DuckDB SQL peer vs the physical floor, on generated CloudTrail days.
+
+    python -m benchmarks.run --profile both --size-mb 300 --repeats 3 --workers 1,2
+    python -m benchmarks.run --profile sparse --size-mb 1000 --repeats 1 --workers 2 --only ours --label memory
+    python -m benchmarks.run --tiny --profile sparse          # smoke test: ~2 MB, 1 repeat, workers 1
+
+Data is generated once per (profile, size, seed) into a cache folder (--keep, default
+$TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4: wall seconds, CPU
+seconds (user + sys of the process and the children it waited for) and ru_maxrss (the largest
+single process among them: "peak RSS per process"). The runs of one repeat go one after the other
+(ours, Prefect, DuckDB, floor, then again), so drifts of the machine hit all of them; the table
+shows medians. Our lake and the DuckDB peer's output must agree (counts and values) or the
+benchmark fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow
+
+from benchmarks.generate import DAY, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+TARGETS = {"sparse": 4.0, "dense": 3.0}  # ours / DuckDB throughput, from the issue
+
+
+@dataclass
+class Job:
+    profile: str
+    kind: str  # ours | prefect | duckdb | floor
+    workers: int | None  # None: the Prefect flow's own task runner
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return {"ours": "ours --no-prefect", "prefect": "ours, Prefect flow (ephemeral server)",
+                "duckdb": "DuckDB SQL peer", "floor": "floor (read + igzip + byte check)"}[self.kind]
+
+    @property
+    def workers_text(self) -> str:
+        if self.workers is None:
+            return "8 threads"
+        return f"{self.workers} {'thread' if self.kind == 'duckdb' else 'process'}{'es' if self.workers > 1 and self.kind != 'duckdb' else ''}{'s' if self.workers > 1 and self.kind == 'duckdb' else ''}"
+
+
+def argv_for(job: Job, source: Path, out: Path) -> list[str]:
+    py, day = sys.executable, DAY.isoformat()
+    if job.kind == "ours":
+        return [py, "-m", "flows.route53_lake", "--no-prefect", "--workers", str(job.workers),
+                "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
+    if job.kind == "prefect":
+        return [py, "-m", "flows.route53_lake", "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
+    if job.kind == "duckdb":
+        return [py, "-m", "benchmarks.duckdb_peer", "--source", str(source), "--day", day, "--out", str(out),
+                "--threads", str(job.workers)]
+    return [py, "-m", "benchmarks.floor", "--source", str(source), "--day", day, "--workers", str(job.workers)]
+
+
+def measure(argv: list[str], env: dict, log: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of one subprocess and its descendants."""
+    with open(log, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"FAILED ({code}): {' '.join(argv)}\n{log.read_text()[-4000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def environment(work: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    home = work / "prefect-home"
+    home.mkdir(exist_ok=True)
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    return env
+
+
+def dataset(cache: Path, profile: str, size_mb: float, seed: int) -> tuple[Path, dict]:
+    folder = cache / f"{profile}-{size_mb:g}mb-seed{seed}"
+    stats_file = folder / "stats.json"
+    if stats_file.exists():
+        return folder / "root", json.loads(stats_file.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    stats = generate(folder / "root", profile, size_mb, seed)
+    stats_file.write_text(json.dumps(stats, indent=1))
+    return folder / "root", stats
+
+
+# ------------------------------------------------------------------------------ agreement
+
+SAMPLE = ("SELECT event_id, change_index, action, record_name, ttl FROM read_parquet('{}/record_changes/**/*.parquet') "
+          "ORDER BY event_id, change_index LIMIT 50")
+
+
+def agreement(ours: Path, peer: Path, stats: dict) -> list[str]:
+    """Differences between our lake and the DuckDB peer's output (empty: they agree)."""
+    con = duckdb.connect()
+    problems = []
+
+    def one(q: str):
+        return con.sql(q).fetchall()[0][0]
+
+    for table, expected in (("events", stats["route53_records"]), ("record_changes", stats["change_rows"])):
+        a = one(f"SELECT count(*) FROM read_parquet('{ours}/{table}/**/*.parquet')")
+        b = one(f"SELECT count(*) FROM read_parquet('{peer}/{table}/**/*.parquet')")
+        if not a == b == expected:
+            problems.append(f"{table}: ours {a} rows, DuckDB {b}, generator wrote {expected}")
+    cols = "event_id, change_index, action, record_name, ttl"
+    diff = one(f"SELECT count(*) FROM ((SELECT {cols} FROM read_parquet('{ours}/record_changes/**/*.parquet') EXCEPT ALL "
+               f"SELECT {cols} FROM read_parquet('{peer}/record_changes/**/*.parquet')) UNION ALL "
+               f"(SELECT {cols} FROM read_parquet('{peer}/record_changes/**/*.parquet') EXCEPT ALL "
+               f"SELECT {cols} FROM read_parquet('{ours}/record_changes/**/*.parquet')))")
+    if diff:
+        problems.append(f"record_changes: {diff} rows of ({cols}) differ")
+    ecols = "event_id, event_name, event_time, error_code, user_identity_arn, change_count"
+    ediff = one(f"SELECT count(*) FROM ((SELECT {ecols} FROM read_parquet('{ours}/events/**/*.parquet') EXCEPT ALL "
+                f"SELECT {ecols} FROM read_parquet('{peer}/events/**/*.parquet')) UNION ALL "
+                f"(SELECT {ecols} FROM read_parquet('{peer}/events/**/*.parquet') EXCEPT ALL "
+                f"SELECT {ecols} FROM read_parquet('{ours}/events/**/*.parquet')))")
+    if ediff:
+        problems.append(f"events: {ediff} rows of ({ecols}) differ")
+    a, b = con.sql(SAMPLE.format(ours)).fetchall(), con.sql(SAMPLE.format(peer)).fetchall()
+    if a != b:
+        problems.append(f"sample of 50 record changes differs: first ours {a[:2]}, DuckDB {b[:2]}")
+    con.close()
+    return problems
+
+
+# ------------------------------------------------------------------------------ report
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
+            f"pyarrow {pyarrow.__version__}, {platform.system()} {platform.release()}, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+def table(jobs: list[Job], stats: dict[str, dict]) -> str:
+    lines = ["| profile | run | workers | median s | MB/s compressed | MB/s JSON | records/s | peak RSS per process, MiB | CPU s |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for job in jobs:
+        s = stats[job.profile]
+        wall = statistics.median(job.wall)
+        lines.append(
+            f"| {job.profile} | {job.label} | {job.workers_text} | {wall:.2f} | {s['gzip_bytes'] / 1e6 / wall:.1f} | "
+            f"{s['json_bytes'] / 1e6 / wall:.1f} | {s['records'] / wall:,.0f} | {max(job.rss_mib):.0f} | "
+            f"{statistics.median(job.cpu):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(jobs: list[Job]) -> list[str]:
+    by = {(j.profile, j.kind, j.workers): statistics.median(j.wall) for j in jobs}
+    out = []
+    for profile in dict.fromkeys(j.profile for j in jobs):
+        for w in sorted({j.workers for j in jobs if j.profile == profile and j.kind == "ours"}):
+            ours = by[(profile, "ours", w)]
+            parts = [f"ratio {profile} workers={w}:"]
+            if (profile, "duckdb", w) in by:
+                r = by[(profile, "duckdb", w)] / ours
+                target = TARGETS[profile]
+                parts.append(f"ours/DuckDB throughput = {r:.2f}x (target >= {target:g}x: {'met' if r >= target else 'NOT met'});")
+            if (profile, "floor", w) in by:
+                parts.append(f"ours/floor throughput = {by[(profile, 'floor', w)] / ours:.1%} of the floor")
+            out.append(" ".join(parts))
+    return out
+
+
+def write_results(path: Path, label: str, text: str) -> None:
+    start, end = f"<!-- bench:{label} -->", f"<!-- /bench:{label} -->"
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    old = path.read_text() if path.exists() else "# Benchmark results\n\nWritten by `python -m benchmarks.run` (see `make bench`).\n\n"
+    if start in old and end in old:
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end) + 1:]
+    else:
+        new = old.rstrip() + "\n\n" + block
+    path.write_text(new)
+
+
+# ------------------------------------------------------------------------------ main
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    p.add_argument("--profile", choices=("sparse", "dense", "both"), default="both")
+    p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
+    p.add_argument("--only", default="ours,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--keep", type=Path, help="cache folder of generated data (default: $TMPDIR/route53-lake-bench)")
+    p.add_argument("--tiny", action="store_true", help="smoke test: ~2 MB, 1 repeat, workers 1, no RESULTS.md")
+    p.add_argument("--label", default="main", help="section of RESULTS.md to replace (default: %(default)s)")
+    p.add_argument("--results", type=Path, help=f"file to write the results into (default: {RESULTS.relative_to(ROOT)}; "
+                   "none with --tiny)")
+    args = p.parse_args(argv)
+    if args.tiny:
+        args.size_mb, args.repeats, args.workers = 2, 1, "1"
+    results = args.results or (None if args.tiny else RESULTS)
+    workers = [int(w) for w in args.workers.split(",")]
+    kinds = args.only.split(",")
+    profiles = ["sparse", "dense"] if args.profile == "both" else [args.profile]
+    cache = args.keep or Path(tempfile.gettempdir()) / "route53-lake-bench"
+    cache.mkdir(parents=True, exist_ok=True)
+
+    data = {prof: dataset(cache, prof, args.size_mb, args.seed) for prof in profiles}
+    stats = {prof: s for prof, (_, s) in data.items()}
+    jobs = []
+    for prof in profiles:
+        for kind in ("ours", "prefect", "duckdb", "floor"):
+            if kind in kinds:
+                jobs += [Job(prof, kind, None)] if kind == "prefect" else [Job(prof, kind, w) for w in workers]
+
+    agree = []
+    with tempfile.TemporaryDirectory(prefix="route53-lake-bench-") as tmp:
+        work = Path(tmp)
+        env = environment(work)
+        for repeat in range(args.repeats):
+            outputs = {}
+            for i, job in enumerate(jobs):
+                out = work / f"out-{repeat}-{i}"
+                wall, cpu, rss = measure(argv_for(job, data[job.profile][0], out), env, work / f"log-{repeat}-{i}.txt")
+                job.wall.append(wall)
+                job.cpu.append(cpu)
+                job.rss_mib.append(rss)
+                print(f"  repeat {repeat + 1}/{args.repeats} {job.profile:6} {job.label:40} {job.workers_text:11} "
+                      f"{wall:7.2f} s  cpu {cpu:7.2f} s  rss {rss:6.0f} MiB", file=sys.stderr, flush=True)
+                if repeat == 0 and job.kind in ("ours", "prefect", "duckdb"):
+                    outputs[(job.profile, job.kind, job.workers)] = out
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+            if repeat == 0:
+                for prof in profiles:
+                    peers = [o for (pr, k, _), o in outputs.items() if pr == prof and k == "duckdb"]
+                    for (pr, k, w), o in outputs.items():
+                        if pr == prof and k != "duckdb" and peers:
+                            problems = agreement(o, peers[0], stats[prof])
+                            agree.append((prof, k, w, problems))
+                for o in outputs.values():
+                    shutil.rmtree(o, ignore_errors=True)
+
+    report = [
+        f"Machine: {machine()}",
+        "",
+        f"Command: `python -m benchmarks.run {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "",
+        "Data: " + "; ".join(
+            f"{prof}: {s['files']} files, {s['gzip_bytes'] / 1e6:.1f} MB gzip, {s['json_bytes'] / 1e6:.1f} MB JSON, "
+            f"{s['records']:,} records, {s['route53_records']:,} Route 53 ({s['route53_records'] / s['records']:.1%}) "
+            f"in {s['route53_files']} files, {s['change_rows']:,} record changes"
+            for prof, s in stats.items()
+        ) + f"; median of {args.repeats} repeat(s).",
+        "",
+        table(jobs, stats),
+        "",
+    ]
+    failed = [a for a in agree if a[3]]
+    if not agree:
+        report.append("agree: not checked (needs a DuckDB run and one of ours)")
+    elif failed:
+        for prof, kind, w, problems in failed:
+            report.append(f"agree: NO ({prof}, {kind}, workers {w}): " + "; ".join(problems))
+    else:
+        report.append(f"agree: yes (ours and DuckDB: same events and record_changes row counts, same "
+                      f"(event_id, change_index, action, record_name, ttl) rows and same 50-row sample; "
+                      f"{len(agree)} lake(s) checked)")
+    report += [""] + ratios(jobs)
+    text = "\n".join(report)
+    print(text)
+    if failed:
+        print("agreement check FAILED", file=sys.stderr)
+        return 1
+    if results:
+        write_results(results, args.label, text)
+        print(f"\nwritten to {results}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
