@@ -201,7 +201,13 @@ def _templates(seed: int, route53: bool, n: int) -> list[dict]:
         when = base + timedelta(seconds=r.randint(0, 3600))
         call = _route53_call(r, when) if route53 else g.weighted(r, g.SERVICES[REGION])(r, ACCOUNT, REGION, when)
         actor = g.weighted(r, cast)
-        out.append(g.api_call(r, when, actor, REGION, call, account=ACCOUNT))
+        rec = g.api_call(r, when, actor, REGION, call, account=ACCOUNT)
+        if not route53:
+            # An AWS SDK's user agent names the API it calls (api/route53#..., api/ec2#...): a tool
+            # that manages DNS does not say "route53" when it calls S3.
+            rec["userAgent"] = rec["userAgent"].replace("api/route53#", f"api/{call.source.split('.')[0]}#")
+            assert b"route53" not in dumps(rec).lower(), rec
+        out.append(rec)
     return out
 
 
