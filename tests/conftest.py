@@ -128,3 +128,14 @@ def a_record(name: str, *values: str, action: str = "CREATE", ttl: int = 300) ->
 def other_record(i: int, event_time: str) -> dict:
     return {"eventVersion": "1.08", "eventTime": event_time, "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
             "eventID": f"s3-{i}", "requestParameters": {"bucketName": "b", "key": f"k{i}"}}
+
+
+@pytest.fixture(scope="session")
+def deployed_prefect(tmp_path_factory):
+    """One real `prefect server start` (UI on), the `local-process` pool, prefect.yaml's deployments
+    and a worker, all subprocesses on loopback, shared by the end-to-end and browser tests
+    (tests/prefect_server.py). Stopped by process id when the session ends."""
+    from tests.prefect_server import deployed_prefect as start
+
+    with start(tmp_path_factory.mktemp("prefect_e2e"), ui=True) as server:
+        yield server
