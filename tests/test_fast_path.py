@@ -82,3 +82,15 @@ def _has_huge_int(value) -> bool:
     if isinstance(value, list):
         return any(_has_huge_int(v) for v in value)
     return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
+
+
+def test_only_records_carrying_the_event_source_are_parsed():
+    """Other services' calls made by DNS tools name route53 in their user agent; they must not be
+    parsed (that was most of the cost), and the Route 53 records among them must all be found."""
+    agent = "ExternalDNS/v0.15.0 aws-sdk-go-v2/1.30.5 api/route53#1.44.0"
+    batch = [{"eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity", "userAgent": agent, "n": i} for i in range(20)]
+    batch[7] = {"eventSource": "route53.amazonaws.com", "eventName": "ListHostedZones", "userAgent": agent}
+    batch[13] = {"eventSource": "Route53.amazonaws.com", "eventName": "GetChange", "userAgent": agent}
+    batch[15] = "not an object"
+    count, candidates = candidate_records(json.dumps({"Records": batch}).encode(), needles_for({"route53.amazonaws.com"}))
+    assert count == 20 and [i for i, _ in candidates] == [7, 13, 15]

@@ -6,6 +6,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
 import msgspec
@@ -114,11 +115,25 @@ class _Envelope(msgspec.Struct):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
+class _AnyObject(msgspec.Struct):
+    pass  # decoding into it skips every field: it only checks that the record is an object
+
+
+class _Objects(msgspec.Struct):
+    Records: list[_AnyObject] | None = None
+
+
+_OBJECTS = msgspec.json.Decoder(_Objects)
+
+
 def needles_for(event_sources: Iterable[str]) -> tuple[bytes, ...]:
-    """Byte strings one of which every record of a selected source contains: its service name as
-    CloudTrail writes it (lower case), plus the capitalised and upper-case spellings."""
-    names = {source.split(".", 1)[0] for source in event_sources}
-    return tuple(sorted({spelling.encode() for n in names for spelling in (n, n.capitalize(), n.upper())}))
+    """Byte strings one of which every record of a selected source contains: its eventSource as
+    CloudTrail writes it (lower case) and its capitalised and upper-case spellings, found by two
+    needles per source ("oute53.amazonaws.com" serves both route53 and Route53). The whole value,
+    not just the service name: SDK user agents of other services' calls (api/route53#...) and
+    policies naming the service would otherwise all be parsed. Like CloudTrail, the fast path
+    assumes an eventSource is not spelt with \\u escapes or in other mixed cases."""
+    return tuple(sorted({spelling.encode() for s in event_sources for spelling in (s[1:], s.upper())}))
 
 
 def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, list[tuple[int, Any]]]:
@@ -135,6 +150,12 @@ def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, lis
             text.decode("utf-8")  # raw slices are not UTF-8-checked: check the file once
         except UnicodeDecodeError:
             parse_json(text)  # raises NOT_UTF8 (or a more specific kind)
+    whole_file_matches = any(needle in text for needle in needles)
+    if not whole_file_matches:  # no record can be selected: count them, checking each is an object
+        with suppress(msgspec.DecodeError, msgspec.ValidationError):
+            records = _OBJECTS.decode(text).Records
+            if records is not None:
+                return len(records), []
     try:
         raws = _ENVELOPE.decode(text).Records
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -142,11 +163,10 @@ def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, lis
     if raws is None:
         records = records_of(parse_json(text))  # names the problem, or reads an unusual but valid file
         return len(records), list(enumerate(records))
-    whole_file_matches = any(needle in text for needle in needles)
     candidates = []
     for index, raw in enumerate(raws):
         chunk = bytes(raw)
-        if chunk[:1] == b"{" and not (whole_file_matches and any(needle in chunk for needle in needles)):
+        if chunk[:1] == b"{" and not any(needle in chunk for needle in needles):
             continue
         try:
             candidates.append((index, orjson.loads(chunk)))

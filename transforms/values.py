@@ -81,17 +81,23 @@ class Obj:
             return value
         raise _bad(self._path(key), "array", value)
 
+    # The common case (absent, or already the right type) returns at once; the path, which only
+    # an error message needs, is built only on the way to the converter.
     def str(self, key: str) -> str | None:
-        return to_str(self.raw(key), self._path(key))
+        value = self.raw(key)
+        return value if value is None or type(value) is str else to_str(value, self._path(key))
 
     def int(self, key: str) -> int | None:
-        return to_int(self.raw(key), self._path(key))
+        value = self.raw(key)
+        return value if value is None else to_int(value, self._path(key))
 
     def float(self, key: str) -> float | None:
-        return to_float(self.raw(key), self._path(key))
+        value = self.raw(key)
+        return value if value is None else to_float(value, self._path(key))
 
     def bool(self, key: str) -> bool | None:
-        return to_bool(self.raw(key), self._path(key))
+        value = self.raw(key)
+        return value if value is None or type(value) is bool else to_bool(value, self._path(key))
 
     def json(self, key: str) -> str | None:
         value = self.raw(key)
