@@ -46,6 +46,9 @@ def _bad(path: str, expected: str, value: Any) -> Rejected:
     return Rejected(ErrorKind.BAD_FIELD_TYPE, f"{path}: expected {expected}, found {_kind(value)} {shown}")
 
 
+_LOWER: dict[str, str] = {}  # the schema's key names, lower-cased once
+
+
 class Obj:
     """A JSON object viewed with case-insensitive keys; remembers which keys were read."""
 
@@ -61,7 +64,9 @@ class Obj:
         self._used: set[str] = set()
 
     def raw(self, key: str) -> Any:
-        lower = key.lower()
+        if not self._by_lower:
+            return None  # most nested objects are absent: nothing to look up or remember
+        lower = _LOWER.get(key) or _LOWER.setdefault(key, key.lower())
         self._used.add(lower)
         hit = self._by_lower.get(lower)
         return None if hit is None else hit[1]
