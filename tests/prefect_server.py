@@ -10,6 +10,7 @@ its process group (flow-run subprocesses) is killed too.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -26,6 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 POOL = "local-process"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _die_with_pytest() -> None:
+    """In the child before exec (Linux): SIGKILL when the process that started it dies, so a pytest
+    killed outright (CI timeout, ^C twice) leaves no server or worker behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -79,7 +87,8 @@ class PrefectServer:
             log.write(f"\n$ prefect {' '.join(args)}\n".encode())
             log.flush()
             process = subprocess.Popen([str(BIN / "prefect"), *args], env=self.env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                       preexec_fn=_die_with_pytest)
         self.processes.append(process)
         return process
 
