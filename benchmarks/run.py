@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,17 +72,32 @@ def argv_for(job: Job, source: Path, out: Path) -> list[str]:
     return [py, "-m", "benchmarks.floor", "--source", str(source), "--day", day, "--workers", str(job.workers)]
 
 
+# Linux folds the forking process's RSS high-water mark into a child's ru_maxrss (the mm copied by
+# fork is accounted at exec). So the measured command is forked by this small launcher, started
+# with -S and no imports beyond os/sys/time, not by this (large) process.
+LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, u = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {wall} {u.ru_utime + u.ru_stime} {u.ru_maxrss}")
+"""
+
+
 def measure(argv: list[str], env: dict, log: Path) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS MiB) of one subprocess and its descendants."""
+    usage_file = log.with_suffix(".usage")
     with open(log, "wb") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+        subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(usage_file), *argv], cwd=ROOT, env=env,
+                       stdout=out, stderr=subprocess.STDOUT, check=False)
+    code, wall, cpu, maxrss_kib = usage_file.read_text().split()
+    if int(code) != 0:
         sys.exit(f"FAILED ({code}): {' '.join(argv)}\n{log.read_text()[-4000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return float(wall), float(cpu), int(maxrss_kib) / 1024
 
 
 def environment(work: Path) -> dict:
