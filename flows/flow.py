@@ -261,7 +261,13 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
     days = backfill_days(start, end)
     logger = get_run_logger()
     logger.info("backfill of %d delivery day(s), %s to %s", len(days), start, end)
-    states = {day.isoformat(): route53_lake_day(day=day, settings=settings, return_state=True) for day in days}
+    states, rows = {}, []
+    for day in days:
+        started = time.monotonic()
+        states[day.isoformat()] = state = route53_lake_day(day=day, settings=settings, return_state=True)
+        rows.append(backfill_row(day.isoformat(), state, time.monotonic() - started))
+    create_table_artifact(key="route53-lake-backfill", table=rows,
+                          description=f"Backfill {start} to {end}: each day's child run, its state and counts")
     outcome = {day: state.type.value for day, state in states.items()}
     failed = [day for day, state in states.items() if not state.is_completed()]
     if failed:
@@ -269,6 +275,15 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
                              "Retry a day with a backfill of that day alone.")
     logger.info("all %d day(s) completed", len(days))
     return outcome
+
+
+def backfill_row(day: str, state, seconds: float) -> dict:
+    """A day of the backfill's table: the child run's state, then its counts (blank if it failed)."""
+    summary = state.result(raise_on_failure=False) if state.is_completed() else None
+    row = day_rows(day, summary.folders if isinstance(summary, RunSummary) else [], seconds)
+    if summary is None:
+        row = {k: (v if k in ("delivery_day", "seconds") else None) for k, v in row.items()}
+    return {"delivery_day": day, "state": state.type.value, **row}
 
 
 def backfill_days(start: date, end: date) -> list[date]:

@@ -3,6 +3,7 @@ the same day at once, on a real Prefect API."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date
@@ -81,6 +82,11 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
         flows.backfill(start=D1, end=D3, settings=settings_for(trail))
     published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
+    with get_client(sync_client=True) as client:
+        table = {a.key: a for a in client.read_latest_artifacts()}["route53-lake-backfill"]
+    rows = table.data if isinstance(table.data, list) else json.loads(table.data)
+    assert [(r["delivery_day"], r["state"], r["events_written"]) for r in rows] == [
+        ("2026-11-01", "COMPLETED", 1), ("2026-11-02", "FAILED", None), ("2026-11-03", "COMPLETED", 1)]
 
 
 @pytest.mark.parametrize(("start", "end", "words"), [
@@ -97,7 +103,7 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_latest_artifacts()}
     table = artifacts["route53-lake-days"]
-    rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
+    rows = table.data if isinstance(table.data, list) else json.loads(table.data)
     assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"]) for r in rows] == [
         ("2026-11-01", 1, 2, 1), ("2026-11-02", 1, 2, 1)]
     summary = artifacts["route53-dns-changes-2026-11-02"].data
