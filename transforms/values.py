@@ -47,12 +47,26 @@ def _bad(path: str, expected: str, value: Any) -> Rejected:
 
 
 _LOWER: dict[str, str] = {}  # the schema's key names, lower-cased once
+_SPELLINGS: dict[tuple[str, ...], dict[str, str]] = {}  # an object's keys -> lower-cased key -> key as spelt
+_MAX_SHAPES = 20_000  # records come in few shapes; the cache is cleared if data has endless ones
+
+
+def _spellings(keys: tuple[str, ...]) -> dict[str, str]:
+    spelt = _SPELLINGS.get(keys)
+    if spelt is None:
+        if len(_SPELLINGS) >= _MAX_SHAPES:
+            _SPELLINGS.clear()
+        spelt = _SPELLINGS[keys] = {k.lower(): k for k in keys}  # of two spellings, the later wins
+    return spelt
 
 
 class Obj:
-    """A JSON object viewed with case-insensitive keys; remembers which keys were read."""
+    """A JSON object viewed with case-insensitive keys; remembers which keys were read.
 
-    __slots__ = ("path", "_by_lower", "_used")
+    Objects of the same shape (the same keys in the same order) share one case-folding map, so
+    viewing an object costs a lookup, not a copy."""
+
+    __slots__ = ("path", "_value", "_spelt", "_used")
 
     def __init__(self, value: Any, path: str) -> None:
         if value is None:
@@ -60,21 +74,21 @@ class Obj:
         if not isinstance(value, dict):
             raise _bad(path, "object", value)
         self.path = path
-        self._by_lower = {k.lower(): (k, v) for k, v in value.items()}
+        self._value = value
+        self._spelt = _spellings(tuple(value)) if value else {}
         self._used: set[str] = set()
 
     def raw(self, key: str) -> Any:
-        if not self._by_lower:
+        if not self._value:
             return None  # most nested objects are absent: nothing to look up or remember
         lower = _LOWER.get(key) or _LOWER.setdefault(key, key.lower())
         self._used.add(lower)
-        hit = self._by_lower.get(lower)
-        return None if hit is None else hit[1]
+        spelt = self._spelt.get(lower)
+        return None if spelt is None else self._value[spelt]
 
     def _path(self, key: str) -> str:
         """The path as the record spells it (tTL, not ttl), so a message points at the real key."""
-        hit = self._by_lower.get(key.lower())
-        name = hit[0] if hit else key
+        name = self._spelt.get(key.lower(), key)
         return f"{self.path}.{name}" if self.path else name
 
     def obj(self, key: str) -> Obj:
@@ -110,10 +124,10 @@ class Obj:
 
     def unknown(self) -> dict[str, Any]:
         """Keys present but never read: what the schema does not know."""
-        return {k: v for lower, (k, v) in self._by_lower.items() if lower not in self._used}
+        return {k: self._value[k] for lower, k in self._spelt.items() if lower not in self._used}
 
     def __bool__(self) -> bool:
-        return bool(self._by_lower)
+        return bool(self._value)
 
 
 def to_str(value: Any, path: str) -> str | None:
