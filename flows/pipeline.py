@@ -70,6 +70,16 @@ class FileResult:
     record_changes: pa.Table
     quarantine: pa.Table
 
+    _TABLES = {"events": EVENTS, "record_changes": RECORD_CHANGES, "quarantine": QUARANTINE}
+
+    def __getstate__(self) -> dict:
+        # Most files hold no Route 53 record: their empty tables are not sent between processes
+        # (pickling a 60-column schema costs more than reading the file did).
+        return {k: (None if k in self._TABLES and v.num_rows == 0 else v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({k: (self._TABLES[k].empty if v is None and k in self._TABLES else v) for k, v in state.items()})
+
 
 @dataclass
 class DaySummary:
@@ -137,7 +147,7 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_con
     except Rejected as error:
         return FileResult(
             **common, records_read=0, route53_records=0, rejected=str(error.kind),
-            events=EVENTS.schema.empty_table(), record_changes=RECORD_CHANGES.schema.empty_table(),
+            events=EVENTS.empty, record_changes=RECORD_CHANGES.empty,
             quarantine=pa.Table.from_pylist([quarantine_row(uri, None, error)], schema=QUARANTINE.schema),
         )
     flat = flatten_candidates(candidates, records_read, source_file=uri, delivery_date=day,

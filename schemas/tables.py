@@ -8,6 +8,7 @@ lower-cases identifiers. Timestamps are microseconds in UTC: Athena cannot read 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -44,10 +45,15 @@ class Table:
     sort_by: tuple[str, ...]
     columns: tuple[Column, ...]
 
-    @property
+    @cached_property
     def schema(self) -> pa.Schema:
         """The schema of the Parquet files: every column except the Hive partition column."""
         return pa.schema([c.field() for c in self.columns], metadata={"table": self.name})
+
+    @cached_property
+    def empty(self) -> pa.Table:
+        """A table of no rows (immutable, so one serves every caller)."""
+        return self.schema.empty_table()
 
     @property
     def column_names(self) -> list[str]:

@@ -117,3 +117,25 @@ def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, 
 
 def _files(lake: Path) -> dict[str, bytes]:
     return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file()}
+
+
+def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_path):
+    """Worker processes send a FileResult per file; most have no Route 53 rows, and their empty
+    tables are left out of the pickle and restored with the full schema."""
+    import pickle
+
+    from flows.listing import LogObject
+    from flows.pipeline import read_and_flatten
+    from tests.conftest import a_record, gz, log_key, other_record, route53_record
+
+    with_rows, without = log_key("123456789012", "2026-11-01"), log_key("123456789012", "2026-11-01", "0300", unique="OtherAbCdEfGhIjK")
+    (tmp_path / with_rows).parent.mkdir(parents=True)
+    (tmp_path / with_rows).write_bytes(gz([route53_record("e1", "2026-11-01T01:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
+    (tmp_path / without).write_bytes(gz([other_record(i, "2026-11-01T02:00:00Z") for i in range(5)]))
+    settings = LakeSettings(source=str(tmp_path), lake=str(tmp_path / "lake"))
+    full, empty = (read_and_flatten(settings, LogObject(path, 0, None), date(2026, 11, 1)) for path in (with_rows, without))
+    assert len(pickle.dumps(empty)) < len(pickle.dumps(full)) // 4
+    for result in (full, empty):
+        again = pickle.loads(pickle.dumps(result))
+        assert again == result and again.events.schema == result.events.schema
+    assert (full.events.num_rows, full.record_changes.num_rows, empty.events.num_rows, empty.records_read) == (1, 1, 0, 5)

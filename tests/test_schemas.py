@@ -66,7 +66,7 @@ def test_data_dictionary_is_current():
 
 
 ALLOWED_IN_PURE = {"__future__", "msgspec", "isal", "collections", "dataclasses", "datetime", "enum", "hashlib", "json", "math", "re",
-                   "typing", "pyarrow", "polars", "orjson", "gzip", "zlib", "schemas", "transforms", "pathlib", "contextlib",
+                   "typing", "pyarrow", "polars", "orjson", "gzip", "zlib", "schemas", "transforms", "pathlib", "contextlib", "functools",
                    "base64", "binascii", "cryptography"}  # cryptography: signature checks, computation only
 
 

@@ -16,7 +16,7 @@ _LINEAGE = ["event_id", "source_file", "record_index"]
 def concat(table: Table, parts: Iterable[pa.Table]) -> pa.Table:
     """All parts in one table of the declared schema (an empty table when there are none)."""
     parts = [p for p in parts if p.num_rows]
-    return pa.concat_tables(parts).cast(table.schema) if parts else table.schema.empty_table()
+    return pa.concat_tables(parts).cast(table.schema) if parts else table.empty
 
 
 def drop_duplicate_events(events: pa.Table, changes: pa.Table) -> tuple[pa.Table, pa.Table, int]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
 from transforms.errors import ErrorKind, Rejected
 from transforms.names import normalize_record_name, strip_prefix
 from transforms.values import Obj, to_json_text, to_str, to_timestamp
@@ -98,12 +98,16 @@ def flatten_candidates(
         rows.events.append(event)
         rows.changes.extend(changes)
     return Flattened(
-        events=pa.Table.from_pylist(rows.events, schema=EVENTS.schema),
-        record_changes=pa.Table.from_pylist(rows.changes, schema=RECORD_CHANGES.schema),
-        quarantine=pa.Table.from_pylist(rows.quarantine, schema=QUARANTINE.schema),
+        events=_arrow(rows.events, EVENTS),
+        record_changes=_arrow(rows.changes, RECORD_CHANGES),
+        quarantine=_arrow(rows.quarantine, QUARANTINE),
         records_read=records_read,
         selected=len(rows.events) + len(rows.quarantine),
     )
+
+
+def _arrow(rows: list[dict[str, Any]], table: Table) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=table.schema) if rows else table.empty
 
 
 def _is_selected(record: Any, event_sources: frozenset[str]) -> bool:
