@@ -94,3 +94,31 @@ def test_only_records_carrying_the_event_source_are_parsed():
     batch[15] = "not an object"
     count, candidates = candidate_records(json.dumps({"Records": batch}).encode(), needles_for({"route53.amazonaws.com"}))
     assert count == 20 and [i for i, _ in candidates] == [7, 13, 15]
+
+
+def test_generated_benchmark_day_reads_the_same_both_ways(tmp_path):
+    """The benchmark generator's variety (aliases, weighted, failover, geolocation, many APIs and
+    identities) through both readings, file by file."""
+    from benchmarks.generate import generate
+
+    generate(tmp_path, "dense", 3, seed=7, quiet=True)
+    files = sorted(tmp_path.rglob("*.json.gz"))
+    assert len(files) >= 2
+    for path in files:
+        assert_same(*both_ways(path.read_bytes()))
+
+
+def test_records_in_cloudtrail_spelling_take_the_canonical_path():
+    """The equality tests above mean something only if the canonical path is really taken: every
+    Route 53 record of the sample is in CloudTrail's own spelling."""
+    from transforms.route53_fast import flatten_canonical
+
+    records = []
+    for path in sorted((DATA / "cloudtrail").rglob("*_CloudTrail_*.json.gz")):
+        try:
+            records += read_log_file_reference(path.read_bytes())
+        except Rejected:
+            continue
+    route53 = [r for r in records if isinstance(r, dict) and r.get("eventSource") == "route53.amazonaws.com" and r.get("eventID")]
+    fast = [r for r in route53 if flatten_canonical(r, source_file="f", record_index=0, delivery_date=DAY) is not None]
+    assert len(route53) > 100 and len(fast) == len(route53)

@@ -71,9 +71,10 @@ def flatten_records(
     delivery_date: date,
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
 ) -> Flattened:
-    """Keep the records whose eventSource (case-insensitive) is in event_sources and flatten them."""
+    """Keep the records whose eventSource (case-insensitive) is in event_sources and flatten them,
+    every one through flatten_event: the reference the fast path is tested against."""
     return flatten_candidates(enumerate(records), len(records), source_file=source_file,
-                              delivery_date=delivery_date, event_sources=event_sources)
+                              delivery_date=delivery_date, event_sources=event_sources, canonical_first=False)
 
 
 def flatten_candidates(
@@ -83,15 +84,22 @@ def flatten_candidates(
     source_file: str,
     delivery_date: date,
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+    canonical_first: bool = True,
 ) -> Flattened:
     """flatten_records over (position, record) pairs: the records of a file that may be selected,
-    as transforms.cloudtrail.candidate_records finds them, keeping their positions in the file."""
+    as transforms.cloudtrail.candidate_records finds them, keeping their positions in the file.
+    canonical_first: try transforms.route53_fast first (same rows, for records in CloudTrail's own
+    spelling), and flatten_event for the others."""
+    from transforms.route53_fast import flatten_canonical  # it builds on this module's helpers
+
     rows = _Rows()
     for index, record in candidates:
         try:
             if not _is_selected(record, event_sources):
                 continue
-            event, changes = flatten_event(record, source_file=source_file, record_index=index, delivery_date=delivery_date)
+            where = {"source_file": source_file, "record_index": index, "delivery_date": delivery_date}
+            flat = flatten_canonical(record, **where) if canonical_first else None
+            event, changes = flat if flat is not None else flatten_event(record, **where)
         except Rejected as error:
             rows.quarantine.append(quarantine_row(source_file, index, error, record))
             continue
