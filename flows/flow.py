@@ -157,7 +157,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
     run = RunSummary(days=[d.isoformat() for d in days])
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
-    rows = []
+    rows, shown = [], 0.0
     for number, day in enumerate(days):
         started = time.monotonic()
         with day_lock(day):
@@ -169,7 +169,10 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
                 for future in futures:
                     results.append(future.result())
                     done += 1
-                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
+                    percent = 100 * (number + done / total) / len(days)
+                    if percent - shown >= 1:  # one API call per percent, not per file
+                        shown = percent
+                        update_progress_artifact(progress, percent)
                 folders.append(publish(settings, listing, results))
                 results_of_day += results
         run.folders += folders
@@ -177,7 +180,8 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         events, changes, _ = deduplicated(results_of_day)
         create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
                                  description=f"What changed in Route 53, delivered {day}")
-        update_progress_artifact(progress, 100 * (number + 1) / len(days))
+        shown = 100 * (number + 1) / len(days)
+        update_progress_artifact(progress, shown)
     create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
     logger.info(run.describe())
     return run

