@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ class Job:
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
+    worker_mib: list[float] = field(default_factory=list)  # ours with N > 1: the largest worker process
 
     @property
     def label(self) -> str:
@@ -177,15 +179,19 @@ def machine() -> str:
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
+WORKER_RSS = re.compile(r"largest worker process: (\d+) MiB")
+
+
 def table(jobs: list[Job], stats: dict[str, dict]) -> str:
-    lines = ["| profile | run | workers | median s | MB/s compressed | MB/s JSON | records/s | peak RSS per process, MiB | CPU s |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| profile | run | workers | median s | MB/s compressed | MB/s JSON | records/s | peak RSS per process, MiB | peak RSS per worker, MiB | CPU s |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for job in jobs:
         s = stats[job.profile]
         wall = statistics.median(job.wall)
+        worker = f"{max(job.worker_mib):.0f}" if job.worker_mib else ""
         lines.append(
             f"| {job.profile} | {job.label} | {job.workers_text} | {wall:.2f} | {s['gzip_bytes'] / 1e6 / wall:.1f} | "
-            f"{s['json_bytes'] / 1e6 / wall:.1f} | {s['records'] / wall:,.0f} | {max(job.rss_mib):.0f} | "
+            f"{s['json_bytes'] / 1e6 / wall:.1f} | {s['records'] / wall:,.0f} | {max(job.rss_mib):.0f} | {worker} | "
             f"{statistics.median(job.cpu):.2f} |"
         )
     return "\n".join(lines)
@@ -264,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                 job.wall.append(wall)
                 job.cpu.append(cpu)
                 job.rss_mib.append(rss)
+                if (found := WORKER_RSS.search((work / f"log-{repeat}-{i}.txt").read_text(errors="replace"))):
+                    job.worker_mib.append(float(found.group(1)))
                 print(f"  repeat {repeat + 1}/{args.repeats} {job.profile:6} {job.label:40} {job.workers_text:11} "
                       f"{wall:7.2f} s  cpu {cpu:7.2f} s  rss {rss:6.0f} MiB", file=sys.stderr, flush=True)
                 if repeat == 0 and job.kind in ("ours", "prefect", "duckdb"):

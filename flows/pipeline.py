@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import posixpath
+import resource
 import signal
 import sys
 from collections import Counter
@@ -354,6 +355,7 @@ def describe(s: DaySummary) -> str:
 class RunSummary:
     days: list[str]
     folders: list[DaySummary] = field(default_factory=list)
+    largest_worker_mib: int | None = None  # peak RSS of the largest reading process (--workers > 1)
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
@@ -362,7 +364,8 @@ class RunSummary:
         names = ("files_listed", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
         counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
-        return f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}"
+        memory = f"; largest worker process: {self.largest_worker_mib} MiB" if self.largest_worker_mib else ""
+        return f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}{memory}"
 
 
 def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = 1) -> RunSummary:
@@ -383,6 +386,8 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
+    if pool:  # the workers have been waited for: the kernel kept the largest one's high-water mark
+        run.largest_worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
     return run
 
 

@@ -67,3 +67,13 @@ def test_digest_policy_fail_exits_1_naming_the_missing_file(tmp_path):
     assert failed.returncode == 1 and "1 missing" in failed.stderr and promised.name in failed.stderr
     assert "Traceback" not in failed.stderr
     assert cli(*args, "--digest-policy", "record").returncode == 0
+
+
+def test_worker_processes_report_their_peak_memory(tmp_path):
+    """--workers N says how large its largest worker process grew (the issue's bound: 300 MiB)."""
+    import re
+
+    result = cli("--source", str(ROOT / "data" / "cloudtrail"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01",
+                 "--no-prefect", "--workers", "2", "--digest-policy", "off")
+    found = re.search(r"largest worker process: (\d+) MiB", result.stdout + result.stderr)
+    assert found and 20 < int(found.group(1)) < 300, result.stdout + result.stderr
