@@ -20,7 +20,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check flows transforms schemas tests data
+	$(BIN)/ruff check flows transforms schemas tests data benchmarks
 
 # Regenerate the sample CloudTrail tree (deterministic: the committed bytes must not change).
 data: $(INSTALLED)

@@ -20,8 +20,6 @@ Profiles:
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
 import random
 import string
 import sys
@@ -213,13 +211,6 @@ def _templates(seed: int, route53: bool, n: int) -> list[dict]:
 
 # ------------------------------------------------------------------------------ the day
 
-def _gzip6(data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as f:
-        f.write(data)
-    return buf.getvalue()
-
-
 def day_folder(root: Path) -> Path:
     return root / "AWSLogs" / ACCOUNT / "CloudTrail" / REGION / f"{DAY:%Y/%m/%d}"
 
@@ -267,7 +258,7 @@ def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool
                 if rec["eventName"] == "ChangeResourceRecordSets":
                     stats["change_rows"] += len(rec["requestParameters"]["changeBatch"]["changes"])
         body = dumps({"Records": records})
-        blob = _gzip6(body)
+        blob = g.gz(body, level=6)  # CloudTrail-like compression
         hhmm = time.strftime("%H%M", time.gmtime(day_start + delivery))
         unique = "".join(rng.choice(alphabet) for _ in range(16))
         name = f"{ACCOUNT}_CloudTrail_{REGION}_{DAY:%Y%m%d}T{hhmm}Z_{unique}.json.gz"

@@ -1557,10 +1557,10 @@ def fill(lf: LogFile) -> dict | None:
 # ---------------------------------------------------------------------------------------------------
 
 
-def gz(data: bytes) -> bytes:
+def gz(data: bytes, level: int = 9) -> bytes:
     """gzip with no file name and mtime 0: the same input gives the same bytes on every run."""
     buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as f:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=level) as f:
         f.write(data)
     return buf.getvalue()
 
