@@ -52,7 +52,7 @@ class Job:
     @property
     def label(self) -> str:
         return {"ours": "ours --no-prefect", "prefect": "ours, Prefect flow (ephemeral server)",
-                "duckdb": "DuckDB SQL peer", "floor": "floor (read + igzip + byte check)"}[self.kind]
+                "duckdb": "DuckDB SQL peer", "floor": "floor (read + gunzip + byte check)"}[self.kind]
 
     @property
     def workers_text(self) -> str:
