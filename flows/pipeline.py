@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import posixpath
-import resource
 import signal
 import sys
 from collections import Counter
@@ -381,13 +380,16 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
         for day in days:
             for listing in list_day(settings, trails, day):
                 jobs = [(settings, obj, day, bool(listing.digests)) for obj in listing.objects]
-                results = list(pool.map(_read_job, jobs, chunksize=4) if pool else map(_read_job, jobs))
+                if pool:
+                    done = list(pool.map(_read_job, jobs, chunksize=4))
+                    results = [result for result, _ in done]
+                    run.largest_worker_mib = max([run.largest_worker_mib or 0] + [peak for _, peak in done])
+                else:
+                    results = [read_and_flatten(*job) for job in jobs]
                 run.folders.append(publish_day(settings, listing, results))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    if pool:  # the workers have been waited for: the kernel kept the largest one's high-water mark
-        run.largest_worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
     return run
 
 
@@ -399,5 +401,16 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _read_job(job: tuple[LakeSettings, LogObject, date, bool]) -> FileResult:
-    return read_and_flatten(*job)
+def _read_job(job: tuple[LakeSettings, LogObject, date, bool]) -> tuple[FileResult, int]:
+    """A worker's read, with the worker's peak memory so far (MiB)."""
+    return read_and_flatten(*job), _peak_rss_mib()
+
+
+def _peak_rss_mib() -> int:
+    """This process's own high-water mark (VmHWM). Not ru_maxrss, which on Linux also counts the
+    memory of the parent the process was forked from."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return 0
