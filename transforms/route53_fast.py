@@ -157,31 +157,25 @@ def flatten_canonical(record: dict[str, Any], *, source_file: str, record_index:
     """(event row, change rows) exactly as flatten_event makes them, or None to use flatten_event."""
     try:
         r = msgspec.convert(record, _Record)
-        changes_seen = _changes_of(r.requestParameters)
-        event = _event(r, source_file, record_index, delivery_date, changes_seen)
+        event, changes = _event(r, source_file, record_index, delivery_date)
         context = {name: event[name] for name in _EVENT_COLUMNS_ON_CHANGES}
-        context["batch_size"] = len(changes_seen)
-        rows = []
-        for index, change in enumerate(changes_seen):
-            row = _change_row(index, msgspec.convert(change, _Change))
-            rows.append({**context, **row})
+        context["batch_size"] = len(changes)
+        rows = [{**context, **_change_row(index, msgspec.convert(change, _Change))} for index, change in enumerate(changes)]
         return event, rows
     except (msgspec.ValidationError, Rejected, _NotCanonical):
         return None
 
 
-def _changes_of(params: Any) -> list[Any]:
+def _changes_of(batch: Obj) -> list[Any] | None:
     """changeBatch.changes as flatten_event finds it (case-insensitively), if it is a list of objects."""
-    batch = Obj(_object_or_none(params), "").obj("changeBatch")
     changes = batch.raw("changes")
-    if changes is None:
-        return []
-    if isinstance(changes, list) and all(isinstance(c, dict) for c in changes):
+    if changes is None or (isinstance(changes, list) and all(isinstance(c, dict) for c in changes)):
         return changes
     raise _NotCanonical
 
 
-def _event(r: _Record, source_file: str, record_index: int, delivery_date: date, changes: list[Any]) -> dict[str, Any]:
+def _event(r: _Record, source_file: str, record_index: int, delivery_date: date) -> tuple[dict[str, Any], list[Any]]:
+    """The events row and the change batch it carries."""
     event_time = to_timestamp(r.eventTime, "")
     event_name = to_str(r.eventName, "")
     event_id = to_str(r.eventID, "")
@@ -197,8 +191,9 @@ def _event(r: _Record, source_file: str, record_index: int, delivery_date: date,
     response = Obj(_object_or_none(r.responseElements), "responseElements")
     change_info = response.obj("changeInfo")
     batch = params.obj("changeBatch")
+    changes = _changes_of(batch)
     read_only = to_bool(r.readOnly, "")
-    return {
+    event = {
         "event_id": event_id,
         "event_time": event_time,
         "event_name": event_name,
@@ -239,7 +234,7 @@ def _event(r: _Record, source_file: str, record_index: int, delivery_date: date,
         "change_status": change_info.str("status"),
         "change_submitted_at": to_timestamp(change_info.raw("submittedAt"), ""),
         "health_check_id": _health_check_id(params, response),
-        "change_count": None if batch.raw("changes") is None else len(changes),
+        "change_count": None if changes is None else len(changes),
         "change_comment": batch.str("comment"),
         "addendum_reason": to_str(addendum.reason, ""),
         "addendum_original_event_id": to_str(addendum.originalEventID, ""),
@@ -252,6 +247,7 @@ def _event(r: _Record, source_file: str, record_index: int, delivery_date: date,
         "source_file": source_file,
         "record_index": record_index,
     }
+    return event, changes or []
 
 
 def _extra(*scopes: tuple[str, Struct]) -> str | None:
