@@ -117,8 +117,12 @@ def signing_string(document: dict, content: bytes) -> bytes:
     """What CloudTrail signs: the digest's end time, its bucket/key, the SHA-256 of its uncompressed
     body, and the previous digest's signature ("null" for a trail's first digest)."""
     previous = document.get("previousDigestSignature") or "null"
-    location = f"{document.get('digestS3Bucket')}/{document.get('digestS3Object')}"
-    return "\n".join([str(document.get("digestEndTime")), location, hashlib.sha256(content).hexdigest(), str(previous)]).encode()
+    return "\n".join([str(document.get("digestEndTime")), _named_location(document), hashlib.sha256(content).hexdigest(), str(previous)]).encode()
+
+
+def _named_location(document: dict) -> str:
+    """bucket/key where the digest says CloudTrail wrote it."""
+    return f"{document.get('digestS3Bucket')}/{document.get('digestS3Object')}"
 
 
 def signature_problem(location: str, document: dict, content: bytes, signature_hex: str | None, public_keys: dict[str, bytes]) -> str | None:
@@ -128,7 +132,7 @@ def signature_problem(location: str, document: dict, content: bytes, signature_h
     """
     if not signature_hex:
         return "no signature in the object's metadata (x-amz-meta-signature)"
-    named = f"{document.get('digestS3Bucket')}/{document.get('digestS3Object')}"
+    named = _named_location(document)
     if named != location:
         return f"the digest names itself {named!r}: it was moved or copied"
     algorithm = document.get("digestSignatureAlgorithm")
