@@ -26,11 +26,12 @@ from flows.listing import DayFolder, LogObject, Skipped, Trail, delivery_time, d
 from flows.settings import LakeSettings, SettingsError
 from flows.storage import Store, open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
-from transforms.cloudtrail import candidate_records, decompress, needles_for, parse_json
+from transforms.cloudtrail import decompress, parse_json
 from transforms.errors import Rejected
 from transforms.integrity import DigestFindings, check, parse_digest, parse_public_keys, signature_problem
 from transforms.lake import concat, drop_duplicate_events, split_by_event_date
-from transforms.route53 import flatten_candidates, quarantine_row
+from transforms.route53 import quarantine_row
+from transforms.route53_fast import flatten_file
 
 MANIFESTS = "_manifests"
 FILE_CONCURRENCY = 8  # log files the flow reads at once (its task runner threads)
@@ -143,15 +144,13 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_con
         content = decompress(data)
         if hash_content:
             common["content_sha256"] = hashlib.sha256(content).hexdigest()
-        records_read, candidates = candidate_records(content, needles_for(settings.event_sources))
+        flat = flatten_file(content, source_file=uri, delivery_date=day, event_sources=frozenset(settings.event_sources))
     except Rejected as error:
         return FileResult(
             **common, records_read=0, route53_records=0, rejected=str(error.kind),
             events=EVENTS.empty, record_changes=RECORD_CHANGES.empty,
             quarantine=pa.Table.from_pylist([quarantine_row(uri, None, error)], schema=QUARANTINE.schema),
         )
-    flat = flatten_candidates(candidates, records_read, source_file=uri, delivery_date=day,
-                              event_sources=frozenset(settings.event_sources))
     return FileResult(
         **common, records_read=flat.records_read, route53_records=flat.selected, rejected=None,
         events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine,

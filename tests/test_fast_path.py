@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import CORPUS, DATA, corpus_records
 from tests.test_reconciliation_property import records
-from transforms.cloudtrail import candidate_records, decompress, needles_for, read_log_file_reference
-from transforms.errors import Rejected
-from transforms.route53 import flatten_candidates, flatten_records
+from transforms.cloudtrail import candidate_records, decompress, needles_for, parse_json, read_log_file_reference
+from transforms.errors import ErrorKind, Rejected
+from transforms.route53 import flatten_records
+from transforms.route53_fast import _decode_one, _derive, flatten_file
 
 SOURCES = frozenset({"route53.amazonaws.com", "route53domains.amazonaws.com", "route53resolver.amazonaws.com"})
 DAY = date(2026, 11, 1)
@@ -24,8 +25,7 @@ DAY = date(2026, 11, 1)
 
 def both_ways(data: bytes, sources=SOURCES):
     reference = flatten_records(read_log_file_reference(data), source_file="f", delivery_date=DAY, event_sources=sources)
-    count, candidates = candidate_records(decompress(data), needles_for(sources))
-    fast = flatten_candidates(candidates, count, source_file="f", delivery_date=DAY, event_sources=sources)
+    fast = flatten_file(decompress(data), source_file="f", delivery_date=DAY, event_sources=sources)
     return reference, fast
 
 
@@ -48,7 +48,7 @@ def test_sample_file_reads_the_same_both_ways(path):
         reference, fast = both_ways(path.read_bytes())
     except Rejected:
         with pytest.raises(Rejected):
-            candidate_records(decompress(path.read_bytes()), needles_for(SOURCES))
+            flatten_file(decompress(path.read_bytes()), source_file="f", delivery_date=DAY, event_sources=SOURCES)
         return
     assert_same(reference, fast)
 
@@ -70,7 +70,7 @@ def test_generated_files_read_the_same_both_ways(batch, pretty):
         read_log_file_reference(data)
     except Rejected as rejected:  # e.g. Infinity, which Python writes and JSON forbids
         with pytest.raises(Rejected) as fast:
-            candidate_records(decompress(data), needles_for(SOURCES))
+            flatten_file(decompress(data), source_file="f", delivery_date=DAY, event_sources=SOURCES)
         assert fast.value.kind == rejected.kind
         return
     assert_same(*both_ways(data))
@@ -96,23 +96,41 @@ def test_only_records_carrying_the_event_source_are_parsed():
     assert count == 20 and [i for i, _ in candidates] == [7, 13, 15]
 
 
+def test_a_record_that_orjson_refuses_rejects_the_file_as_the_strict_parser_does():
+    """msgspec splits 1e400 (a double's infinity) but orjson, the strict parser, refuses it: the
+    file is rejected with parse_json's reason, whether the number is in a canonical record or not."""
+    record = {"eventSource": "route53.amazonaws.com", "eventName": "GetChange", "eventID": "e",
+              "eventTime": "2026-11-01T10:00:00Z", "requestParameters": {"id": 1}}
+    for spelling in (b'"id":1', b'"ID":1'):
+        text = json.dumps({"Records": [record, record]}).encode().replace(b'"id": 1', spelling.replace(b"1", b"1e400"), 1)
+        with pytest.raises(Rejected) as strict:
+            parse_json(text)
+        with pytest.raises(Rejected) as fast:
+            flatten_file(text, source_file="f", delivery_date=DAY)
+        assert fast.value.kind == strict.value.kind == ErrorKind.NOT_JSON
+        assert fast.value.message == strict.value.message
+
+
 def test_generated_benchmark_day_reads_the_same_both_ways(tmp_path):
     """The benchmark generator's variety (aliases, weighted, failover, geolocation, many APIs and
-    identities) through both readings, file by file."""
+    identities) through both readings, file by file; every Route 53 record of it takes the
+    canonical path, so the benchmark measures that path."""
     from benchmarks.generate import generate
 
     generate(tmp_path, "dense", 3, seed=7, quiet=True)
     files = sorted(tmp_path.rglob("*.json.gz"))
     assert len(files) >= 2
+    records = []
     for path in files:
         assert_same(*both_ways(path.read_bytes()))
+        records += read_log_file_reference(path.read_bytes())
+    route53 = [r for r in records if r.get("eventSource") == "route53.amazonaws.com"]
+    assert len(route53) > 100 and _canonical_count(route53) == len(route53)
 
 
 def test_records_in_cloudtrail_spelling_take_the_canonical_path():
     """The equality tests above mean something only if the canonical path is really taken: every
     Route 53 record of the sample is in CloudTrail's own spelling."""
-    from transforms.route53_fast import flatten_canonical
-
     records = []
     for path in sorted((DATA / "cloudtrail").rglob("*_CloudTrail_*.json.gz")):
         try:
@@ -120,5 +138,27 @@ def test_records_in_cloudtrail_spelling_take_the_canonical_path():
         except Rejected:
             continue
     route53 = [r for r in records if isinstance(r, dict) and r.get("eventSource") == "route53.amazonaws.com" and r.get("eventID")]
-    fast = [r for r in route53 if flatten_canonical(r, source_file="f", record_index=0, delivery_date=DAY) is not None]
-    assert len(route53) > 100 and len(fast) == len(route53)
+    assert len(route53) > 100 and _canonical_count(route53) == len(route53)
+
+
+def test_other_spellings_leave_the_canonical_path():
+    """Fixture spellings (TTL, ChangeBatch), values of other types and unknown keys are read by
+    flatten_event, not guessed at."""
+    base = {"eventSource": "route53.amazonaws.com", "eventName": "ChangeResourceRecordSets", "eventID": "e",
+            "eventTime": "2026-11-01T10:00:00Z", "requestParameters": {"hostedZoneId": "Z1", "changeBatch": {"changes": [
+                {"action": "CREATE", "resourceRecordSet": {"name": "a.", "type": "A", "tTL": 60}}]}}}
+    assert _canonical_count([base]) == 1
+    drifted = [
+        json.loads(json.dumps(base).replace('"tTL"', '"TTL"')),
+        json.loads(json.dumps(base).replace('"changeBatch"', '"ChangeBatch"')),
+        json.loads(json.dumps(base).replace("60", '"60"')),
+        {**base, "readOnly": "false"},
+        {**base, "somethingNew": 1},
+        {**base, "eventID": ""},
+    ]
+    assert _canonical_count(drifted) == 0
+
+
+def _canonical_count(records) -> int:
+    decoded = [_decode_one(json.dumps(r).encode()) for r in records]
+    return sum(r is not None and _derive(r) is not None for r in decoded)

@@ -142,12 +142,12 @@ def needles_for(event_sources: Iterable[str]) -> tuple[bytes, ...]:
     return tuple(sorted({spelling.encode() for s in event_sources for spelling in (s[1:], s.upper())}))
 
 
-def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, list[tuple[int, Any]]]:
-    """The fast reading of a decompressed log file: (number of records, [(position, record)] for
+def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, list[tuple[int, bytes]]]:
+    """The fast reading of a decompressed log file: (number of records, [(position, JSON text)] for
     only the records that can be of a selected source or are not objects at all).
 
     Records are split as raw JSON slices without building objects (msgspec); only slices that
-    contain a needle are parsed. A file without any needle is counted and skipped. Whenever the
+    contain a needle are kept. A file without any needle is counted and skipped. Whenever the
     fast reading meets something it does not accept, the reference parser decides, so errors
     are named exactly as parse_json names them.
     """
@@ -156,8 +156,8 @@ def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, lis
             text.decode("utf-8")  # raw slices are not UTF-8-checked: check the file once
         except UnicodeDecodeError:
             parse_json(text)  # raises NOT_UTF8 (or a more specific kind)
-    whole_file_matches = any(needle in text for needle in needles)
-    if not whole_file_matches:  # no record can be selected: count them, checking each is an object
+    present = [needle for needle in needles if needle in text]
+    if not present:  # no record can be selected: count them, checking each is an object
         with suppress(msgspec.DecodeError, msgspec.ValidationError):
             records = _OBJECTS.decode(text).Records
             if records is not None:
@@ -166,17 +166,19 @@ def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, lis
         raws = _ENVELOPE.decode(text).Records
     except (msgspec.DecodeError, msgspec.ValidationError):
         raws = None
-    if raws is None:
-        records = records_of(parse_json(text))  # names the problem, or reads an unusual but valid file
-        return len(records), list(enumerate(records))
-    candidates = []
-    for index, raw in enumerate(raws):
-        chunk = bytes(raw)
-        if chunk[:1] == b"{" and not any(needle in chunk for needle in needles):
-            continue
-        try:
-            candidates.append((index, orjson.loads(chunk)))
-        except orjson.JSONDecodeError:
-            records = records_of(parse_json(text))
-            return len(records), list(enumerate(records))
-    return len(raws), candidates
+    if raws is None:  # names the problem, or reads an unusual but valid file
+        return _as_slices(records_of(parse_json(text)))
+    chunks = enumerate(map(bytes, raws))
+    if not present:  # only records that are not objects, which the reference quarantines
+        return len(raws), [(index, chunk) for index, chunk in chunks if chunk[0] != _BRACE]
+    # Only the needles found in the file are looked for in its records (usually just one).
+    first, *others = present
+    return len(raws), [(index, chunk) for index, chunk in chunks
+                       if chunk[0] != _BRACE or first in chunk or (others and any(needle in chunk for needle in others))]
+
+
+_BRACE = ord("{")
+
+
+def _as_slices(records: list[Any]) -> tuple[int, list[tuple[int, bytes]]]:
+    return len(records), [(index, orjson.dumps(record)) for index, record in enumerate(records)]

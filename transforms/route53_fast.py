@@ -1,39 +1,98 @@
-"""flatten_event's rows, faster, for records spelt exactly as CloudTrail spells them.
+"""The fast reading of one log file: the tables flatten_records makes, at a fraction of the cost.
 
-flatten_event looks every key up case-insensitively through Obj, which is what makes it correct
-for fixtures in the wild (TTL, DNSName, numbers as strings) and slow: a few hundred microseconds a
-record. Here msgspec checks a record's shape in C against CloudTrail's own spelling (every key
-known, every nested object an object), and the row is read off attributes. A record that does not
-fit exactly, or whose values a converter refuses, returns None: the caller then uses flatten_event,
-which names the problem precisely. So this path never decides anything on its own; the fast-path
-tests compare its tables with flatten_event's on every corpus, sample and generated file.
+flatten_event looks every key up case-insensitively through Obj and converts every value, which
+is what makes it correct for fixtures in the wild (TTL, DNSName, numbers as strings) and slow.
+Here the candidate records of a file (transforms.cloudtrail.candidate_records) are decoded in one
+call by msgspec into typed structs in CloudTrail's own spelling: msgspec checks in C that every key
+is known and every value has CloudTrail's type, so the row is read off attributes without
+converting anything. A record that does not fit exactly goes to flatten_event, which names any
+problem precisely. So this path never decides anything on its own; the fast-path tests compare its
+tables with flatten_records' on every corpus, sample and generated file.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Struct, field
+import orjson
+import pyarrow as pa
+from msgspec import UNSET, Meta, Raw, Struct, field
 
+from schemas.tables import EVENTS, RECORD_CHANGES, Table
+from transforms.cloudtrail import candidate_records, needles_for, parse_json, records_of
 from transforms.errors import Rejected
 from transforms.names import normalize_record_name, strip_prefix
 from transforms.route53 import (
     _EVENT_COLUMNS_ON_CHANGES,
     _READ_PREFIXES,
+    DEFAULT_EVENT_SOURCES,
+    Flattened,
+    Rows,
     _change_id,
     _health_check_id,
     _hosted_zone_id,
     _hosted_zone_name,
     _object_or_none,
-    _values,
+    flatten_records,
 )
-from transforms.values import Obj, to_bool, to_int, to_json_text, to_str, to_timestamp
+from transforms.values import to_bool, to_json_text, to_timestamp
+
+
+def flatten_file(
+    text: bytes,
+    *,
+    source_file: str,
+    delivery_date: date,
+    event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+) -> Flattened:
+    """A decompressed log file -> the Flattened that flatten_records(records_of(parse_json(text)))
+    gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do."""
+    records_read, slices = candidate_records(text, needles_for(event_sources))
+    where = {"source_file": source_file, "delivery_date": delivery_date}
+    canonical: list[tuple[int, _Record, _Derived]] = []
+    others = Rows()  # records not in CloudTrail's shape, as the reference reads them
+    try:
+        for (index, chunk), record in zip(slices, _decode(slices), strict=True):
+            if record is not None:
+                if record.eventSource is None or record.eventSource.lower() not in event_sources:
+                    continue  # the reference does not select it either
+                derived = _derive(record)
+                if derived is not None:
+                    canonical.append((index, record, derived))
+                    continue
+            others.add_reference(index, orjson.loads(chunk), event_sources=event_sources, **where)
+    except orjson.JSONDecodeError:
+        # msgspec split a record that orjson refuses (a number too large for a double, a lone
+        # surrogate): the whole file is read as the reference reads it, which names the problem.
+        return flatten_records(records_of(parse_json(text)), event_sources=event_sources, **where)
+    flat = others.flattened(records_read)
+    if canonical:
+        events, changes = _tables(canonical, **where)
+        flat.events = _in_file_order(events, flat.events, ("record_index",))
+        flat.record_changes = _in_file_order(changes, flat.record_changes, ("record_index", "change_index"))
+        flat.selected += len(canonical)
+    return flat
+
+
+def _in_file_order(fast: pa.Table, reference: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    if not reference.num_rows:
+        return fast
+    return pa.concat_tables([fast, reference]).sort_by([(name, "ascending") for name in key])
 
 
 class _NotCanonical(Exception):
     """The record is not in CloudTrail's own shape: flatten_event reads it."""
+
+
+# CloudTrail's types. A value of any other type (a number where a string belongs, "true" for true)
+# fails msgspec's check and sends the record to flatten_event, which converts it.
+_Str = str | None
+_Bool = bool | None
+_Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None
+_NULL = Raw(b"null")
 
 
 class _Strict(Struct, forbid_unknown_fields=True):
@@ -41,14 +100,14 @@ class _Strict(Struct, forbid_unknown_fields=True):
 
 
 class _Attributes(_Strict):
-    creationDate: Any = None
-    mfaAuthenticated: Any = None
+    creationDate: _Str = None
+    mfaAuthenticated: bool | str | None = None  # CloudTrail writes the string "false"
 
 
 class _Issuer(_Strict):
-    type: Any = None
-    arn: Any = None
-    userName: Any = None
+    type: _Str = None
+    arn: _Str = None
+    userName: _Str = None
     principalId: Any = UNSET  # kept in `extra`, as flatten_event keeps keys it does not read
     accountId: Any = UNSET
 
@@ -62,192 +121,366 @@ class _Session(_Strict):
 
 
 class _Identity(_Strict):
-    type: Any = None
-    principalId: Any = None
-    arn: Any = None
-    accountId: Any = None
-    accessKeyId: Any = None
-    userName: Any = None
-    invokedBy: Any = None
+    type: _Str = None
+    principalId: _Str = None
+    arn: _Str = None
+    accountId: _Str = None
+    accessKeyId: _Str = None
+    userName: _Str = None
+    invokedBy: _Str = None
     sessionContext: _Session | None = None
     identityProvider: Any = UNSET
     credentialId: Any = UNSET
 
 
 class _Tls(_Strict):
-    tlsVersion: Any = None
-    cipherSuite: Any = None
-    clientProvidedHostHeader: Any = None
+    tlsVersion: _Str = None
+    cipherSuite: _Str = None
+    clientProvidedHostHeader: _Str = None
 
 
 class _Addendum(_Strict):
-    reason: Any = None
-    originalEventID: Any = None
+    reason: _Str = None
+    originalEventID: _Str = None
     updatedFields: Any = UNSET
     originalRequestID: Any = UNSET
 
 
 class _Record(_Strict):
-    eventID: Any = None
-    eventTime: Any = None
-    eventName: Any = None
-    eventSource: Any = None
-    eventType: Any = None
-    eventVersion: Any = None
-    apiVersion: Any = None
-    eventCategory: Any = None
-    readOnly: Any = None
-    managementEvent: Any = None
-    awsRegion: Any = None
-    sourceIPAddress: Any = None
-    userAgent: Any = None
-    requestID: Any = None
-    recipientAccountId: Any = None
-    sharedEventID: Any = None
-    vpcEndpointId: Any = None
-    errorCode: Any = None
-    errorMessage: Any = None
+    eventID: _Str = None
+    eventTime: _Str = None
+    eventName: _Str = None
+    eventSource: _Str = None
+    eventType: _Str = None
+    eventVersion: _Str = None
+    apiVersion: _Str = None
+    eventCategory: _Str = None
+    readOnly: _Bool = None
+    managementEvent: _Bool = None
+    awsRegion: _Str = None
+    sourceIPAddress: _Str = None
+    userAgent: _Str = None
+    requestID: _Str = None
+    recipientAccountId: _Str = None
+    sharedEventID: _Str = None
+    vpcEndpointId: _Str = None
+    errorCode: _Str = None
+    errorMessage: _Str = None
     userIdentity: _Identity | None = None
     tlsDetails: _Tls | None = None
     addendum: _Addendum | None = None
-    requestParameters: Any = None
-    responseElements: Any = None
-    additionalEventData: Any = None
+    requestParameters: Raw = _NULL  # kept whole as JSON text; parsed once for its join keys
+    responseElements: Raw = _NULL
+    additionalEventData: Raw = _NULL
     sessionCredentialFromConsole: Any = UNSET
     vpcEndpointAccountId: Any = UNSET
 
 
 class _Alias(_Strict):
-    hostedZoneId: Any = None
-    dNSName: Any = None
-    evaluateTargetHealth: Any = None
+    hostedZoneId: _Str = None
+    dNSName: _Str = None
+    evaluateTargetHealth: _Bool = None
 
 
 class _Geo(_Strict):
-    continentCode: Any = None
-    countryCode: Any = None
-    subdivisionCode: Any = None
+    continentCode: _Str = None
+    countryCode: _Str = None
+    subdivisionCode: _Str = None
+
+
+class _Value(_Strict):
+    value: _Str = None
 
 
 class _RecordSet(_Strict):
-    name: Any = None
-    type: Any = None
-    ttl: Any = field(default=None, name="tTL")
-    resourceRecords: Any = None
+    name: _Str = None
+    type: _Str = None
+    ttl: _Int = field(default=None, name="tTL")
+    resourceRecords: list[_Value | str | None] | None = None
     aliasTarget: _Alias | None = None
-    setIdentifier: Any = None
-    weight: Any = None
-    region: Any = None
-    failover: Any = None
+    setIdentifier: _Str = None
+    weight: _Int = None
+    region: _Str = None
+    failover: _Str = None
     geoLocation: _Geo | None = None
-    multiValueAnswer: Any = None
-    healthCheckId: Any = None
-    trafficPolicyInstanceId: Any = None
+    multiValueAnswer: _Bool = None
+    healthCheckId: _Str = None
+    trafficPolicyInstanceId: _Str = None
 
 
 class _Change(_Strict):
-    action: Any = None
+    action: _Str = None
     resourceRecordSet: _RecordSet | None = None
 
 
-_EMPTY = {cls: cls() for cls in (_Identity, _Session, _Issuer, _Attributes, _Tls, _Addendum, _RecordSet, _Alias, _Geo)}
+class _Batch(_Strict):
+    changes: list[_Change] | None = None
+    comment: _Str = None
 
 
-def flatten_canonical(record: dict[str, Any], *, source_file: str, record_index: int, delivery_date: date):
-    """(event row, change rows) exactly as flatten_event makes them, or None to use flatten_event."""
+class _Params(Struct):
+    """requestParameters, read only for its change batch (its other keys stay in the JSON text)."""
+
+    changeBatch: _Batch | None = None
+
+
+_RECORDS = msgspec.json.Decoder(list[_Record])
+_RECORD = msgspec.json.Decoder(_Record)
+_PARAMS = msgspec.json.Decoder(_Params)
+_EMPTY = {cls: cls() for cls in (_Identity, _Session, _Issuer, _Attributes, _Tls, _Addendum, _RecordSet, _Alias, _Geo, _Batch)}
+
+
+def _decode(slices: list[tuple[int, bytes]]) -> list[_Record | None]:
+    """The slices as records in CloudTrail's shape, in one call; None for a slice that is not."""
+    if not slices:
+        return []
     try:
-        r = msgspec.convert(record, _Record)
-        event, changes = _event(r, source_file, record_index, delivery_date)
-        context = {name: event[name] for name in _EVENT_COLUMNS_ON_CHANGES}
-        context["batch_size"] = len(changes)
-        rows = [{**context, **_change_row(index, msgspec.convert(change, _Change))} for index, change in enumerate(changes)]
-        return event, rows
-    except (msgspec.ValidationError, Rejected, _NotCanonical):
+        return _RECORDS.decode(b"[" + b",".join(chunk for _, chunk in slices) + b"]")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return [_decode_one(chunk) for _, chunk in slices]
+
+
+def _decode_one(chunk: bytes) -> _Record | None:
+    try:
+        return _RECORD.decode(chunk)
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return None
 
 
-def _changes_of(batch: Obj) -> list[Any] | None:
-    """changeBatch.changes as flatten_event finds it (case-insensitively), if it is a list of objects."""
-    changes = batch.raw("changes")
-    if changes is None or (isinstance(changes, list) and all(isinstance(c, dict) for c in changes)):
-        return changes
-    raise _NotCanonical
+_CLOUDTRAIL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-def _event(r: _Record, source_file: str, record_index: int, delivery_date: date) -> tuple[dict[str, Any], list[Any]]:
-    """The events row and the change batch it carries."""
-    event_time = to_timestamp(r.eventTime, "")
-    event_name = to_str(r.eventName, "")
-    event_id = to_str(r.eventID, "")
-    source = to_str(r.eventSource, "")
-    if event_time is None or not event_name or not event_id or source is None:
-        raise _NotCanonical  # flatten_event rejects it, or derives a synthetic id
-    identity = r.userIdentity or _EMPTY[_Identity]
-    session = identity.sessionContext or _EMPTY[_Session]
-    issuer = session.sessionIssuer or _EMPTY[_Issuer]
-    attributes = session.attributes or _EMPTY[_Attributes]
-    tls, addendum = r.tlsDetails or _EMPTY[_Tls], r.addendum or _EMPTY[_Addendum]
-    params = Obj(_object_or_none(r.requestParameters), "requestParameters")
-    response = Obj(_object_or_none(r.responseElements), "responseElements")
-    change_info = response.obj("changeInfo")
-    batch = params.obj("changeBatch")
-    changes = _changes_of(batch)
-    read_only = to_bool(r.readOnly, "")
-    event = {
-        "event_id": event_id,
-        "event_time": event_time,
-        "event_name": event_name,
-        "event_source": source.lower(),
-        "event_type": to_str(r.eventType, ""),
-        "event_version": to_str(r.eventVersion, ""),
-        "api_version": to_str(r.apiVersion, ""),
-        "event_category": to_str(r.eventCategory, ""),
-        "read_only": read_only if read_only is not None else event_name.lower().startswith(_READ_PREFIXES),
-        "management_event": to_bool(r.managementEvent, ""),
-        "aws_region": to_str(r.awsRegion, ""),
-        "source_ip_address": to_str(r.sourceIPAddress, ""),
-        "user_agent": to_str(r.userAgent, ""),
-        "request_id": to_str(r.requestID, ""),
-        "recipient_account_id": to_str(r.recipientAccountId, ""),
-        "shared_event_id": to_str(r.sharedEventID, ""),
-        "vpc_endpoint_id": to_str(r.vpcEndpointId, ""),
-        "error_code": to_str(r.errorCode, ""),
-        "error_message": to_str(r.errorMessage, ""),
-        "tls_version": to_str(tls.tlsVersion, ""),
-        "tls_cipher_suite": to_str(tls.cipherSuite, ""),
-        "tls_client_provided_host_header": to_str(tls.clientProvidedHostHeader, ""),
-        "user_identity_type": to_str(identity.type, ""),
-        "user_identity_principal_id": to_str(identity.principalId, ""),
-        "user_identity_arn": to_str(identity.arn, ""),
-        "user_identity_account_id": to_str(identity.accountId, ""),
-        "user_identity_access_key_id": to_str(identity.accessKeyId, ""),
-        "user_identity_user_name": to_str(identity.userName, ""),
-        "user_identity_invoked_by": to_str(identity.invokedBy, ""),
-        "session_issuer_type": to_str(issuer.type, ""),
-        "session_issuer_arn": to_str(issuer.arn, ""),
-        "session_issuer_user_name": to_str(issuer.userName, ""),
-        "session_mfa_authenticated": to_bool(attributes.mfaAuthenticated, ""),
-        "session_creation_date": to_timestamp(attributes.creationDate, ""),
-        "hosted_zone_id": _hosted_zone_id(event_name, params, response),
-        "hosted_zone_name": _hosted_zone_name(event_name, params, response),
-        "change_id": _change_id(event_name, params, change_info),
-        "change_status": change_info.str("status"),
-        "change_submitted_at": to_timestamp(change_info.raw("submittedAt"), ""),
-        "health_check_id": _health_check_id(params, response),
-        "change_count": None if changes is None else len(changes),
-        "change_comment": batch.str("comment"),
-        "addendum_reason": to_str(addendum.reason, ""),
-        "addendum_original_event_id": to_str(addendum.originalEventID, ""),
-        "request_parameters": None if r.requestParameters is None else to_json_text(r.requestParameters),
-        "response_elements": None if r.responseElements is None else to_json_text(r.responseElements),
-        "additional_event_data": None if r.additionalEventData is None else to_json_text(r.additionalEventData),
-        "extra": _extra(("", r), ("userIdentity.", identity), ("userIdentity.sessionContext.", session),
-                        ("userIdentity.sessionContext.sessionIssuer.", issuer), ("addendum.", addendum)),
-        "delivery_date": delivery_date,
-        "source_file": source_file,
-        "record_index": record_index,
+def _time(text: str | None) -> datetime | None:
+    """to_timestamp, with CloudTrail's own format (2026-11-05T12:34:56Z) read in C."""
+    if text is not None and _CLOUDTRAIL_TIME.fullmatch(text):
+        return datetime.fromisoformat(text)
+    return to_timestamp(text, "")
+
+
+def _json(raw: Raw) -> Any:
+    return None if raw is _NULL else orjson.loads(memoryview(raw))
+
+
+class _Derived(Struct, gc=False):
+    """What an events row needs beyond copying a field: conversions, join keys, JSON texts."""
+
+    event_time: datetime
+    read_only: bool
+    session_mfa_authenticated: bool | None
+    session_creation_date: datetime | None
+    hosted_zone_id: str | None
+    hosted_zone_name: str | None
+    change_id: str | None
+    change_status: str | None
+    change_submitted_at: datetime | None
+    health_check_id: str | None
+    request_parameters: str | None
+    response_elements: str | None
+    additional_event_data: str | None
+    extra: str | None
+    batch: _Batch
+
+
+def _derive(r: _Record) -> _Derived | None:
+    """The converted values of a record in CloudTrail's shape, or None to use flatten_event."""
+    try:
+        event_time = _time(r.eventTime)
+        event_name = r.eventName
+        if event_time is None or not event_name or not r.eventID:
+            return None  # flatten_event rejects it, or derives a synthetic id
+        identity = r.userIdentity or _EMPTY[_Identity]
+        session = identity.sessionContext or _EMPTY[_Session]
+        issuer = session.sessionIssuer or _EMPTY[_Issuer]
+        attributes = session.attributes or _EMPTY[_Attributes]
+        request, response_value, additional = _json(r.requestParameters), _json(r.responseElements), _json(r.additionalEventData)
+        params, response = _Exact(_object_or_none(request)), _Exact(_object_or_none(response_value))
+        change_info = response.obj("changeInfo")
+        return _Derived(
+            event_time=event_time,
+            read_only=r.readOnly if r.readOnly is not None else event_name.lower().startswith(_READ_PREFIXES),
+            session_mfa_authenticated=to_bool(attributes.mfaAuthenticated, ""),
+            session_creation_date=_time(attributes.creationDate),
+            hosted_zone_id=_hosted_zone_id(event_name, params, response),
+            hosted_zone_name=_hosted_zone_name(event_name, params, response),
+            change_id=_change_id(event_name, params, change_info),
+            change_status=change_info.str("status"),
+            change_submitted_at=to_timestamp(change_info.raw("submittedAt"), ""),
+            health_check_id=_health_check_id(params, response),
+            request_parameters=None if request is None else to_json_text(request),
+            response_elements=None if response_value is None else to_json_text(response_value),
+            additional_event_data=None if additional is None else to_json_text(additional),
+            extra=_extra(("", r), ("userIdentity.", identity), ("userIdentity.sessionContext.", session),
+                         ("userIdentity.sessionContext.sessionIssuer.", issuer), ("addendum.", r.addendum or _EMPTY[_Addendum])),
+            batch=_batch(r.requestParameters, request),
+        )
+    except (Rejected, _NotCanonical, ValueError):  # ValueError: a date fromisoformat refuses
+        return None
+
+
+def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str, delivery_date: date) -> tuple[pa.Table, pa.Table]:
+    """The events and record_changes rows of canonical records, built column by column."""
+    records = [r for _, r, _ in canonical]
+    derived = [d for _, _, d in canonical]
+    identities = [r.userIdentity or _EMPTY[_Identity] for r in records]
+    sessions = [i.sessionContext or _EMPTY[_Session] for i in identities]
+    issuers = [s.sessionIssuer or _EMPTY[_Issuer] for s in sessions]
+    tls = [r.tlsDetails or _EMPTY[_Tls] for r in records]
+    addenda = [r.addendum or _EMPTY[_Addendum] for r in records]
+    events = _table(EVENTS, {
+        "event_id": [r.eventID for r in records],
+        "event_time": [d.event_time for d in derived],
+        "event_name": [r.eventName for r in records],
+        "event_source": [r.eventSource.lower() for r in records],
+        "event_type": [r.eventType for r in records],
+        "event_version": [r.eventVersion for r in records],
+        "api_version": [r.apiVersion for r in records],
+        "event_category": [r.eventCategory for r in records],
+        "read_only": [d.read_only for d in derived],
+        "management_event": [r.managementEvent for r in records],
+        "aws_region": [r.awsRegion for r in records],
+        "source_ip_address": [r.sourceIPAddress for r in records],
+        "user_agent": [r.userAgent for r in records],
+        "request_id": [r.requestID for r in records],
+        "recipient_account_id": [r.recipientAccountId for r in records],
+        "shared_event_id": [r.sharedEventID for r in records],
+        "vpc_endpoint_id": [r.vpcEndpointId for r in records],
+        "error_code": [r.errorCode for r in records],
+        "error_message": [r.errorMessage for r in records],
+        "tls_version": [t.tlsVersion for t in tls],
+        "tls_cipher_suite": [t.cipherSuite for t in tls],
+        "tls_client_provided_host_header": [t.clientProvidedHostHeader for t in tls],
+        "user_identity_type": [i.type for i in identities],
+        "user_identity_principal_id": [i.principalId for i in identities],
+        "user_identity_arn": [i.arn for i in identities],
+        "user_identity_account_id": [i.accountId for i in identities],
+        "user_identity_access_key_id": [i.accessKeyId for i in identities],
+        "user_identity_user_name": [i.userName for i in identities],
+        "user_identity_invoked_by": [i.invokedBy for i in identities],
+        "session_issuer_type": [i.type for i in issuers],
+        "session_issuer_arn": [i.arn for i in issuers],
+        "session_issuer_user_name": [i.userName for i in issuers],
+        "session_mfa_authenticated": [d.session_mfa_authenticated for d in derived],
+        "session_creation_date": [d.session_creation_date for d in derived],
+        "hosted_zone_id": [d.hosted_zone_id for d in derived],
+        "hosted_zone_name": [d.hosted_zone_name for d in derived],
+        "change_id": [d.change_id for d in derived],
+        "change_status": [d.change_status for d in derived],
+        "change_submitted_at": [d.change_submitted_at for d in derived],
+        "health_check_id": [d.health_check_id for d in derived],
+        "change_count": [None if d.batch.changes is None else len(d.batch.changes) for d in derived],
+        "change_comment": [d.batch.comment for d in derived],
+        "addendum_reason": [a.reason for a in addenda],
+        "addendum_original_event_id": [a.originalEventID for a in addenda],
+        "request_parameters": [d.request_parameters for d in derived],
+        "response_elements": [d.response_elements for d in derived],
+        "additional_event_data": [d.additional_event_data for d in derived],
+        "extra": [d.extra for d in derived],
+        "delivery_date": [delivery_date] * len(records),
+        "source_file": [source_file] * len(records),
+        "record_index": [index for index, _, _ in canonical],
+    })
+    return events, _changes_table(events, [d.batch.changes or () for d in derived])
+
+
+def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
+    """One row per change; the event's columns are copied by Arrow (take), not row by row."""
+    changes = [change for batch in batches for change in batch]
+    parents = pa.array([parent for parent, batch in enumerate(batches) for _ in batch], type=pa.int64())
+    rrsets = [c.resourceRecordSet or _EMPTY[_RecordSet] for c in changes]
+    aliases = [s.aliasTarget or _EMPTY[_Alias] for s in rrsets]
+    geos = [s.geoLocation or _EMPTY[_Geo] for s in rrsets]
+    nulls = [None] * len(changes)
+    context = events.select([*_EVENT_COLUMNS_ON_CHANGES, "change_count"]).take(parents)
+    columns: dict[str, Any] = {name: context.column(name) for name in _EVENT_COLUMNS_ON_CHANGES}
+    columns |= {
+        "batch_size": context.column("change_count"),
+        "change_index": [position for batch in batches for position in range(len(batch))],
+        "action": [c.action.upper() if c.action else None for c in changes],
+        "record_name": [s.name for s in rrsets],
+        "record_name_normalized": [normalize_record_name(s.name) for s in rrsets],
+        "record_type": [s.type for s in rrsets],
+        "ttl": [s.ttl for s in rrsets],
+        "resource_records": [_values(s.resourceRecords) for s in rrsets],
+        "alias_hosted_zone_id": [strip_prefix(a.hostedZoneId, "/hostedzone/") for a in aliases],
+        "alias_dns_name": [a.dNSName for a in aliases],
+        "alias_evaluate_target_health": [a.evaluateTargetHealth for a in aliases],
+        "set_identifier": [s.setIdentifier for s in rrsets],
+        "weight": [s.weight for s in rrsets],
+        "region": [s.region for s in rrsets],
+        "failover": [s.failover for s in rrsets],
+        "geo_continent_code": [g.continentCode for g in geos],
+        "geo_country_code": [g.countryCode for g in geos],
+        "geo_subdivision_code": [g.subdivisionCode for g in geos],
+        "multi_value_answer": [s.multiValueAnswer for s in rrsets],
+        "health_check_id": [s.healthCheckId for s in rrsets],
+        "traffic_policy_instance_id": [s.trafficPolicyInstanceId for s in rrsets],
     }
-    return event, changes or []
+    for name in ("cidr_collection_id", "cidr_location_name", "geoproximity_aws_region", "geoproximity_local_zone_group",
+                 "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra"):
+        columns[name] = nulls  # canonical records have none of these (their keys send a record to flatten_event)
+    return _table(RECORD_CHANGES, columns)
+
+
+def _table(table: Table, columns: dict[str, Any]) -> pa.Table:
+    """Every column of the table, by name, in its schema's order and types."""
+    assert columns.keys() == set(table.column_names), columns.keys() ^ set(table.column_names)
+    return pa.Table.from_arrays(
+        [c if isinstance(c, pa.ChunkedArray) else pa.array(c, type=f.type) for c, f in ((columns[f.name], f) for f in table.schema)],
+        schema=table.schema)
+
+
+def _batch(raw: Raw, request: Any) -> _Batch:
+    """requestParameters.changeBatch, typed (_Exact has checked how its key is spelt)."""
+    if not isinstance(request, dict) or request.get("changeBatch") is None:
+        return _EMPTY[_Batch]
+    try:
+        return _PARAMS.decode(raw).changeBatch
+    except msgspec.ValidationError:
+        raise _NotCanonical from None
+
+
+class _Exact:
+    """Obj's reading interface (str, obj, raw) for the join-key helpers flatten_event uses, over an
+    object whose keys are spelt as CloudTrail spells them: a plain dict lookup, no case folding.
+    Another spelling of a key those helpers read, or a value of another type, is not canonical."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        if value is None:
+            value = {}
+        elif type(value) is not dict or not _spelt_as_cloudtrail(value):
+            raise _NotCanonical
+        self._value = value
+
+    def raw(self, key: str) -> Any:
+        return self._value.get(key)
+
+    def str(self, key: str) -> str | None:
+        value = self._value.get(key)
+        if value is None or type(value) is str:
+            return value
+        raise _NotCanonical
+
+    def obj(self, key: str) -> _Exact:
+        return _Exact(self._value.get(key))
+
+
+_READ_KEYS = {key.lower(): key for key in (
+    "hostedZoneId", "id", "name", "resourceType", "resourceId", "healthCheckId", "changeBatch",  # requestParameters
+    "changeInfo", "hostedZone", "healthCheck", "status", "submittedAt",  # responseElements
+)}
+_SHAPES: dict[tuple[str, ...], bool] = {}  # an object's keys -> whether the keys read are spelt exactly
+
+
+def _spelt_as_cloudtrail(value: dict[str, Any]) -> bool:
+    keys = tuple(value)
+    exact = _SHAPES.get(keys)
+    if exact is None:
+        if len(_SHAPES) >= 20_000:
+            _SHAPES.clear()  # data with endless shapes: the cache only saves time
+        exact = _SHAPES[keys] = all(_READ_KEYS.get(key.lower(), key) == key for key in keys)
+    return exact
 
 
 def _extra(*scopes: tuple[str, Struct]) -> str | None:
@@ -261,44 +494,7 @@ _UNREAD = {cls: tuple(name for name, default in zip(cls.__struct_fields__, cls._
            for cls in (_Record, _Identity, _Session, _Issuer, _Addendum)}
 
 
-def _change_row(index: int, change: _Change) -> dict[str, Any]:
-    rrset = change.resourceRecordSet or _EMPTY[_RecordSet]
-    alias, geo = rrset.aliasTarget or _EMPTY[_Alias], rrset.geoLocation or _EMPTY[_Geo]
-    action = to_str(change.action, "")
-    name = to_str(rrset.name, "")
-    return {
-        "change_index": index,
-        "action": action.upper() if action else None,
-        "record_name": name,
-        "record_name_normalized": normalize_record_name(name),
-        "record_type": to_str(rrset.type, ""),
-        "ttl": to_int(rrset.ttl, ""),
-        "resource_records": _values(_list(rrset.resourceRecords), ""),
-        "alias_hosted_zone_id": strip_prefix(to_str(alias.hostedZoneId, ""), "/hostedzone/"),
-        "alias_dns_name": to_str(alias.dNSName, ""),
-        "alias_evaluate_target_health": to_bool(alias.evaluateTargetHealth, ""),
-        "set_identifier": to_str(rrset.setIdentifier, ""),
-        "weight": to_int(rrset.weight, ""),
-        "region": to_str(rrset.region, ""),
-        "failover": to_str(rrset.failover, ""),
-        "geo_continent_code": to_str(geo.continentCode, ""),
-        "geo_country_code": to_str(geo.countryCode, ""),
-        "geo_subdivision_code": to_str(geo.subdivisionCode, ""),
-        "multi_value_answer": to_bool(rrset.multiValueAnswer, ""),
-        "health_check_id": to_str(rrset.healthCheckId, ""),
-        "traffic_policy_instance_id": to_str(rrset.trafficPolicyInstanceId, ""),
-        "cidr_collection_id": None,
-        "cidr_location_name": None,
-        "geoproximity_aws_region": None,
-        "geoproximity_local_zone_group": None,
-        "geoproximity_latitude": None,
-        "geoproximity_longitude": None,
-        "geoproximity_bias": None,
-        "extra": None,
-    }
-
-
-def _list(value: Any) -> list[Any] | None:
-    if value is None or isinstance(value, list):
-        return value
-    raise _NotCanonical
+def _values(items: list[_Value | str | None] | None) -> list[str | None] | None:
+    if items is None:
+        return None
+    return [item.value if type(item) is _Value else item for item in items]
