@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CORPUS, DATA, corpus_records
 from tests.test_reconciliation_property import records
-from transforms.cloudtrail import candidate_records, decompress, needles_for, parse_json, read_log_file_reference
+from transforms.cloudtrail import candidate_records, decompress, parse_json, read_log_file_reference
 from transforms.errors import ErrorKind, Rejected
 from transforms.route53 import flatten_records
 from transforms.route53_fast import _decode_one, _derive, flatten_file
@@ -55,7 +55,7 @@ def test_sample_file_reads_the_same_both_ways(path):
 
 def test_a_file_without_route53_is_counted_but_not_parsed():
     data = gzip.compress(json.dumps({"Records": [{"eventSource": "s3.amazonaws.com", "n": i} for i in range(50)]}).encode())
-    count, candidates = candidate_records(decompress(data), needles_for(SOURCES))
+    count, candidates = candidate_records(decompress(data), SOURCES)
     assert (count, candidates) == (50, [])
 
 
@@ -84,16 +84,27 @@ def _has_huge_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
 
 
-def test_only_records_carrying_the_event_source_are_parsed():
+@pytest.mark.parametrize("with_junk", [False, True], ids=["objects", "with-a-non-object"])
+def test_only_records_carrying_the_event_source_are_parsed(with_junk):
     """Other services' calls made by DNS tools name route53 in their user agent; they must not be
-    parsed (that was most of the cost), and the Route 53 records among them must all be found."""
+    parsed (that was most of the cost), and the Route 53 records among them must all be found,
+    however their eventSource is spelt. Records whose source cannot be told are kept for
+    flatten_event to decide. A non-object record makes the first pass fail; the slower second
+    one keeps exactly the same records, plus the junk (which is quarantined)."""
     agent = "ExternalDNS/v0.15.0 aws-sdk-go-v2/1.30.5 api/route53#1.44.0"
     batch = [{"eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity", "userAgent": agent, "n": i} for i in range(20)]
+    batch[3] = {"EventSource": "route53.amazonaws.com", "eventName": "GetChange"}  # a fixture's spelling of the key
+    batch[5] = {"eventSource": "ROUTE53.AMAZONAWS.COM", "eventName": "GetChange"}
     batch[7] = {"eventSource": "route53.amazonaws.com", "eventName": "ListHostedZones", "userAgent": agent}
+    batch[9] = {"eventSource": "ESCAPED", "eventName": "GetChange"}
     batch[13] = {"eventSource": "Route53.amazonaws.com", "eventName": "GetChange", "userAgent": agent}
-    batch[15] = "not an object"
-    count, candidates = candidate_records(json.dumps({"Records": batch}).encode(), needles_for({"route53.amazonaws.com"}))
-    assert count == 20 and [i for i, _ in candidates] == [7, 13, 15]
+    if with_junk:
+        batch[15] = "not an object"
+    text = json.dumps({"Records": batch}).encode().replace(b"ESCAPED", b"route53.amazonaws.co\\u006d")
+    count, candidates = candidate_records(text, frozenset({"route53.amazonaws.com"}))
+    assert count == 20 and [i for i, _ in candidates] == [3, 5, 7, 9, 13] + ([15] if with_junk else [])
+    assert_same(flatten_records(json.loads(text)["Records"], source_file="f", delivery_date=DAY),
+                flatten_file(text, source_file="f", delivery_date=DAY))
 
 
 def test_a_record_that_orjson_refuses_rejects_the_file_as_the_strict_parser_does():

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterable
-from contextlib import suppress
 from typing import Any
 
 import msgspec
@@ -121,63 +119,60 @@ class _Envelope(msgspec.Struct):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
-class _AnyObject(msgspec.Struct):
-    pass  # decoding into it skips every field: it only checks that the record is an object
+class _Source(msgspec.Struct, gc=False):
+    eventSource: str | None = None  # every other field is skipped unread
 
 
-class _Objects(msgspec.Struct):
-    Records: list[_AnyObject] | None = None
+class _Sources(msgspec.Struct):
+    Records: list[_Source] | None = None
 
 
-_OBJECTS = msgspec.json.Decoder(_Objects)
+_SOURCES = msgspec.json.Decoder(_Sources)
+_SOURCE = msgspec.json.Decoder(_Source)
 
 
-def needles_for(event_sources: Iterable[str]) -> tuple[bytes, ...]:
-    """Byte strings one of which every record of a selected source contains: its eventSource as
-    CloudTrail writes it (lower case) and its capitalised and upper-case spellings, found by two
-    needles per source ("oute53.amazonaws.com" serves both route53 and Route53). The whole value,
-    not just the service name: SDK user agents of other services' calls (api/route53#...) and
-    policies naming the service would otherwise all be parsed. Like CloudTrail, the fast path
-    assumes an eventSource is not spelt with \\u escapes or in other mixed cases."""
-    return tuple(sorted({spelling.encode() for s in event_sources for spelling in (s[1:], s.upper())}))
+def candidate_records(text: bytes, event_sources: frozenset[str]) -> tuple[int, list[tuple[int, bytes]]]:
+    """The fast reading of a decompressed log file: (number of records, [(position, JSON text)] of
+    only the records that can be of a selected source, or whose source cannot be told).
 
-
-def candidate_records(text: bytes, needles: tuple[bytes, ...]) -> tuple[int, list[tuple[int, bytes]]]:
-    """The fast reading of a decompressed log file: (number of records, [(position, JSON text)] for
-    only the records that can be of a selected source or are not objects at all).
-
-    Records are split as raw JSON slices without building objects (msgspec); only slices that
-    contain a needle are kept. A file without any needle is counted and skipped. Whenever the
-    fast reading meets something it does not accept, the reference parser decides, so errors
-    are named exactly as parse_json names them.
+    One msgspec pass reads every record's eventSource and skips everything else, in C: it counts
+    the records and checks the JSON. Only a file with a selected record is split again into raw
+    record slices, of which the selected ones are kept. A record whose eventSource is absent or
+    not a string is kept too: flatten_event decides about it (another spelling of the key, an
+    Insights record, a value of the wrong type). Whenever this reading meets something it does not
+    accept, the reference parser decides, so errors are named exactly as parse_json names them.
     """
     if not text.isascii():
         try:
             text.decode("utf-8")  # raw slices are not UTF-8-checked: check the file once
         except UnicodeDecodeError:
             parse_json(text)  # raises NOT_UTF8 (or a more specific kind)
-    present = [needle for needle in needles if needle in text]
-    if not present:  # no record can be selected: count them, checking each is an object
-        with suppress(msgspec.DecodeError, msgspec.ValidationError):
-            records = _OBJECTS.decode(text).Records
-            if records is not None:
-                return len(records), []
+    try:
+        records = _SOURCES.decode(text).Records
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        records = None  # not JSON, or some record is not an object or has a source of another type
+    if records is not None:
+        spellings = {record.eventSource for record in records}
+        wanted = {s for s in spellings if s is None or s.lower() in event_sources}
+        if not wanted:
+            return len(records), []
+        raws = _ENVELOPE.decode(text).Records
+        return len(records), [(index, bytes(raws[index])) for index, record in enumerate(records) if record.eventSource in wanted]
     try:
         raws = _ENVELOPE.decode(text).Records
     except (msgspec.DecodeError, msgspec.ValidationError):
         raws = None
     if raws is None:  # names the problem, or reads an unusual but valid file
         return _as_slices(records_of(parse_json(text)))
-    chunks = enumerate(map(bytes, raws))
-    if not present:  # only records that are not objects, which the reference quarantines
-        return len(raws), [(index, chunk) for index, chunk in chunks if chunk[0] != _BRACE]
-    # Only the needles found in the file are looked for in its records (usually just one).
-    first, *others = present
-    return len(raws), [(index, chunk) for index, chunk in chunks
-                       if chunk[0] != _BRACE or first in chunk or (others and any(needle in chunk for needle in others))]
+    return len(raws), [(index, chunk) for index, chunk in enumerate(map(bytes, raws)) if _may_be_selected(chunk, event_sources)]
 
 
-_BRACE = ord("{")
+def _may_be_selected(chunk: bytes, event_sources: frozenset[str]) -> bool:
+    try:
+        source = _SOURCE.decode(chunk).eventSource
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return True  # not an object (quarantined), or a source that is not a string
+    return source is None or source.lower() in event_sources
 
 
 def _as_slices(records: list[Any]) -> tuple[int, list[tuple[int, bytes]]]:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from msgspec import UNSET, Meta, Raw, Struct, field
 
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
-from transforms.cloudtrail import candidate_records, needles_for, parse_json, records_of
+from transforms.cloudtrail import candidate_records, parse_json, records_of
 from transforms.errors import Rejected
 from transforms.names import normalize_record_name, strip_prefix
 from transforms.route53 import (
@@ -50,7 +50,7 @@ def flatten_file(
 ) -> Flattened:
     """A decompressed log file -> the Flattened that flatten_records(records_of(parse_json(text)))
     gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do."""
-    records_read, slices = candidate_records(text, needles_for(event_sources))
+    records_read, slices = candidate_records(text, event_sources)
     where = {"source_file": source_file, "delivery_date": delivery_date}
     canonical: list[tuple[int, _Record, _Derived]] = []
     others = Rows()  # records not in CloudTrail's shape, as the reference reads them
@@ -95,7 +95,7 @@ _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None
 _NULL = Raw(b"null")
 
 
-class _Strict(Struct, forbid_unknown_fields=True):
+class _Strict(Struct, forbid_unknown_fields=True, gc=False):
     """Unknown keys (including other spellings of known ones) send the record to flatten_event."""
 
 
@@ -218,7 +218,7 @@ class _Batch(_Strict):
     comment: _Str = None
 
 
-class _Params(Struct):
+class _Params(Struct, gc=False):
     """requestParameters, read only for its change batch (its other keys stay in the JSON text)."""
 
     changeBatch: _Batch | None = None
