@@ -39,6 +39,14 @@ def test_event_after_midnight_goes_to_its_own_date():
     assert {d.isoformat(): t["event_id"].to_pylist() for d, t in parts.items()} == {"2026-11-01": ["late"], "2026-11-02": ["on-time"]}
 
 
+def test_interleaved_dates_each_get_exactly_their_rows():
+    stamps = ["2026-11-03T00:00:00Z", "2026-11-01T12:00:00Z", "2026-11-02T23:59:59Z", "2026-11-01T00:00:00Z", "2026-11-03T10:00:00Z"]
+    f = flat([route53_record(f"e{i}", t) for i, t in enumerate(stamps)], "s3://t/x.json.gz")
+    parts = split_by_event_date(f.events, EVENTS)
+    assert {d.isoformat(): t["event_id"].to_pylist() for d, t in parts.items()} == {
+        "2026-11-01": ["e3", "e1"], "2026-11-02": ["e2"], "2026-11-03": ["e0", "e4"]}
+
+
 def test_partitions_are_sorted_by_event_time():
     records = [route53_record(f"e{i}", f"2026-11-02T0{9 - i}:00:00Z") for i in range(5)]
     (part,) = split_by_event_date(flat(records, "s3://t/x.json.gz").events, EVENTS).values()

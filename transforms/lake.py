@@ -14,10 +14,10 @@ _LINEAGE = ["event_id", "source_file", "record_index"]
 
 
 def concat(table: Table, parts: Iterable[pa.Table]) -> pa.Table:
-    """All parts in one table of the declared schema (an empty table when there are none), one
-    chunk per column: sorting and taking over a chunk per log file is much slower."""
+    """All parts in one table of the declared schema (an empty table when there are none). The
+    parts stay chunks (no copy): sorting gathers them into one chunk anyway."""
     parts = [p for p in parts if p.num_rows]
-    return pa.concat_tables(parts).cast(table.schema).combine_chunks() if parts else table.empty
+    return pa.concat_tables(parts).cast(table.schema) if parts else table.empty
 
 
 def drop_duplicate_events(events: pa.Table, changes: pa.Table) -> tuple[pa.Table, pa.Table, int]:
@@ -47,13 +47,16 @@ def sort_rows(data: pa.Table, table: Table) -> pa.Table:
 
 
 def split_by_event_date(data: pa.Table, table: Table) -> dict[date, pa.Table]:
-    """Rows grouped by the UTC date of event_time, each group sorted: one file per partition."""
+    """Rows grouped by the UTC date of event_time, each group sorted: one file per partition.
+    The table's sort order starts with event_time, so after one sort each date is a run of rows."""
+    if table.sort_by[0] != "event_time":
+        raise ValueError(f"{table.name} is not sorted by event_time first")
     if data.num_rows == 0:
         return {}
-    dates = pc.cast(data["event_time"], pa.date32())  # event_time is UTC, so this is the UTC date
-    return {
-        day: sort_rows(data.filter(pc.equal(dates, pa.scalar(day, pa.date32()))), table)
-        for day in sorted(pc.unique(dates).to_pylist())
-    }
-
-
+    ordered = sort_rows(data, table)
+    dates = pc.cast(ordered["event_time"], pa.date32())  # event_time is UTC, so this is the UTC date
+    runs, start = {}, 0
+    for run in pc.value_counts(dates).to_pylist():  # in order of appearance, that is by date
+        runs[run["values"]] = ordered.slice(start, run["counts"])
+        start += run["counts"]
+    return runs
