@@ -11,11 +11,14 @@ import hashlib
 import json
 import os
 import posixpath
+import shutil
 import signal
 import sys
+import tempfile
+import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from multiprocessing import get_context
 
@@ -375,20 +378,25 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     # spawn, not fork: the parent may hold s3fs's event-loop thread, and children must see the
     # environment (credentials chain, endpoint) as it is now.
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_die_with_parent) if workers > 1 else None
+    spool = tempfile.mkdtemp(prefix="route53-lake-") if pool else ""  # private (0700), removed below
     try:
         for day in days:
             for listing in list_day(settings, trails, day):
                 jobs = [(settings, obj, day, bool(listing.digests)) for obj in listing.objects]
                 if pool:
-                    done = list(pool.map(_read_job, jobs, chunksize=4))
-                    results = [result for result, _ in done]
-                    run.largest_worker_mib = max([run.largest_worker_mib or 0] + [peak for _, peak in done])
+                    folder_spool = tempfile.mkdtemp(dir=spool)
+                    done = list(pool.map(_read_job, jobs, [folder_spool] * len(jobs), chunksize=4))
+                    results = [_unspooled(result, paths) for result, paths, _ in done]
+                    run.largest_worker_mib = max([run.largest_worker_mib or 0] + [peak for _, _, peak in done])
                 else:
                     results = [read_and_flatten(*job) for job in jobs]
                 run.folders.append(publish_day(settings, listing, results))
+                if pool:
+                    shutil.rmtree(folder_spool)  # the mapped tables stay readable until they are dropped
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
+            shutil.rmtree(spool, ignore_errors=True)
     return run
 
 
@@ -400,9 +408,26 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _read_job(job: tuple[LakeSettings, LogObject, date, bool]) -> tuple[FileResult, int]:
-    """A worker's read, with the worker's peak memory so far (MiB)."""
-    return read_and_flatten(*job), _peak_rss_mib()
+_SPOOLED = {"events": EVENTS, "record_changes": RECORD_CHANGES}
+
+
+def _read_job(job: tuple[LakeSettings, LogObject, date, bool], spool: str) -> tuple[FileResult, dict[str, str], int]:
+    """A worker's read, with the worker's peak memory so far (MiB). The file's Route 53 rows are
+    handed over as Arrow IPC files in the spool folder, which the parent maps into memory: sending
+    them through the pool's pipe cost the parent as much CPU as a worker's reading."""
+    result = read_and_flatten(*job)
+    paths = {}
+    for name in _SPOOLED:
+        table = getattr(result, name)
+        if table.num_rows:
+            paths[name] = os.path.join(spool, f"{uuid.uuid4().hex}.arrow")
+            with pa.ipc.new_file(paths[name], table.schema) as writer:
+                writer.write_table(table)
+    return replace(result, **{name: _SPOOLED[name].empty for name in paths}), paths, _peak_rss_mib()
+
+
+def _unspooled(result: FileResult, paths: dict[str, str]) -> FileResult:
+    return replace(result, **{name: pa.ipc.open_file(pa.memory_map(path)).read_all() for name, path in paths.items()})
 
 
 def _peak_rss_mib() -> int:

@@ -1,0 +1,42 @@
+"""--no-prefect --workers N: the process pool gives the very lake one process gives, and the Arrow
+files through which workers hand over their rows do not outlive the run."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+
+import polars as pl
+
+from flows.pipeline import run_without_prefect
+from flows.settings import LakeSettings
+from tests.conftest import DATA
+
+DAYS = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
+
+
+def lake_frames(lake) -> dict[str, pl.DataFrame]:
+    frames = {}
+    for table, key in (("events", ["event_id"]), ("record_changes", ["event_id", "change_index"]), ("quarantine", ["source_file", "record_index"])):
+        frames[table] = pl.read_parquet(lake / table / "**" / "*.parquet", hive_partitioning=True).sort(key, nulls_last=True)
+    return frames
+
+
+def test_two_workers_write_the_lake_one_process_writes_and_leave_no_spool(tmp_path, monkeypatch):
+    spool_root = tmp_path / "tmp"
+    spool_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_root))
+    made = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(mkdtemp(*a, **k)) or made[-1])
+    one = run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "one")), DAYS, workers=1)
+    two = run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "two")), DAYS, workers=2)
+
+    run_spool, *folder_spools = made  # the run's, and one per day folder inside it
+    assert len(folder_spools) == len(two.folders) and all(path.startswith(run_spool) for path in folder_spools)
+    assert list(spool_root.iterdir()) == []
+    assert two.total("events_written") == one.total("events_written") > 0
+    first, second = lake_frames(tmp_path / "one"), lake_frames(tmp_path / "two")
+    for table in first:
+        assert second[table].height > 0
+        assert second[table].equals(first[table]), table
