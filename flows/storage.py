@@ -138,3 +138,7 @@ class Store:
 def open_store(uri: str) -> Store:
     """One Store per location and process: creating an S3 client per file would dominate small reads."""
     return Store(uri)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=open_store.cache_clear)  # a forked worker opens its own clients
