@@ -43,6 +43,7 @@ from flows.pipeline import (  # noqa: E402
     DaySummary,
     FileResult,
     RunSummary,
+    batches,
     deduplicated,
     describe,
     folder_changed,
@@ -102,12 +103,13 @@ def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, ch
     return listings
 
 
-@task(name="read-file", **_IO)
-def read_file(obj: LogObject, settings: LakeSettings, day: date, hash_content: bool) -> FileResult:
-    result = read_and_flatten(settings, obj, day, hash_content)
-    if result.rejected:
-        get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
-    return result
+@task(name="read-files", **_IO)
+def read_files(objs: list[LogObject], settings: LakeSettings, day: date, hash_content: bool) -> list[FileResult]:
+    results = [read_and_flatten(settings, obj, day, hash_content) for obj in objs]
+    for result in results:
+        if result.rejected:
+            get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
+    return results
 
 
 @task(name="publish-day", **_IO)
@@ -150,8 +152,8 @@ def task_runner_for(settings: LakeSettings):
 def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) -> RunSummary:
     """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
     summary per day. Days in `recheck` only read the folders that changed since their last run.
-    Tasks and their results pickle, so a Dask task runner can carry them; a task holds one log
-    file at a time, never a day."""
+    Tasks and their results pickle, so a Dask task runner can carry them; a task reads a batch of
+    a folder's files one at a time and holds their Route 53 rows, never a day's text."""
     recheck = set(recheck)
     logger = get_run_logger()
     run = RunSummary(days=[d.isoformat() for d in days])
@@ -162,13 +164,14 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         started = time.monotonic()
         with day_lock(day):
             listings = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-            reads = [read_file.map(x.objects, settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests))) for x in listings]
-            total, done, folders, results_of_day = sum(len(r) for r in reads) or 1, 0, [], []
+            reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
+                     for x in listings]
+            total, folders, results_of_day = sum(len(x.objects) for x in listings) or 1, [], []
             for listing, futures in zip(listings, reads, strict=True):
                 results = []
                 for future in futures:
-                    results.append(future.result())
-                    done += 1
+                    results += future.result()
+                    done = len(results_of_day) + len(results)
                     percent = 100 * (number + done / total) / len(days)
                     if percent - shown >= 1:  # one API call per percent, not per file
                         shown = percent

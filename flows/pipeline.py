@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import math
 import os
 import posixpath
 import shutil
@@ -37,7 +38,7 @@ from transforms.route53 import quarantine_row
 from transforms.route53_fast import flatten_file
 
 MANIFESTS = "_manifests"
-FILE_CONCURRENCY = 8  # log files the flow reads at once (its task runner threads)
+FILE_CONCURRENCY = 8  # batches of log files the flow reads at once (its task runner threads)
 
 
 class ReconciliationError(RuntimeError):
@@ -130,6 +131,14 @@ def list_digests(settings: LakeSettings, source: Store, unit: DayFolder) -> list
         return []
     return [e.path for folder in digest_folders(unit) for e in source.list(folder)
             if not e.is_dir and e.path.endswith(".json.gz")]
+
+
+def batches(objects: list[LogObject], parallel: int = FILE_CONCURRENCY, largest: int = 64) -> list[list[LogObject]]:
+    """A folder's files in about 2 x parallel batches of consecutive files, at most `largest` each:
+    the flow runs one task per batch, since a Prefect task run costs tens of milliseconds, as much
+    as reading a small file, and a night of a large organisation has hundreds of thousands."""
+    size = min(largest, max(1, math.ceil(len(objects) / (2 * parallel))))
+    return [objects[start:start + size] for start in range(0, len(objects), size)]
 
 
 def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_content: bool = False) -> FileResult:

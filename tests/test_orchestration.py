@@ -142,3 +142,23 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
     con = connect(str(trail / "lake"))
     assert con.sql("select count(*), count(distinct event_id) from events").fetchall() == [(1, 1)]
     assert con.sql("select count(*) from record_changes").fetchall() == [(2,)]
+
+
+def test_a_folder_is_read_in_batches_one_task_run_each(prefect_server, tmp_path, monkeypatch):
+    """A Prefect task run costs tens of milliseconds: files are read in batches, every file once."""
+    import prefect.runtime
+
+    for n in range(40):
+        put(tmp_path, D1, f"{n // 60:02d}{n % 60:02d}", f"Many{n:02d}AbCdEfGhIjK", route53_record(f"m{n}", f"{D1}T08:00:00Z"))
+    by_task, original = {}, flows.read_and_flatten
+
+    def spy(settings, obj, day, hash_content):
+        by_task.setdefault(prefect.runtime.task_run.id, []).append(obj.path)
+        return original(settings, obj, day, hash_content)
+
+    monkeypatch.setattr(flows, "read_and_flatten", spy)
+    run = flows.route53_lake(start=D1, source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"))
+    assert run.total("events_written") == 40
+    read = [path for paths in by_task.values() for path in paths]
+    assert sorted(read) == sorted(set(read)) and len(read) == 40
+    assert sorted(len(paths) for paths in by_task.values()) == sorted(len(b) for b in flows.batches(list(range(40)))) == [1] + [3] * 13

@@ -40,3 +40,13 @@ def test_two_workers_write_the_lake_one_process_writes_and_leave_no_spool(tmp_pa
     for table in first:
         assert second[table].height > 0
         assert second[table].equals(first[table]), table
+
+
+def test_batches_keep_every_file_once_in_order_and_bound_their_size():
+    from flows.pipeline import batches
+
+    assert batches([]) == []
+    assert batches(list(range(5)), parallel=8) == [[0], [1], [2], [3], [4]]
+    assert batches(list(range(40)), parallel=8) == [list(range(i, min(i + 3, 40))) for i in range(0, 40, 3)]
+    many = batches(list(range(10_000)), parallel=8, largest=64)
+    assert max(map(len, many)) == 64 and [x for b in many for x in b] == list(range(10_000))
