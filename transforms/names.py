@@ -15,8 +15,10 @@ def normalize_record_name(name: str | None) -> str | None:
     """
     if name is None:
         return None
-    decoded = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), name.strip())
-    lowered = decoded.lower()
+    name = name.strip()
+    if "\\" in name:
+        name = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), name)
+    lowered = name.lower()
     return lowered if lowered.endswith(".") else lowered + "."
 
 
