@@ -14,7 +14,6 @@ import posixpath
 import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import fsspec
@@ -134,11 +133,14 @@ class Store:
             self.fs.rm(self.path(relative))
 
 
-@lru_cache(maxsize=16)
+_STORES: dict[tuple[int, str], Store] = {}
+
+
 def open_store(uri: str) -> Store:
-    """One Store per location and process: creating an S3 client per file would dominate small reads."""
-    return Store(uri)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=open_store.cache_clear)  # a forked worker opens its own clients
+    """One Store per location and process: creating an S3 client per file would dominate small reads.
+    Keyed by process id: a forked worker opens its own clients, and keeps (never uses, never
+    closes) the ones it inherited, which belong to the parent's event loop."""
+    key = (os.getpid(), uri)
+    if key not in _STORES:
+        _STORES[key] = Store(uri)
+    return _STORES[key]
