@@ -313,8 +313,8 @@ def _derive(r: _Record) -> _Derived | None:
                          ("userIdentity.sessionContext.sessionIssuer.", issuer), ("addendum.", r.addendum or _EMPTY[_Addendum])),
             batch=_batch(r.requestParameters, request),
         )
-    except (Rejected, _NotCanonical, ValueError):  # ValueError: a date fromisoformat refuses
-        return None
+    except (Rejected, _NotCanonical, ValueError):  # ValueError: a date fromisoformat refuses, or JSON
+        return None  # orjson refuses, which flatten_file then meets again on the whole record
 
 
 def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str, delivery_date: date) -> tuple[pa.Table, pa.Table]:
