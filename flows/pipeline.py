@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -384,10 +385,10 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     would queue on the GIL. Publishing stays in this process, one day folder at a time."""
     run = RunSummary(days=[d.isoformat() for d in days])
     trails, _ = list_trails(settings)
-    # fork on Linux: a worker starts at once instead of importing everything again (half a second
-    # each). fsspec and s3fs make forked children start their own event loop and clients, and
-    # Arrow resets its thread pools at fork. Elsewhere, spawn (macOS cannot fork safely).
-    start = "fork" if sys.platform.startswith("linux") else "spawn"
+    # fork where it is safe (Linux, and no thread in this process yet: an S3 source has started
+    # fsspec's event-loop thread by now): a worker then starts at once instead of importing
+    # everything again (half a second each). Otherwise spawn.
+    start = "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_die_with_parent) if workers > 1 else None
     spool = tempfile.mkdtemp(prefix="route53-lake-") if pool else ""  # private (0700), removed below
     try:

@@ -50,3 +50,20 @@ def test_batches_keep_every_file_once_in_order_and_bound_their_size():
     assert batches(list(range(40)), parallel=8) == [list(range(i, min(i + 3, 40))) for i in range(0, 40, 3)]
     many = batches(list(range(10_000)), parallel=8, largest=64)
     assert max(map(len, many)) == 64 and [x for b in many for x in b] == list(range(10_000))
+
+
+def test_the_command_line_with_two_workers_writes_the_lake_one_process_writes(tmp_path):
+    """A fresh command-line process has no thread when its pool starts, so its workers are forked
+    (in a pytest process, with servers' threads around, they are spawned, as above)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    args = ["--source", str(DATA / "cloudtrail"), "--start", "2026-11-01", "--end", "2026-11-03", "--no-prefect"]
+    for workers in ("1", "2"):
+        subprocess.run([sys.executable, "-m", "flows.route53_lake", *args, "--lake", str(tmp_path / workers), "--workers", workers],
+                       cwd=ROOT, check=True, capture_output=True, timeout=300)
+    first, second = lake_frames(tmp_path / "1"), lake_frames(tmp_path / "2")
+    for table in first:
+        assert second[table].height > 0 and second[table].equals(first[table]), table
