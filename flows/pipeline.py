@@ -404,7 +404,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
                     results = [read_and_flatten(*job) for job in jobs]
                 run.folders.append(publish_day(settings, listing, results))
                 if pool:
-                    shutil.rmtree(folder_spool)  # the mapped tables stay readable until they are dropped
+                    shutil.rmtree(folder_spool, ignore_errors=True)  # mapped tables stay readable (Linux, macOS)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -67,7 +67,7 @@ def test_data_dictionary_is_current():
 
 ALLOWED_IN_PURE = {"__future__", "msgspec", "isal", "collections", "dataclasses", "datetime", "enum", "hashlib", "json", "math", "re",
                    "typing", "pyarrow", "polars", "orjson", "gzip", "zlib", "schemas", "transforms", "pathlib", "contextlib", "functools",
-                   "base64", "binascii", "operator", "cryptography"}  # cryptography: signature checks, computation only
+                   "base64", "binascii", "cryptography"}  # cryptography: signature checks, computation only
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "transforms").glob("*.py")) + sorted((ROOT / "schemas").glob("*.py")),
