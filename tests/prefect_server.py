@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 POOL = "local-process"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+RETRYABLE = {429, 502, 503}
+RETRY_DELAYS = (0.5, 1, 2, 4, 8, None)  # None: the last attempt
 
 
 def _die_with_pytest() -> None:
@@ -76,6 +78,7 @@ class PrefectServer:
             "PREFECT_UI_API_URL": self.api_url,
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_API_LOG_RETRYABLE_ERRORS": "true",  # a 503's cause (SQLite busy) shows in the log
             "PROJECT_DIR": str(ROOT),
         }
         self.processes: list[subprocess.Popen] = []
@@ -151,15 +154,22 @@ class PrefectServer:
             raise
 
     # REST --------------------------------------------------------------------------------------
-    def get(self, path: str) -> Any:
-        response = self.http.get(path)
+    def _request(self, method: str, path: str, body: dict | None = None) -> Any:
+        """One REST call, retried like Prefect's own client does: SQLite answers "busy" under load and
+        the server turns that into 503 (also 502 and 429), so those are retried with backoff."""
+        for delay in RETRY_DELAYS:
+            response = self.http.request(method, path, json=body)
+            if response.status_code not in RETRYABLE or delay is None:
+                break
+            time.sleep(delay)
         response.raise_for_status()
         return response.json()
 
+    def get(self, path: str) -> Any:
+        return self._request("GET", path)
+
     def post(self, path: str, body: dict | None = None) -> Any:
-        response = self.http.post(path, json=body or {})
-        response.raise_for_status()
-        return response.json()
+        return self._request("POST", path, body or {})
 
     def deployment(self, flow_name: str, name: str) -> dict:
         return self.get(f"/deployments/name/{flow_name}/{name}")
