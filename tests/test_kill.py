@@ -33,14 +33,17 @@ def run(lake: Path, kill_after: float | None = None) -> int | None:
     return None
 
 
-def orphans(since: float) -> list[int]:
-    """Worker processes of killed runs still alive, adopted by init."""
+def orphans(since: float, lake: Path) -> list[int]:
+    """Worker processes of killed runs still alive. A spawned worker is adopted by init; a forked one
+    carries its killed parent's command line, lake path included (the parent itself has been reaped)."""
     import psutil
 
     found = []
-    for process in psutil.process_iter(["pid", "ppid", "cmdline", "create_time"]):
+    for process in psutil.process_iter(["pid", "ppid", "cmdline", "create_time", "status"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if process.info["ppid"] == 1 and "spawn_main" in cmdline and process.info["create_time"] >= since:
+        if process.info["create_time"] < since or process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if (process.info["ppid"] == 1 and "spawn_main" in cmdline) or str(lake) in cmdline:
             found.append(process.info["pid"])
     return found
 
@@ -71,9 +74,9 @@ def test_kills_at_random_points_never_expose_a_partial_file_and_the_next_run_con
                 assert data == reference[name], name
 
     deadline = time.monotonic() + 10
-    while orphans(since) and time.monotonic() < deadline:
+    while orphans(since, lake) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not orphans(since)  # no worker outlives its killed run
+    assert not orphans(since, lake)  # no worker outlives its killed run
 
     old = time.time() - 7200
     for leftover in lake.rglob(".*.tmp"):
