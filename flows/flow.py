@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import prefect.runtime  # noqa: E402
-from prefect import flow, get_client, get_run_logger, task, unmapped  # noqa: E402
+from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import (  # noqa: E402
     create_markdown_artifact,
     create_progress_artifact,
@@ -30,31 +29,32 @@ from prefect.artifacts import (  # noqa: E402
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate  # noqa: E402
-from prefect.concurrency.sync import concurrency  # noqa: E402
-from prefect.exceptions import ObjectAlreadyExists  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
+from flows import scratch  # noqa: E402
 from flows.listing import LogObject, Trail  # noqa: E402
+from flows.partitions import Partition  # noqa: E402
 from flows.pipeline import (  # noqa: E402
     FILE_CONCURRENCY,
     DayListing,
-    DaySummary,
     FileResult,
+    FolderFailure,
+    RunFailed,
     RunSummary,
     batches,
-    deduplicated,
     describe,
     folder_changed,
     list_day,
     list_trails,
-    publish_day,
     read_and_flatten,
 )
+from flows.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder  # noqa: E402
 from flows.report import day_rows, dns_markdown  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
+from schemas.tables import EVENTS, RECORD_CHANGES  # noqa: E402
 from transforms.digest import dns_digest  # noqa: E402
+from transforms.lake import concat, drop_duplicate_events  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
@@ -89,18 +89,22 @@ def find_accounts(settings: LakeSettings) -> list[Trail]:
 
 
 @task(name="list-day", **_IO)
-def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> list[DayListing]:
+def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> tuple[list[DayListing], set[Partition]]:
+    """The day's folders to read, and (for a recheck) the partitions of the folders that have not
+    changed: those are still checked, so a rebuild that a crashed run left undone gets done."""
     listings = list_day(settings, trails, day)
     logger = get_run_logger()
     for listing in listings:
         for s in listing.skipped:
             logger.info("%s: skipped %s: %s", day, s.path, s.reason)
+    partitions = set()
     if changed_only:
         unchanged = [x for x in listings if not folder_changed(settings, x)]
         listings = [x for x in listings if x not in unchanged]
+        partitions = {p for x in unchanged for p in partitions_of_manifest(settings, x)}
         logger.info("%s: %d folder(s) unchanged since their last run, %d to read again", day, len(unchanged), len(listings))
     logger.info("%s: %d log file(s) in %d folder(s) to read", day, sum(len(x.objects) for x in listings), len(listings))
-    return listings
+    return listings, partitions
 
 
 @task(name="read-files", **_IO)
@@ -112,24 +116,22 @@ def read_files(objs: list[LogObject], settings: LakeSettings, day: date, hash_co
     return results
 
 
-@task(name="publish-day", **_IO)
-def publish(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DaySummary:
-    summary = publish_day(settings, listing, results)
-    get_run_logger().info(describe(summary))
-    return summary
+@task(name="stage-folder", **_IO)
+def stage(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> Staged:
+    """A day folder's rows staged in the lake, under the folder's lake lock (runs take turns
+    whatever started them: the lake is the arbiter, not this Prefect server)."""
+    staged = stage_folder(settings, listing, results, read_and_flatten)
+    get_run_logger().info(describe(staged.summary))
+    return staged
 
 
-@contextmanager
-def day_lock(day: date):
-    """Runs publishing the same delivery day wait for each other (CLI, nightly, backfill alike).
-    One Prefect global concurrency limit per day of the month keeps the number of limits bounded;
-    unrelated days 31 days apart may wait for each other, which is harmless. A crashed holder's
-    lease expires."""
-    name = f"route53-lake-day-{day.day:02d}"
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    with concurrency(name, occupy=1, strict=True, lease_duration=600):
-        yield
+@task(name="publish-partitions", **_IO)
+def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
+    """The partitions the day's folders staged into, rebuilt (deduplicated, sorted, one file each)
+    where their inputs changed, each under its partition's lake lock."""
+    rebuilt = publish_partitions(settings, partitions)
+    get_run_logger().info("%d partition(s) checked, %d rebuilt", len(partitions), rebuilt)
+    return rebuilt
 
 
 def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()) -> RunSummary:
@@ -156,37 +158,54 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
     a folder's files one at a time and holds their Route 53 rows, never a day's text."""
     recheck = set(recheck)
     logger = get_run_logger()
+    scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days])
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
     rows, shown = [], 0.0
     for number, day in enumerate(days):
         started = time.monotonic()
-        with day_lock(day):
-            listings = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-            reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
-                     for x in listings]
-            total, folders, results_of_day = sum(len(x.objects) for x in listings) or 1, [], []
-            for listing, futures in zip(listings, reads, strict=True):
+        listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
+        reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
+                 for x in listings]
+        total, folders, results_of_day, done = sum(len(x.objects) for x in listings) or 1, [], [], 0
+        for listing, futures in zip(listings, reads, strict=True):
+            try:
                 results = []
                 for future in futures:
                     results += future.result()
-                    done = len(results_of_day) + len(results)
-                    percent = 100 * (number + done / total) / len(days)
+                    percent = 100 * (number + (done + len(results)) / total) / len(days)
                     if percent - shown >= 1:  # one API call per percent, not per file
                         shown = percent
                         update_progress_artifact(progress, percent)
-                folders.append(publish(settings, listing, results))
-                results_of_day += results
+                staged = stage(settings, listing, results)
+            except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                run.failures.append(FolderFailure(listing.unit.folder, f"{type(error).__name__}: {error}"))
+                logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
+                continue
+            finally:
+                done += len(listing.objects)
+            folders.append(staged.summary)
+            partitions |= staged.partitions
+            results_of_day += results
+            if staged.digest_failure:
+                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure))
+        try:
+            run.partitions_rebuilt += publish(settings, sorted(partitions))
+        except Exception as error:  # noqa: BLE001 - the other days are still published
+            run.failures.append(FolderFailure(f"partitions of {day}", f"{type(error).__name__}: {error}"))
         run.folders += folders
         rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
-        events, changes, _ = deduplicated(results_of_day)
+        events, changes, _ = drop_duplicate_events(concat(EVENTS, (r.events for r in results_of_day)),
+                                                   concat(RECORD_CHANGES, (r.record_changes for r in results_of_day)))
         create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
                                  description=f"What changed in Route 53, delivered {day}")
         shown = 100 * (number + 1) / len(days)
         update_progress_artifact(progress, shown)
     create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
     logger.info(run.describe())
+    if run.failures:
+        raise RunFailed(run)
     return run
 
 

@@ -20,19 +20,23 @@ LOG_FILE_NAME = re.compile(
 )
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Trail:
-    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT."""
+    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT. An account that joined an
+    organization and kept its own trail has two: both are read, and events they share are kept once."""
 
     account: str
     org_id: str | None = None
+
+    def sort_key(self) -> tuple[str, str]:
+        return self.account, self.org_id or ""
 
     @property
     def folder(self) -> str:
         return f"AWSLogs/{self.org_id}/{self.account}" if self.org_id else f"AWSLogs/{self.account}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class DayFolder:
     """The unit of work and of replacement: one account, region and delivery day."""
 
@@ -45,8 +49,10 @@ class DayFolder:
         return f"{self.trail.folder}/CloudTrail/{self.region}/{self.day:%Y/%m/%d}"
 
     def output_name(self, source: str) -> str:
-        """File name this unit writes in every partition it touches. Rerunning the unit rewrites the
-        same names, so a rerun replaces exactly what it wrote before and nothing else."""
+        """Name of the files this unit stages in every partition it touches, and of its manifest.
+        `source` is the source's identity (flows.storage.source_identity), so a rerun replaces exactly
+        what the unit staged before however the location is spelt. The trail (with or without an
+        organization) is part of the name: an account logged by two trails is two units."""
         trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
         return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
 
@@ -68,6 +74,7 @@ class LogObject:
     path: str  # relative to the source root
     size: int
     etag: str | None
+    mtime: float | None = None  # local sources only
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], 
     if accounts is not None:
         wanted = set(accounts)
         trails = [t for t in trails if t.account in wanted]
-    return sorted(trails), skipped
+    return sorted(trails, key=Trail.sort_key), skipped
 
 
 def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:
@@ -109,7 +116,7 @@ def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], lis
         if reason:
             skipped.append(Skipped(entry.path, reason))
         else:
-            objects.append(LogObject(entry.path, entry.size, entry.etag))
+            objects.append(LogObject(entry.path, entry.size, entry.etag, entry.mtime))
     return sorted(objects, key=lambda o: o.path), skipped
 
 

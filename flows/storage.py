@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import posixpath
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Entry:
     size: int
     etag: str | None
     is_dir: bool
+    mtime: float | None = None  # local files only: S3 has the ETag
 
 
 class Store:
@@ -47,7 +49,9 @@ class Store:
             options = {"skip_instance_cache": True, **storage_options}
             self.fs, root = fsspec.core.url_to_fs(uri, **options)
         else:
-            self.fs, root = LocalFileSystem(), LocalFileSystem._strip_protocol(uri)
+            # One canonical spelling (`/a/./src`, `/a//src`, `../a/src` and a symlinked mount are one
+            # folder): source_file URIs and everything derived from them do not depend on it.
+            self.fs, root = LocalFileSystem(), os.path.realpath(LocalFileSystem._strip_protocol(uri))
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
 
@@ -83,6 +87,7 @@ class Store:
                 size=int(info.get("size") or 0),
                 etag=etag.strip('"') if isinstance(etag, str) else None,
                 is_dir=info.get("type") == "directory",
+                mtime=info.get("mtime") if self.is_local else None,
             ))
         return entries
 
@@ -113,6 +118,32 @@ class Store:
             if os.path.exists(temporary):
                 os.remove(temporary)
 
+    def temporary_file(self, relative: str) -> str:
+        """A local path to build a large file in before `commit_file` publishes it as `relative`:
+        beside the target for a local lake (so the rename is atomic), in the system temp folder for S3."""
+        if not self.is_local:
+            handle, path = tempfile.mkstemp(prefix=f"route53-lake-{os.getpid()}-upload-", suffix=".parquet")  # see flows/scratch.py
+            os.close(handle)
+            return path
+        folder, name = posixpath.split(self.path(relative))
+        self.fs.makedirs(folder, exist_ok=True)
+        return posixpath.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+
+    def commit_file(self, temporary: str, relative: str, **put_options: str) -> None:
+        """Publish a file built with `temporary_file`: a rename (local) or one whole upload (S3; a
+        multipart upload appears only when it completes). The temporary is gone afterwards."""
+        try:
+            if self.is_local:
+                os.replace(temporary, self.path(relative))
+            else:
+                self.fs.put_file(temporary, self.path(relative), **put_options)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+
+    def download(self, relative: str, local_path: str) -> None:
+        self.fs.get_file(self.path(relative), local_path)
+
     def remove_stale_temporaries(self, relative_folder: str, older_than_seconds: float = 3600) -> int:
         """Delete hidden temporary files a killed writer left in a local folder. Only old ones: a
         young one may belong to a writer that is still running."""
@@ -131,6 +162,12 @@ class Store:
     def delete(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self.path(relative))
+
+
+def source_identity(uri: str) -> str:
+    """A location's identity, independent of its spelling: a local folder's real path (symlinks,
+    `.`, `..` and doubled slashes resolved), or the normalised s3:// URI."""
+    return uri.rstrip("/") if uri.startswith("s3://") else open_store(uri).root  # settings normalise s3:// URIs
 
 
 _STORES: dict[tuple[int, str], Store] = {}

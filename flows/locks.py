@@ -1,0 +1,220 @@
+"""Locks kept in the lake itself, so that runs take turns whatever started them: two command-line
+runs, a CLI run beside a deployment, runs on two machines with two Prefect servers. The lake is
+the arbiter, not an orchestrator's database.
+
+- A local lake uses `flock` on a file under `_state/locks/`: the kernel releases it when the
+  holder dies, however it dies (SIGKILL included), so a dead run never blocks the next one.
+- An S3 lake uses a small lock object created with a conditional PUT (`If-None-Match: *`) and
+  renewed with `If-Match` on its ETag by a background thread. A holder that stops renewing
+  (killed, machine gone) loses the lock when its lease ends; a holder on this machine whose
+  process is gone loses it at once. Taking over a stale lock is itself a conditional PUT on the
+  stale ETag, so two waiters cannot both win.
+
+A waiting run says so in its log: which lock, who holds it, and until when.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flows.storage import Store
+
+LOCKS = "_state/locks"
+DEFAULT_LEASE_SECONDS = 60.0
+DEFAULT_WAIT_SECONDS = 1800.0
+_POLL_SECONDS = 0.2
+_SAY_AGAIN_SECONDS = 30.0
+
+
+class LockTimeout(RuntimeError):
+    """Another run held a lake lock for longer than this run was willing to wait."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    host: str
+    pid: int
+    started: float  # the holder process's start time, so a reused pid is not taken for it
+    expires: float
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Holder | None:
+        try:
+            return cls(**json.loads(data))
+        except (ValueError, TypeError):
+            return None  # a torn or foreign object: treated as stale
+
+    def describe(self) -> str:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(self.expires))
+        return f"pid {self.pid} on {self.host} (lease until {until})"
+
+    def is_stale(self, now: float) -> bool:
+        if now > self.expires:
+            return True
+        return self.host == socket.gethostname() and not _alive(self.pid, self.started)
+
+
+def _process_start(pid: int) -> float:
+    """A process's start time in clock ticks since boot (Linux); 0 where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return float(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _alive(pid: int, started: float) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not started or _process_start(pid) in (0.0, started)
+
+
+@contextlib.contextmanager
+def lake_lock(lake: Store, name: str, logger: logging.Logger | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+              wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the lake's lock `name` (e.g. 'unit-...' or 'partition-event_date=2026-11-02')."""
+    log = logger or logging.getLogger("route53_lake")
+    relative = f"{LOCKS}/{name}.lock"
+    if lake.is_local:
+        with _local_lock(lake.path(relative), name, log, wait_seconds):
+            yield
+    else:
+        with _s3_lock(lake, relative, name, log, lease_seconds, wait_seconds):
+            yield
+
+
+@contextlib.contextmanager
+def _local_lock(path: str, name: str, log: logging.Logger, wait_seconds: float) -> Iterator[None]:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        _wait(lambda: _try_flock(fd), lambda: _holder_text(fd), name, log, wait_seconds)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _me(float("inf")).to_json(), 0)  # who holds it, for a waiter's log line
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _holder_text(fd: int) -> str:
+    holder = Holder.from_json(os.pread(fd, 4096, 0))
+    return holder.describe().split(" (lease")[0] if holder else "another run"
+
+
+def _wait(attempt, holder_text, name: str, log: logging.Logger, wait_seconds: float) -> None:
+    """Call attempt() until it succeeds, saying that we wait and for whom."""
+    deadline, said = time.monotonic() + wait_seconds, 0.0
+    while not attempt():
+        now = time.monotonic()
+        if now > deadline:
+            raise LockTimeout(f"gave up after {wait_seconds:.0f} s waiting for lake lock {name!r}, held by {holder_text()}; "
+                              "is another run stuck? It is released when that run ends")
+        if now - said >= _SAY_AGAIN_SECONDS:
+            log.info("waiting for lake lock %r, held by %s (another run publishing the same data)", name, holder_text())
+            said = now
+        time.sleep(_POLL_SECONDS)
+
+
+def _me(expires: float) -> Holder:
+    return Holder(owner=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), started=_process_start(os.getpid()),
+                  expires=expires)
+
+
+@contextlib.contextmanager
+def _s3_lock(lake: Store, relative: str, name: str, log: logging.Logger, lease_seconds: float, wait_seconds: float) -> Iterator[None]:
+    target = lake.path(relative)
+    state: dict = {}
+
+    def attempt() -> bool:
+        holder = _me(time.time() + lease_seconds)
+        try:
+            lake.fs.pipe_file(target, holder.to_json(), IfNoneMatch="*")
+        except (FileExistsError, OSError) as error:
+            if not _precondition_failed(error):
+                raise
+            return _take_over_if_stale(lake, target, holder, state)
+        state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
+        return True
+
+    def holder_text() -> str:
+        with contextlib.suppress(OSError):
+            current = Holder.from_json(lake.fs.cat_file(target))
+            if current:
+                return current.describe()
+        return "another run"
+
+    _wait(attempt, holder_text, name, log, wait_seconds)
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(lake, target, state, lease_seconds, stop, log), daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        with contextlib.suppress(OSError):
+            if lake.fs.info(target, refresh=True)["ETag"] == state["etag"]:
+                lake.fs.rm(target)
+
+
+def _precondition_failed(error: OSError) -> bool:
+    return isinstance(error, FileExistsError) or "pre-condition" in str(error).lower() or "precondition" in str(error).lower()
+
+
+def _take_over_if_stale(lake: Store, target: str, holder: Holder, state: dict) -> bool:
+    try:
+        info = lake.fs.info(target, refresh=True)
+        current = Holder.from_json(lake.fs.cat_file(target))
+    except FileNotFoundError:
+        return False  # released in between: the next attempt creates it
+    if current is not None and not current.is_stale(time.time()):
+        return False
+    try:
+        lake.fs.pipe_file(target, holder.to_json(), IfMatch=info["ETag"])
+    except OSError as error:
+        if _precondition_failed(error):
+            return False  # another waiter took it first
+        raise
+    state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
+    return True
+
+
+def _renew(lake: Store, target: str, state: dict, lease_seconds: float, stop: threading.Event, log: logging.Logger) -> None:
+    while not stop.wait(lease_seconds / 3):
+        holder = _me(time.time() + lease_seconds)
+        try:
+            lake.fs.pipe_file(target, holder.to_json(), IfMatch=state["etag"])
+            state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
+        except OSError as error:  # lost it (lease ended while we were stalled): say so loudly
+            log.error("lost lake lock %s: %s", target, error)
+            return

@@ -1,0 +1,118 @@
+"""What the pipeline's steps hand each other: a day folder's listing, one file read, what
+staging a folder did, and what a whole run did. Plain data, picklable (Dask carries them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from flows.listing import DayFolder, LogObject, Skipped
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
+
+
+@dataclass
+class DayListing:
+    unit: DayFolder
+    objects: list[LogObject]
+    skipped: list[Skipped]
+    digests: list[str] = field(default_factory=list)  # digest files that can cover the folder (digest_policy on)
+
+
+@dataclass
+class FileResult:
+    """One log file read and flattened."""
+
+    uri: str
+    path: str  # relative to the source root
+    size: int
+    etag: str | None
+    sha256: str  # of the bytes as stored
+    content_sha256: str | None  # of the uncompressed content, as digests list it; only when a digest covers the file
+    records_read: int
+    route53_records: int
+    rejected: str | None  # error kind when the whole file went to quarantine
+    events: pa.Table
+    record_changes: pa.Table
+    quarantine: pa.Table
+    mtime: float | None = None  # local sources: the file's modification time when it was listed
+
+    _TABLES = {"events": EVENTS, "record_changes": RECORD_CHANGES, "quarantine": QUARANTINE}
+
+    def __getstate__(self) -> dict:
+        # Most files hold no Route 53 record: their empty tables are not sent between processes
+        # (pickling a 60-column schema costs more than reading the file did).
+        return {k: (None if k in self._TABLES and v.num_rows == 0 else v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({k: (self._TABLES[k].empty if v is None and k in self._TABLES else v) for k, v in state.items()})
+
+
+@dataclass
+class DaySummary:
+    """What staging one day folder did; the numbers reconcile (see `flows.publish.reconcile`)."""
+
+    delivery_date: str
+    account: str
+    region: str
+    org_id: str | None
+    files_listed: int = 0
+    files_rejected: int = 0
+    bytes_read: int = 0
+    records_read: int = 0
+    route53_records: int = 0
+    events_written: int = 0
+    duplicates_dropped: int = 0
+    record_changes_written: int = 0
+    records_quarantined: int = 0
+    keys_skipped: int = 0
+    rejected_kinds: dict[str, int] = field(default_factory=dict)
+    digest_problems: int = 0
+    files_missing: int = 0  # files an earlier run read that the source no longer has: their rows are kept
+    events_from_missing_files: int = 0
+    outputs: list[str] = field(default_factory=list)  # staged files of the folder
+
+
+def describe(s: DaySummary) -> str:
+    """One log line for one published day folder."""
+    trail = f"{s.org_id}/" if s.org_id else ""
+    text = (
+        f"{s.delivery_date} {trail}{s.account}/{s.region}: {s.files_listed} file(s), {s.records_read} record(s), "
+        f"{s.route53_records} Route 53 -> {s.events_written} event(s), {s.record_changes_written} record change(s)"
+    )
+    if s.duplicates_dropped:
+        text += f", {s.duplicates_dropped} duplicate(s) dropped"
+    if s.files_missing:
+        text += f", {s.files_missing} file(s) gone from the source (their {s.events_from_missing_files} event(s) kept)"
+    if s.rejected_kinds:
+        text += ", quarantined: " + ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
+    return text
+
+
+@dataclass
+class FolderFailure:
+    """A day folder (or a partition) that failed for a reason that is not the data."""
+
+    what: str
+    error: str
+
+
+@dataclass
+class RunSummary:
+    days: list[str]
+    folders: list[DaySummary] = field(default_factory=list)
+    failures: list[FolderFailure] = field(default_factory=list)
+    partitions_rebuilt: int = 0
+    largest_worker_mib: int | None = None  # peak RSS of the largest reading process (--workers > 1)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.folders)
+
+    def describe(self) -> str:
+        names = ("files_listed", "records_read", "route53_records", "events_written",
+                 "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
+        counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
+        memory = f"; largest worker process: {self.largest_worker_mib} MiB" if self.largest_worker_mib else ""
+        failed = f"; FAILED: {len(self.failures)}" if self.failures else ""
+        return (f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}; "
+                f"partitions rebuilt: {self.partitions_rebuilt}{memory}{failed}")

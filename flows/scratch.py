@@ -1,0 +1,53 @@
+"""Scratch folders in the system temp folder (worker spools, partition rebuilds, S3 uploads).
+
+They can hold Route 53 rows (ARNs, IP addresses), so they are private (0700) and never outlive
+a run for long: each is named for the process that made it, and every run first removes the
+ones whose process is gone (a run killed with SIGKILL cannot clean up after itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import time
+
+PREFIX = "route53-lake-"
+_OWNED = re.compile(re.escape(PREFIX) + r"(?P<pid>\d+)-")
+
+
+def scratch_dir(kind: str) -> str:
+    """A new private folder for this process."""
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{kind}-")
+
+
+def sweep(grace_seconds: float = 5.0) -> int:
+    """Remove scratch folders and files left by processes that no longer exist; returns how many."""
+    removed = 0
+    root = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root):
+            match = _OWNED.match(entry.name)
+            if not match or _alive(int(match["pid"])):
+                continue
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < grace_seconds:
+                    continue  # just made: perhaps by a process whose pid we saw reused
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.remove(entry.path)
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
