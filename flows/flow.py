@@ -40,13 +40,13 @@ from flows.pipeline import (  # noqa: E402
     DayListing,
     FileResult,
     FolderFailure,
-    RunFailed,
     RunSummary,
     batches,
     describe,
     folder_changed,
     list_day,
     list_trails,
+    raise_failures,
     read_and_flatten,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder  # noqa: E402
@@ -189,7 +189,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
             partitions |= staged.partitions
             results_of_day += results
             if staged.digest_failure:
-                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure))
+                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
         try:
             run.partitions_rebuilt += publish(settings, sorted(partitions))
         except Exception as error:  # noqa: BLE001 - the other days are still published
@@ -204,8 +204,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         update_progress_artifact(progress, shown)
     create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
     logger.info(run.describe())
-    if run.failures:
-        raise RunFailed(run)
+    raise_failures(run)
     return run
 
 

@@ -56,14 +56,23 @@ def files_in_source(manifest: dict) -> list[dict]:
     return [f for f in manifest.get("files", []) if f.get("in_source", True)]
 
 
+# A file modified this close to (or after) the time its manifest was written may have changed again
+# within one tick of the file system's clock: its modification time proves nothing, its hash does.
+RACY_SECONDS = 2.0
+
+
 def folder_changed(settings: LakeSettings, listing: DayListing) -> bool:
     """Whether a day folder differs from what its manifest says was read last time: a late file,
-    a removed one, or one whose content changed (size or ETag; for a local file its modification
-    time, and its SHA-256 when size and time are unchanged). A folder never published has changed."""
-    manifest = read_manifest(open_store(settings.lake), manifest_path(settings, listing.unit))
+    a removed one, or one whose content changed: size or ETag; for a local file its modification
+    time, and its SHA-256 when the time is too close to the run to prove anything (git's "racily
+    clean" rule). A folder never published has changed. A quiet night costs listings, no reads."""
+    lake = open_store(settings.lake)
+    path = manifest_path(settings, listing.unit)
+    manifest = read_manifest(lake, path)
     if not manifest or manifest.get("damaged"):
         return True
     source = open_store(settings.source)
+    written = lake.modified(path) or float("inf")
     known = {f["uri"]: f for f in files_in_source(manifest)}
     listed = {source.uri_of(o.path): o for o in listing.objects}
     if set(known) != set(listed):
@@ -72,7 +81,9 @@ def folder_changed(settings: LakeSettings, listing: DayListing) -> bool:
         seen = known[uri]
         if (obj.size, obj.etag) != (seen.get("size"), seen.get("etag")):
             return True
-        if source.is_local and (obj.mtime != seen.get("mtime") or _sha256(source, obj.path) != seen.get("sha256")):
+        if source.is_local and obj.mtime != seen.get("mtime"):
+            return True
+        if source.is_local and (obj.mtime or 0) >= written - RACY_SECONDS and _sha256(source, obj.path) != seen.get("sha256"):
             return True
     return False
 

@@ -151,7 +151,7 @@ def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], 
             if query is None:
                 lake.delete(target)  # nothing staged any more (files dropped on purpose)
                 continue
-            _write(lake, con.execute(query).to_arrow_reader(ROW_GROUP_ROWS), table, target, put_options)
+            _write(lake, con.sql(query).to_arrow_reader(ROW_GROUP_ROWS), table, target, put_options)
     finally:
         con.close()
 
@@ -159,7 +159,9 @@ def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], 
 def _local_copy(lake: Store, entry: Entry, work: str) -> str:
     if lake.is_local:
         return lake.path(entry.path)
-    target = os.path.join(work, entry.path.replace("/", "__"))
+    folder, name = entry.path.rsplit("/", 1)
+    target = os.path.join(work, folder.replace("/", "__"), name)  # keeps the name: rows of one day folder pair up by it
+    os.makedirs(os.path.dirname(target), exist_ok=True)
     lake.download(entry.path, target)
     return target
 

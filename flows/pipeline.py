@@ -138,15 +138,23 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
                 run.folders.append(staged.summary)
                 partitions |= staged.partitions
                 if staged.digest_failure:
-                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure))
+                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
             _publish(settings, partitions, run)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
             shutil.rmtree(spool, ignore_errors=True)
+    raise_failures(run)
+    return run
+
+
+def raise_failures(run: RunSummary) -> None:
+    """Fail a run that had failures, once everything else is published: DigestMismatchError when
+    only digests disagreed (digest_policy fail), else RunFailed naming what failed and why."""
+    if run.failures and all(f.digest for f in run.failures):
+        raise DigestMismatchError("; ".join(f.error for f in run.failures))
     if run.failures:
         raise RunFailed(run)
-    return run
 
 
 def _read_folder(settings: LakeSettings, listing: DayListing, day: date, pool, spool: str, run: RunSummary) -> list[FileResult]:

@@ -95,6 +95,7 @@ class FolderFailure:
 
     what: str
     error: str
+    digest: bool = False  # a digest finding under digest_policy fail (the folder itself was published)
 
 
 @dataclass

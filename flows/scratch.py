@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 
 PREFIX = "route53-lake-"
 _OWNED = re.compile(re.escape(PREFIX) + r"(?P<pid>\d+)-")
@@ -23,7 +22,7 @@ def scratch_dir(kind: str) -> str:
     return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-{kind}-")
 
 
-def sweep(grace_seconds: float = 5.0) -> int:
+def sweep() -> int:
     """Remove scratch folders and files left by processes that no longer exist; returns how many."""
     removed = 0
     root = tempfile.gettempdir()
@@ -33,8 +32,6 @@ def sweep(grace_seconds: float = 5.0) -> int:
             if not match or _alive(int(match["pid"])):
                 continue
             with contextlib.suppress(OSError):
-                if time.time() - entry.stat(follow_symlinks=False).st_mtime < grace_seconds:
-                    continue  # just made: perhaps by a process whose pid we saw reused
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:

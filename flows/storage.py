@@ -98,6 +98,15 @@ class Store:
         """An S3 object's user metadata (x-amz-meta-*, without the prefix); {} for a local file."""
         return {} if self.is_local else self.fs.metadata(self.path(relative), refresh=True)
 
+    def modified(self, relative: str) -> float | None:
+        """When an object was last written (seconds since the epoch); None if it does not exist."""
+        try:
+            info = self.fs.info(self.path(relative), **({} if self.is_local else {"refresh": True}))
+        except FileNotFoundError:
+            return None
+        stamp = info.get("mtime") if self.is_local else info.get("LastModified")
+        return stamp.timestamp() if hasattr(stamp, "timestamp") else stamp
+
     def exists(self, relative: str) -> bool:
         return self.fs.exists(self.path(relative))
 

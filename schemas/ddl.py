@@ -35,8 +35,6 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 GLUE_COMMENT_MAX = 255
 GLUE_TABLE_COMMENT_MAX = 2048
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
-# The copy of an event that deduplicated views keep: the first delivered, then a stable tiebreak.
-FIRST_COPY = ("delivery_date", "source_file", "record_index")
 
 
 def athena_type(arrow_type: pa.DataType) -> str:
@@ -175,20 +173,11 @@ def duckdb_table_view(table: Table, location: str) -> str:
 
 
 def dedup_views() -> list[str]:
-    """An event can be delivered twice (e.g. by an account trail and an organization trail, on two
-    delivery days); these keep the first delivered copy and exactly that copy's change rows.
-    Portable SQL: the same statements create the views in DuckDB and in Athena."""
-    key = ", ".join(EVENTS.key)
-    order = ", ".join(FIRST_COPY)
-    columns = ", ".join([*EVENTS.column_names, EVENTS.partition.name])
-    join = " and ".join(f"c.{name} = e.{name}" for name in (*EVENTS.key, *FIRST_COPY[1:]))
-    return [
-        f"create or replace view events_dedup as\nselect {columns}\nfrom (select {EVENTS.name}.*, "
-        f"row_number() over (partition by {key} order by {order}) as copy_number from {EVENTS.name}) ranked\n"
-        "where copy_number = 1",
-        f"create or replace view record_changes_dedup as select c.* from {RECORD_CHANGES.name} c\n"
-        f"join events_dedup e on {join}",
-    ]
+    """`events_dedup` and `record_changes_dedup` name what the base tables now are: one copy of
+    every event (the first delivered) and exactly that copy's change rows, across every trail,
+    folder and delivery day (see flows/partitions.py). Kept for the queries that use them; plain
+    selects, so Athena prunes partitions through them as through the tables."""
+    return [f"create or replace view {t.name}_dedup as select * from {t.name}" for t in (EVENTS, RECORD_CHANGES)]
 
 
 def duckdb_script(location: str) -> str:

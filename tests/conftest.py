@@ -139,3 +139,11 @@ def deployed_prefect(tmp_path_factory):
 
     with start(tmp_path_factory.mktemp("prefect_e2e"), ui=True) as server:
         yield server
+
+
+def lake_files(lake: Path) -> dict[str, bytes]:
+    """Every file of a local lake by path, except `_state/`: its locks and the partitions' build
+    records name this lake's own file times, so two lakes made from the same input differ there
+    and only there."""
+    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*"))
+            if p.is_file() and not str(p.relative_to(lake)).startswith("_state/")}

@@ -4,19 +4,14 @@ thread runner writes."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from flows.flow import route53_lake_day
 from flows.settings import LakeSettings
-from tests.conftest import DATA
+from tests.conftest import DATA, lake_files
 
 pytestmark = pytest.mark.slow
-
-
-def files(lake: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file()}
 
 
 def test_dask_local_cluster_gives_the_same_lake_as_threads(prefect_server, tmp_path):
@@ -27,4 +22,4 @@ def test_dask_local_cluster_gives_the_same_lake_as_threads(prefect_server, tmp_p
     by_dask = route53_lake_day(day=day, settings=dask)
     assert by_dask.total("events_written") == by_threads.total("events_written") > 0
     assert by_dask.total("files_rejected") == 1
-    assert files(tmp_path / "dask") == files(tmp_path / "threads")
+    assert lake_files(tmp_path / "dask") == lake_files(tmp_path / "threads")

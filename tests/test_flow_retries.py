@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from flows.flow import is_transient, route53_lake
+from flows.pipeline import RunFailed
 from flows.storage import Store
 from tests.conftest import a_record, gz, log_key, route53_record
 
@@ -44,7 +45,7 @@ def test_a_read_that_fails_once_is_retried_and_the_run_completes(prefect_server,
     run = route53_lake(start=date(2026, 11, 1), source=str(trail / "trail"), lake=str(trail / "lake"))
     assert run.total("events_written") == 1
     assert [n for key, n in calls.items() if "/CloudTrail/" in key] == [2]  # the log file: failed once, read again
-    assert [n for key, n in calls.items() if key.startswith("_manifests/")] == [2]  # publishing retries its reads too
+    assert {key.split("/")[0] for key, n in calls.items() if n > 1} >= {"_manifests", "_staging"}  # publishing retries its reads too
 
 
 def test_access_denied_is_not_retried_and_fails_the_run(prefect_server, trail, monkeypatch):
@@ -55,7 +56,7 @@ def test_access_denied_is_not_retried_and_fails_the_run(prefect_server, trail, m
         raise PermissionError("AccessDenied: s3:GetObject")
 
     monkeypatch.setattr(Store, "read_bytes", denied)
-    with pytest.raises(PermissionError):
+    with pytest.raises(RunFailed, match="CloudTrail/us-east-1/2026/11/01: PermissionError: AccessDenied"):
         route53_lake(start=date(2026, 11, 1), source=str(trail / "trail"), lake=str(trail / "lake"))
     assert list(calls.values()) == [1]
     assert not (trail / "lake" / "events").exists()  # nothing half-published

@@ -116,7 +116,9 @@ def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, 
 
 
 def _files(lake: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*")) if p.is_file()}
+    from tests.conftest import lake_files as every_file
+
+    return every_file(lake)
 
 
 def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_path):
