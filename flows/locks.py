@@ -59,6 +59,8 @@ class Holder:
             return None  # a torn or foreign object: treated as stale
 
     def describe(self) -> str:
+        if not self.expires:  # a local flock: held until that process ends
+            return f"pid {self.pid} on {self.host}"
         until = time.strftime("%H:%M:%S UTC", time.gmtime(self.expires))
         return f"pid {self.pid} on {self.host} (lease until {until})"
 
@@ -108,7 +110,7 @@ def _local_lock(path: str, name: str, log: logging.Logger, wait_seconds: float) 
     try:
         _wait(lambda: _try_flock(fd), lambda: _holder_text(fd), name, log, wait_seconds)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, _me(float("inf")).to_json(), 0)  # who holds it, for a waiter's log line
+        os.pwrite(fd, _me(expires=0).to_json(), 0)  # who holds it, for a waiter's log line
         try:
             yield
         finally:
@@ -128,7 +130,7 @@ def _try_flock(fd: int) -> bool:
 
 def _holder_text(fd: int) -> str:
     holder = Holder.from_json(os.pread(fd, 4096, 0))
-    return holder.describe().split(" (lease")[0] if holder else "another run"
+    return holder.describe() if holder else "another run"
 
 
 def _wait(attempt, holder_text, name: str, log: logging.Logger, wait_seconds: float) -> None:

@@ -180,7 +180,7 @@ def _queries(con: duckdb.DuckDBPyConnection, partition: Partition, local: dict[s
     if partition.column == "event_date":
         events, changes = local[EVENTS.name], local[RECORD_CHANGES.name]
         if not events:
-            return [(EVENTS, None), (RECORD_CHANGES, None)]
+            return [(RECORD_CHANGES, None), (EVENTS, None)]
         con.execute(f"""
             create temp table kept as
             select event_id, source_file, record_index, parse_filename(filename) as staged_as
@@ -191,10 +191,12 @@ def _queries(con: duckdb.DuckDBPyConnection, partition: Partition, local: dict[s
                          parse_filename(filename)) = 1""")
         join = ("join kept k on e.event_id = k.event_id and e.source_file = k.source_file "
                 "and e.record_index = k.record_index and parse_filename(e.filename) = k.staged_as")
-        queries = [(EVENTS, f"select {_columns(EVENTS, 'e')} from {_files_sql(events)} e {join} order by {_order(EVENTS, 'e')}")]
-        queries.append((RECORD_CHANGES, None if not changes else
-                        f"select {_columns(RECORD_CHANGES, 'e')} from {_files_sql(changes)} e {join} order by {_order(RECORD_CHANGES, 'e')}"))
-        return queries
+        # record_changes first: the two files are replaced one after the other, and a reader in
+        # between (or after a crash there, until the next run) had better see a new event's changes
+        # before the event than an event whose changes are missing.
+        return [(RECORD_CHANGES, None if not changes else
+                 f"select {_columns(RECORD_CHANGES, 'e')} from {_files_sql(changes)} e {join} order by {_order(RECORD_CHANGES, 'e')}"),
+                (EVENTS, f"select {_columns(EVENTS, 'e')} from {_files_sql(events)} e {join} order by {_order(EVENTS, 'e')}")]
     queries = []
     for table in partition.tables:
         paths = local[table.name]

@@ -3,6 +3,7 @@ read back with DuckDB and polars as analysts read it."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -92,11 +93,24 @@ def test_rerun_gives_the_same_lake_and_prefect_equals_no_prefect(prefect_server,
     assert lake_objects(s3, other_lake) == first
 
 
-def test_rerun_after_a_file_disappears_removes_what_only_it_wrote(prefect_server, s3, trail):
+def test_a_file_gone_from_the_source_keeps_its_rows_until_dropped_on_purpose(prefect_server, s3, trail):
+    """CloudTrail's retention (or a lifecycle rule) removes log files; the lake outlives it. Only
+    drop_missing_files removes their rows."""
     source, lake = trail
     route53_lake(start=date(2026, 11, 2), end=date(2026, 11, 2), source=source, lake=lake)
-    assert any("quarantine/" in k for k in lake_objects(s3, lake))
-    s3.rm(f"{source.removeprefix('s3://')}/{log_key(ACCT, '2026-11-02', '0010', unique='TrUnCaTeDfIlE123')}")
-    route53_lake(start=date(2026, 11, 2), end=date(2026, 11, 2), source=source, lake=lake)
-    assert not any("quarantine/" in k for k in lake_objects(s3, lake))
-    assert connect(lake).sql("select count(*) from events").fetchall() == [(2,)]
+    before = lake_objects(s3, lake)
+    s3.rm(f"{source.removeprefix('s3://')}/{log_key(ACCT, '2026-11-02', '0004')}")  # holds e4 and e5
+    run = route53_lake(start=date(2026, 11, 2), end=date(2026, 11, 2), source=source, lake=lake)
+    assert run.total("files_missing") == 1 and run.total("events_from_missing_files") == 2
+    assert {k: v for k, v in lake_objects(s3, lake).items() if not k.startswith(("/_manifests", "/_state"))} == \
+        {k: v for k, v in before.items() if not k.startswith(("/_manifests", "/_state"))}
+    assert connect(lake).sql("select event_id from events order by 1").fetchall() == [("e4",), ("e5",)]
+    manifest = json.loads(next(v for k, v in lake_objects(s3, lake).items() if k.startswith("/_manifests")))
+    assert [(f["uri"].rsplit("/", 1)[-1][:48], f["in_source"]) for f in manifest["files"]] == [
+        (log_key(ACCT, "2026-11-02", "0004").rsplit("/", 1)[-1][:48], False),
+        (log_key(ACCT, "2026-11-02", "0010").rsplit("/", 1)[-1][:48], True),
+        (log_key(ACCT, "2026-11-02", "0015").rsplit("/", 1)[-1][:48], True)]
+
+    dropping = LakeSettings(source=source, lake=lake, drop_missing_files=True)
+    route53_lake(start=date(2026, 11, 2), end=date(2026, 11, 2), settings=dropping)
+    assert connect(lake).sql("select event_id from events order by 1").fetchall() == [("e5",)]  # e5 is also in the 0015 file

@@ -4,6 +4,7 @@ the same day at once, on a real Prefect API."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import date
@@ -22,17 +23,20 @@ D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 pytestmark = pytest.mark.slow
 
 
-def put(root, day: date, stamp: str, unique: str, *records) -> None:
+def put(root, day: date, stamp: str, unique: str, *records, age_seconds: float = 0) -> None:
     path = root / "trail" / log_key(ACCT, day.isoformat(), stamp, unique=unique)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gz(list(records)))
+    if age_seconds:  # as CloudTrail's files are when a nightly run finds them: written long before
+        os.utime(path, (time.time() - age_seconds, time.time() - age_seconds))
 
 
 @pytest.fixture
 def trail(tmp_path):
     for n, day in enumerate((D1, D2, D3)):
         put(tmp_path, day, "0900", f"Base{n}AbCdEfGhIjK", route53_record(
-            f"e{n}", f"{day}T08:59:00Z", a_record(f"r{n}.example.com.", "192.0.2.1"), a_record(f"s{n}.example.com.", "192.0.2.2", action="DELETE")))
+            f"e{n}", f"{day}T08:59:00Z", a_record(f"r{n}.example.com.", "192.0.2.1"), a_record(f"s{n}.example.com.", "192.0.2.2", action="DELETE")),
+            age_seconds=3600)
     return tmp_path
 
 
@@ -111,16 +115,24 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
 
 
 def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):
-    spans, original = [], flows.publish_day
+    """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
+    (when the folder is listed again) and ends after its staging returned, lock released."""
+    from flows import publish as publishing
 
-    def slow_publish(settings, listing, results):
-        begin = time.monotonic()
+    spans, began, original_current, original_stage = [], {}, publishing._current, flows.stage_folder
+
+    def slow_current(*args):
+        began[threading.get_ident()] = time.monotonic()
         time.sleep(3)  # long enough that unlocked runs would overlap here
-        summary = original(settings, listing, results)
-        spans.append((begin, time.monotonic()))
-        return summary
+        return original_current(*args)
 
-    monkeypatch.setattr(flows, "publish_day", slow_publish)
+    def timed_stage(*args):
+        staged = original_stage(*args)
+        spans.append((began[threading.get_ident()], time.monotonic()))
+        return staged
+
+    monkeypatch.setattr(publishing, "_current", slow_current)
+    monkeypatch.setattr(flows, "stage_folder", timed_stage)
     errors = []
 
     def one_run():
@@ -136,7 +148,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
         t.join(timeout=120)
     assert not errors and len(spans) == 2
     (a_start, a_end), (b_start, b_end) = sorted(spans)
-    assert a_end <= b_start  # the day lock made them take turns
+    assert a_end <= b_start  # the folder's lock made them take turns
     from flows.duckdb_lake import connect
 
     con = connect(str(trail / "lake"))
