@@ -48,7 +48,7 @@ def validate_uri(uri: str, what: str) -> str:
     if "://" in text or (scheme and scheme.group(1).lower().startswith("s3")):
         return _s3_uri(text, what)
     if _USER_INFO.match(text):
-        raise SettingsError(f"{what}: the location looks like user:password@...; credentials are never part of a "
+        raise SettingsError(f"{what}: the location looks like credentials (a name and a password before @); credentials are never part of a "
                             "location: use the AWS credential chain (AWS_PROFILE, environment, instance role)")
     if what == "lake" and os.path.realpath(os.path.expanduser(text)) == "/":
         raise SettingsError("lake: '/' is the filesystem root; give the lake a folder of its own, e.g. /srv/route53-lake")
@@ -88,6 +88,8 @@ def nested_locations(source: str, lake: str) -> str | None:
             return ("s3:", *location.removeprefix("s3://").split("/"))
         return tuple(p for p in os.path.realpath(os.path.expanduser(location)).split("/") if p)
 
+    if source.startswith("s3://") != lake.startswith("s3://"):
+        return None
     s, l_ = parts(source), parts(lake)
     if s == l_:
         return f"source and lake are the same location ({lake}); give the lake a folder of its own"
@@ -96,7 +98,7 @@ def nested_locations(source: str, lake: str) -> str | None:
                 "put the lake outside the source")
     if s[:len(l_)] == l_:
         return (f"source {source} is inside lake {lake}: the run would read what it writes; "
-                "put the lake outside the source")
+                "keep the source outside the lake")
     return None
 
 
