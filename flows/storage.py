@@ -287,8 +287,9 @@ class Store:
         return any(os.path.islink(self.path("/".join(parts[:n]))) for n in range(1, len(parts) + 1))
 
     def _local_infos(self, relative: str) -> list[dict[str, Any]]:
-        """fsspec-shaped entries of a local folder, from a descriptor reached without links;
-        a link is reported as a link (type "link"), never as the folder or file it points to."""
+        """fsspec-shaped entries of a local folder, from a descriptor reached without links. As in
+        fsspec, a link has the type of what it points to: a linked folder is then listed into and
+        a linked file read, and both are refused naming the link, rather than skipped quietly."""
         fd = self._open_folder(relative)
         infos = []
         try:
@@ -296,13 +297,21 @@ class Store:
                 for entry in entries:
                     with contextlib.suppress(FileNotFoundError):
                         status = entry.stat(follow_symlinks=False)
-                        kind = ("directory" if stat.S_ISDIR(status.st_mode) else "file" if stat.S_ISREG(status.st_mode)
-                                else "link" if stat.S_ISLNK(status.st_mode) else "other")
+                        is_link = stat.S_ISLNK(status.st_mode)
+                        is_dir = stat.S_ISDIR(status.st_mode) or (is_link and _points_to_folder(entry))
                         infos.append({"name": self.path(f"{relative}/{entry.name}" if relative else entry.name),
-                                      "size": status.st_size, "type": kind, "mtime": status.st_mtime, "ino": status.st_ino})
+                                      "size": status.st_size, "type": "directory" if is_dir else "file", "islink": is_link,
+                                      "mtime": status.st_mtime, "ino": status.st_ino})
         finally:
             os.close(fd)
         return infos
+
+
+def _points_to_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)  # a stat of the target; nothing is opened or read
+    except OSError:
+        return False
 
 
 _STORES: dict[tuple[int, str], Store] = {}

@@ -87,13 +87,13 @@ def test_reading_a_log_named_link_to_an_outside_file_is_refused(tmp_path, outsid
     assert "OUTSIDE-SECRET" not in str(refused.value)
 
 
-def test_reading_below_a_linked_account_folder_is_refused_and_it_is_listed_as_a_link(tmp_path, outside):
+def test_listing_or_reading_below_a_linked_account_folder_is_refused(tmp_path, outside):
     real = outside / "AWSLogs" / ACCT
     (real / "CloudTrail").mkdir(parents=True)
     (tmp_path / "trail" / "AWSLogs").mkdir(parents=True)
     (tmp_path / "trail" / "AWSLogs" / ACCT).symlink_to(real)
     store = Store(str(tmp_path / "trail"))
-    assert [(e.path, e.is_dir) for e in store.list("AWSLogs")] == [(f"AWSLogs/{ACCT}", False)]
+    assert [(e.path, e.is_dir) for e in store.list("AWSLogs")] == [(f"AWSLogs/{ACCT}", True)]  # as fsspec: the target's type
     with pytest.raises(OutsideRootError):
         store.list(f"AWSLogs/{ACCT}")
     with pytest.raises(OutsideRootError):
@@ -181,3 +181,12 @@ def test_a_run_never_reads_a_log_named_link_to_an_outside_file(tmp_path, outside
     assert link.name in str(refused.value) and "OUTSIDE-SECRET" not in str(refused.value)
     written = [p.read_bytes() for p in (tmp_path / "lake").rglob("*") if p.is_file()] if (tmp_path / "lake").exists() else []
     assert not any(b"OUTSIDE-SECRET" in data for data in written)
+
+
+def test_a_run_over_a_linked_account_folder_fails_naming_it(tmp_path, outside):
+    _trail(outside)
+    (tmp_path / "trail" / "AWSLogs").mkdir(parents=True)
+    (tmp_path / "trail" / "AWSLogs" / ACCT).symlink_to(outside / "AWSLogs" / ACCT)
+    settings = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"))
+    with pytest.raises(OutsideRootError, match=f"AWSLogs/{ACCT}: it is a symbolic link"):
+        run_without_prefect(settings, [date(2026, 11, 1)])
