@@ -139,3 +139,20 @@ def test_debug_prints_the_traceback(workdir, capfd):
     assert main([*RUN, "--lake", "linked-lake", "--debug"]) == 1
     err = capfd.readouterr().err
     assert "Traceback (most recent call last)" in err and err.strip().splitlines()[-1].startswith("error: ")
+
+
+@pytest.mark.slow
+def test_on_an_s3_lake_the_commands_answer_in_one_line_too(s3, bucket, capfd):
+    s3.pipe(f"{bucket}/{log_key('123456789012', DAY)}", gz([route53_record("e1", f"{DAY}T09:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
+    s3.mkdir(f"lake-{bucket}")
+    lake = f"s3://lake-{bucket}/route53"
+    assert main(["--no-prefect", "--workers", "1", "--source", f"s3://{bucket}", "--lake", lake, "--day", DAY]) == 0
+    assert main(["latest", "--lake", lake]) == 0
+    assert "a.example.com." in capfd.readouterr().out
+    for args, code, words in ((["latest", "--lake", f"s3://lake-{bucket}/route35"], 1, f"no lake at s3://lake-{bucket}/route35"),
+                              (["latest", "--lake", "s3://no-such-bucket-here/route53"], 1, "no lake at"),
+                              (["--no-prefect", "--source", f"s3://{bucket}", "--lake", f"s3://{bucket}/lake", "--day", DAY], 2, "is inside source"),
+                              (["--no-prefect", "--source", f"s3://{bucket}/x", "--lake", f"s3://{bucket}//x", "--day", DAY], 2, "empty segment")):
+        assert main(args) == code
+        out, err = capfd.readouterr()
+        assert err.count("\n") == 1 and words in err and "Traceback" not in out + err
