@@ -13,8 +13,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 # The flow on the embedded sample (data/) into ./lake, then what an analyst would see.
 run: $(INSTALLED)
-	$(BIN)/python -m flows.route53_lake --source data/cloudtrail --lake lake --start 2026-11-01 --end 2026-11-03 --day 2015-01-16
-	$(BIN)/python -m flows.route53_lake latest --lake lake
+	$(BIN)/route53-lake --source data/cloudtrail --lake lake --start 2026-11-01 --end 2026-11-03 --day 2015-01-16
+	$(BIN)/route53-lake latest --lake lake
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -77,5 +77,21 @@ limit ?
 """
 
 
+class LakeNotFoundError(FileNotFoundError):
+    """A location without any of the lake's folders: a mistyped --lake, or a lake never written."""
+
+
+LAKE_FOLDERS = ("events", "record_changes", "quarantine", "_manifests")
+
+
 def latest_changes(lake: str, limit: int = 15) -> duckdb.DuckDBPyRelation:
-    return connect(lake).sql(LATEST_CHANGES.replace("?", str(int(limit))))
+    """The latest `limit` record changes (at least 1). A location that holds no lake is an error,
+    not an empty table: an empty answer for a mistyped lake looks like a quiet week."""
+    limit = int(limit)
+    if limit < 1:
+        raise ValueError(f"limit: expected at least 1 row, got {limit}")
+    found = {entry.path for entry in open_store(lake).list("") if entry.is_dir}
+    if not found & set(LAKE_FOLDERS):
+        raise LakeNotFoundError(f"no lake at {lake}: none of {', '.join(f + '/' for f in LAKE_FOLDERS)} is there; "
+                                "check --lake, or run the flow first")
+    return connect(lake).sql(LATEST_CHANGES.replace("?", str(limit)))

@@ -61,9 +61,16 @@ DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter defaul
 
 
 def is_transient(exc: BaseException) -> bool:
-    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys or access denied."""
+    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys, access denied,
+    or a local condition a retry 1, 4 and 15 s later cannot change: a read-only or full file system,
+    a quota, a name too long, a refused symbolic link (ELOOP), a file too large."""
+    import errno
+
     permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
-    return isinstance(exc, (OSError, TimeoutError)) and not isinstance(exc, permanent)
+    lasting = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EXDEV)
+    if isinstance(exc, permanent) or getattr(exc, "errno", None) in lasting:
+        return False
+    return isinstance(exc, (OSError, TimeoutError))
 
 
 def _retry_on_transient(task_, task_run, state) -> bool:

@@ -96,7 +96,7 @@ def lake_lock(lake: Store, name: str, logger: logging.Logger | None = None, leas
     log = logger or logging.getLogger("route53_lake")
     relative = f"{LOCKS}/{name}.lock"
     if lake.is_local:
-        with _local_lock(lake.path(relative), name, log, wait_seconds):
+        with _local_lock(lake.open_local_file(relative), name, log, wait_seconds):
             yield
     else:
         with _s3_lock(lake, relative, name, log, lease_seconds, wait_seconds):
@@ -104,9 +104,7 @@ def lake_lock(lake: Store, name: str, logger: logging.Logger | None = None, leas
 
 
 @contextlib.contextmanager
-def _local_lock(path: str, name: str, log: logging.Logger, wait_seconds: float) -> Iterator[None]:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+def _local_lock(fd: int, name: str, log: logging.Logger, wait_seconds: float) -> Iterator[None]:
     try:
         _wait(lambda: _try_flock(fd), lambda: _holder_text(fd), name, log, wait_seconds)
         os.ftruncate(fd, 0)

@@ -1,9 +1,13 @@
 """Command line of route53-lake: CloudTrail log files -> Parquet lake of Route 53 changes.
 
-    python -m flows.route53_lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
+    route53-lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
         --start 2026-11-01 --end 2026-11-03
+    route53-lake latest --lake LAKE
+    route53-lake ddl --engine athena|duckdb --location LAKE
 
-Runs the Prefect flow (flows/flow.py), or with --no-prefect the same steps directly.
+(`python -m flows.route53_lake` is the same command.) Runs the Prefect flow (flows/flow.py), or
+with --no-prefect the same steps directly. Every argument is checked before any work; a failure
+is one line on stderr (flows/cli_errors.py). Exit status 0 done, 1 the run failed, 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -13,8 +17,27 @@ import os
 import sys
 from datetime import date
 
-from flows.pipeline import describe, run_without_prefect
+from pydantic import ValidationError
+
+from flows.cli_errors import (
+    BAD_ARGUMENTS,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    Parser,
+    UsageError,
+    debug_traceback,
+    explain_failure,
+    fail,
+    plain,
+    positive_int,
+    quiet_prefect_console,
+)
 from flows.settings import LakeSettings, SettingsError, delivery_days
+
+PROG = "route53-lake"
+MAX_WORKERS = 256
+_DEFAULTS = LakeSettings()
 
 
 def __getattr__(name: str):
@@ -33,20 +56,20 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date like 2026-11-01") from None
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m flows.route53_lake",
+    p = Parser(
+        prog=PROG,
         description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
-        epilog="Also: 'python -m flows.route53_lake latest --lake LAKE' prints the latest record changes; "
-        "'python -m flows.route53_lake ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
-        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role). "
+        epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
+        f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
+        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
     )
-    p.add_argument("--source", default=LakeSettings().source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
-    p.add_argument("--lake", default=LakeSettings().lake, help="lake root: s3://bucket/prefix or a folder (default: %(default)s)")
+    p.add_argument("--source", default=_DEFAULTS.source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
+    p.add_argument("--lake", default=_DEFAULTS.lake, help="lake root: s3://bucket/prefix or a folder, apart from the source (default: %(default)s)")
     p.add_argument("--start", type=_date, help="first delivery day, UTC, YYYY-MM-DD (default: yesterday)")
     p.add_argument("--end", type=_date, help="last delivery day, inclusive (default: --start)")
     p.add_argument("--day", type=_date, action="append", dest="days", help="a delivery day to add to the range; repeatable")
@@ -57,102 +80,94 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
     p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="with --no-prefect: processes reading and parsing files in parallel (default: the number of cores, %(default)s)")
+    p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
+                   help=f"with --no-prefect: processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
+    p.add_argument("--debug", action="store_true", help="on failure, also print the traceback (and Prefect's)")
     return p
 
 
-def latest_main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m flows.route53_lake latest", description="Print the latest record changes in the lake.")
-    p.add_argument("--lake", default=LakeSettings().lake, help="lake root (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=15, help="rows to show (default: %(default)s)")
-    args = p.parse_args(argv)
-    from flows.duckdb_lake import latest_changes
-
-    print(f"Latest record changes in {args.lake} (DuckDB):")
-    latest_changes(args.lake, args.limit).show(max_width=250)
-    return 0
-
-
-def ddl_main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m flows.route53_lake ddl",
-        description="Print the SQL that makes the lake queryable: Athena tables (partition projection, "
-        "no crawler, no MSCK REPAIR) and views, or DuckDB views.",
-    )
-    p.add_argument("--engine", choices=("athena", "duckdb"), default="athena")
-    p.add_argument("--database", default="route53_lake", help="Athena database (default: %(default)s)")
-    p.add_argument("--location", default=LakeSettings().lake, help="lake root: s3://bucket/prefix (Athena), or a folder or s3:// (DuckDB)")
-    p.add_argument("--projection-start", default="2014-01-01", help="first event_date Athena projects (default: %(default)s)")
-    args = p.parse_args(argv)
-    from flows.duckdb_lake import setup_sql
-
-    try:
-        print(setup_sql(args.engine, args.location, args.database, args.projection_start), end="")
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["latest"]:
-        return latest_main(argv[1:])
-    if argv[:1] == ["ddl"]:
-        return ddl_main(argv[1:])
-    if argv[:1] == ["run"]:
-        argv = argv[1:]
+def run_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    settings = LakeSettings(accounts=args.accounts, **_given(
+        source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
+        digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys))
+    days = delivery_days(args.start, args.end, args.days)
     try:
-        settings = LakeSettings(accounts=args.accounts, **_given(
-            source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
-            digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys))
-        days = delivery_days(args.start, args.end, args.days)
-    except (SettingsError, ValueError) as exc:
-        print(f"error: {_plain(exc)}", file=sys.stderr)
-        return 2
-    try:
-        if args.no_prefect:
-            run = run_without_prefect(settings, days, args.workers)
-        else:
-            if "PREFECT_API_URL" not in os.environ:
-                # A temporary server lives only for this run: its own service logs (e.g. a flush
-                # racing its shutdown) are noise here, while flow and task logs still show.
-                os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-            from flows.flow import route53_lake
-
-            run = route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
+        preflight(settings)
+        run = _run(args, settings, days)
+    except SettingsError as exc:
+        return fail(exc, BAD_ARGUMENTS)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
-        print(f"error: {explain_failure(exc, settings)}", file=sys.stderr)
-        return 1
+        debug_traceback(args.debug)
+        return fail(explain_failure(exc, settings.source, settings.lake), FAILED)
+    from flows.pipeline import describe
+
     for folder in run.folders:
         print(describe(folder))
     print(run.describe())
     print(f"lake: {settings.lake}")
-    return 0
+    return DONE
+
+
+def preflight(settings: LakeSettings) -> None:
+    """What can be checked before any file is read: the public keys a verification needs (a local
+    file is read by the settings themselves), and that a local lake can be written."""
+    if settings.digest_signatures == "verify" and settings.digest_public_keys and settings.digest_public_keys.startswith("s3://"):
+        from flows.pipeline import read_public_keys
+
+        read_public_keys(settings.digest_public_keys)  # SettingsError naming the file and the problem
+    if not settings.lake.startswith("s3://"):
+        writable_folder(settings.lake)
+
+
+def writable_folder(location: str) -> None:
+    """A local lake exists as a folder we may write, or can be created in one."""
+    path = os.path.abspath(os.path.expanduser(location))
+    existing = path
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise SettingsError(f"lake: {existing} is a file, not a folder; choose another --lake")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingsError(f"lake: cannot write in {existing} (permission denied or a read-only file system); "
+                            "choose a folder this user can write, or fix its owner or mode")
+
+
+def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
+    if args.no_prefect:
+        from flows.pipeline import run_without_prefect
+
+        return run_without_prefect(settings, days, args.workers)
+    if "PREFECT_API_URL" not in os.environ:
+        # A temporary server lives only for this run: its own service logs (e.g. a flush
+        # racing its shutdown) are noise here, while flow and task logs still show.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    from flows.flow import route53_lake
+
+    if not args.debug:
+        quiet_prefect_console()  # tracebacks stay in the run's log
+    return route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
 
 
 def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _plain(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):  # pydantic: keep only the messages a person can act on
-        return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-    return str(exc)
+def main(argv: list[str] | None = None) -> int:
+    """The `route53-lake` console script and `python -m flows.route53_lake`."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from flows.cli_query import ddl_main, latest_main
 
-
-def explain_failure(exc: BaseException, settings: LakeSettings) -> str:
-    name = type(exc).__name__
-    if name in ("NoCredentialsError", "PartialCredentialsError") or "credentials" in str(exc).lower():
-        return f"no AWS credentials found for {settings.source} / {settings.lake}: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or run with a role ({name})"
-    if isinstance(exc, PermissionError):
-        return f"access denied: {exc}. Check the IAM policy (see README, 'Permissions')"
-    if isinstance(exc, FileNotFoundError):
-        return f"not found: {exc}. Check --source and --lake"
-    return f"{name}: {exc}"
+    commands = {"latest": latest_main, "ddl": ddl_main, "run": run_main}
+    command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
+    try:
+        return commands[command](rest)
+    except UsageError as exc:
+        return fail(exc, BAD_ARGUMENTS)
+    except (SettingsError, ValidationError) as exc:
+        return fail(plain(exc), BAD_ARGUMENTS)
+    except KeyboardInterrupt as exc:
+        return fail(explain_failure(exc), INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,18 @@ shared config, instance or task role), which s3fs reads itself.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from flows import redact
+
+# Prefect logs a flow's refused parameters with their values: those records are redacted.
+redact.install()
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
@@ -23,30 +30,102 @@ class SettingsError(ValueError):
     """A setting a person has to fix; the message says which and how."""
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_USER_INFO = re.compile(r"[^/]*:[^/]*@")  # user:password@ before the first slash
+
+
 def validate_uri(uri: str, what: str) -> str:
-    """s3://bucket[/prefix] or a local path; nothing else, and no credentials inside."""
+    """s3://bucket[/prefix] or a local path; nothing else, and no credentials inside.
+
+    A refused location is never quoted back (it may hold a secret): the message names the
+    setting and what to write instead. A local lake may not be the filesystem root."""
     text = uri.strip()
     if not text:
         raise SettingsError(f"{what}: empty location")
-    if "://" in text:
-        scheme, _, rest = text.partition("://")
-        if scheme.lower() != "s3":
-            raise SettingsError(f"{what}: {scheme}:// is not supported; use s3://bucket/prefix or a local path")
-        bucket = rest.split("/", 1)[0]
-        if "@" in bucket or ":" in bucket:
-            raise SettingsError(f"{what}: credentials or ports in the URI are not allowed; use the AWS credential chain")
-        if not _BUCKET.fullmatch(bucket):
-            raise SettingsError(f"{what}: {bucket!r} is not a valid S3 bucket name")
-        if any(part in (".", "..") for part in rest.split("/")):
-            raise SettingsError(f"{what}: '.' and '..' are not allowed in an S3 key prefix")
-        return "s3://" + rest.rstrip("/")
+    if _CONTROL.search(text):
+        raise SettingsError(f"{what}: the location has a control character (newline, tab, NUL); write it on one line")
+    scheme = _SCHEME.match(text)
+    if "://" in text or (scheme and scheme.group(1).lower().startswith("s3")):
+        return _s3_uri(text, what)
+    if _USER_INFO.match(text):
+        raise SettingsError(f"{what}: the location looks like credentials (a name and a password before @); credentials are never part of a "
+                            "location: use the AWS credential chain (AWS_PROFILE, environment, instance role)")
+    if what == "lake" and os.path.realpath(os.path.expanduser(text)) == "/":
+        raise SettingsError("lake: '/' is the filesystem root; give the lake a folder of its own, e.g. /srv/route53-lake")
     return text.rstrip("/") or "/"
+
+
+def _s3_uri(text: str, what: str) -> str:
+    scheme, separator, rest = text.partition("://")
+    if not separator:  # s3:/bucket, s3:bucket: would be read as a local folder named "s3:"
+        raise SettingsError(f"{what}: an S3 location starts with s3:// (two slashes): s3://bucket/prefix")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise SettingsError(f"{what}: not a location; use s3://bucket/prefix or a local path")
+    if scheme.lower() != "s3":
+        raise SettingsError(f"{what}: {scheme}:// is not supported; use s3://bucket/prefix or a local path")
+    bucket, _, prefix = rest.partition("/")
+    if "@" in bucket or ":" in bucket:
+        raise SettingsError(f"{what}: credentials or ports in the URI are not allowed; use the AWS credential chain "
+                            "(AWS_PROFILE, environment, instance role) and AWS_ENDPOINT_URL for another endpoint")
+    if not _BUCKET.fullmatch(bucket):
+        raise SettingsError(f"{what}: {bucket[:70]!r} is not a valid S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')")
+    prefix = prefix.rstrip("/")
+    segments = prefix.split("/") if prefix else []
+    if "" in segments:
+        raise SettingsError(f"{what}: the key prefix has an empty segment ('//'); write s3://{bucket}/{'/'.join(s for s in segments if s)}")
+    if any(part in (".", "..") for part in segments):
+        raise SettingsError(f"{what}: '.' and '..' are not allowed in an S3 key prefix")
+    if "?" in prefix:
+        raise SettingsError(f"{what}: a location has no query string ('?'); write s3://bucket/prefix")
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+def nested_locations(source: str, lake: str) -> str | None:
+    """Why the lake and the source overlap (the same place, or one inside the other), or None.
+    Local folders are compared as the file system resolves them (links, '..', '~' included)."""
+    def parts(location: str) -> tuple[str, ...]:
+        if location.startswith("s3://"):
+            return ("s3:", *location.removeprefix("s3://").split("/"))
+        return tuple(p for p in os.path.realpath(os.path.expanduser(location)).split("/") if p)
+
+    if source.startswith("s3://") != lake.startswith("s3://"):
+        return None
+    s, l_ = parts(source), parts(lake)
+    if s == l_:
+        return f"source and lake are the same location ({lake}); give the lake a folder of its own"
+    if l_[:len(s)] == s:
+        return (f"lake {lake} is inside source {source}: its files would sit among the CloudTrail input; "
+                "put the lake outside the source")
+    if s[:len(l_)] == l_:
+        return (f"source {source} is inside lake {lake}: the run would read what it writes; "
+                "keep the source outside the lake")
+    return None
+
+
+def check_public_keys_file(path: str) -> str:
+    """A local public-keys file must exist and hold `aws cloudtrail list-public-keys` output, before
+    any work: the path as the file system resolves it (a mounted secret is often a link)."""
+    from transforms.integrity import parse_public_keys  # cryptography: imported only when needed
+
+    resolved = os.path.realpath(os.path.expanduser(path))
+    try:
+        with open(resolved, "rb") as handle:
+            parse_public_keys(json.loads(handle.read(10_000_000)))
+    except OSError as error:
+        raise SettingsError(f"digest_public_keys: cannot read {path}: {error.strerror or error}; save it with "
+                            "`aws cloudtrail list-public-keys --start-time ... > keys.json` and give its path") from None
+    except ValueError as error:
+        raise SettingsError(f"digest_public_keys: {path} is not `aws cloudtrail list-public-keys` output: {str(error)[:200]}") from None
+    return resolved
 
 
 class LakeSettings(BaseModel):
     """Where to read, where to write, and what to keep."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused value (say a URI with a secret in it) is never quoted back
+    # by pydantic, in a terminal or in a Prefect run's log.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     source: Annotated[str, Field(description="CloudTrail location: s3://bucket/optional/prefix or a local folder; AWSLogs/ is below it.")] = "data/cloudtrail"
     lake: Annotated[str, Field(description="Lake root: s3://bucket/prefix or a local folder. Nothing is written outside it.")] = "lake"
@@ -77,7 +156,17 @@ class LakeSettings(BaseModel):
     @field_validator("digest_public_keys")
     @classmethod
     def _keys_uri(cls, value: str | None, info) -> str | None:
-        return None if value is None else validate_uri(value, info.field_name)
+        if value is None:
+            return None
+        value = validate_uri(value, info.field_name)
+        return value if value.startswith("s3://") else check_public_keys_file(value)
+
+    @model_validator(mode="after")
+    def _roots_apart(self) -> LakeSettings:
+        problem = nested_locations(self.source, self.lake)
+        if problem:
+            raise SettingsError(problem)
+        return self
 
     @model_validator(mode="after")
     def _signatures_need_keys(self) -> LakeSettings:
@@ -145,6 +234,8 @@ def delivery_days(start: date | None, end: date | None, extra_days: list[date] |
         if span > MAX_DAYS_PER_RUN:
             raise SettingsError(f"{span} days from {start} to {end}; split runs longer than {MAX_DAYS_PER_RUN} days")
         days.update(start + timedelta(days=i) for i in range(span))
+    if len(days) > MAX_DAYS_PER_RUN:
+        raise SettingsError(f"{len(days)} delivery days in one run; at most {MAX_DAYS_PER_RUN}: split it into several runs")
     future = sorted(d for d in days if d > today)
     if future:
         raise SettingsError(f"{future[0]} is in the future (today is {today} UTC); CloudTrail cannot have delivered it")

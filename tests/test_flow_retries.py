@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from datetime import date
 
@@ -9,7 +10,7 @@ import pytest
 
 from flows.flow import is_transient, route53_lake
 from flows.pipeline import RunFailed
-from flows.storage import Store
+from flows.storage import OutsideRootError, Store
 from tests.conftest import a_record, gz, log_key, route53_record
 
 pytestmark = pytest.mark.slow
@@ -27,6 +28,10 @@ def trail(tmp_path):
     (ConnectionResetError("reset by peer"), True), (TimeoutError("read timed out"), True),
     (OSError("503 SlowDown"), True), (FileNotFoundError("gone"), False), (PermissionError("AccessDenied"), False),
     (ValueError("bad data"), False),
+    (OSError(errno.EROFS, "Read-only file system", "/srv/lake/events"), False),  # was retried for ~20 s
+    (OSError(errno.ENOSPC, "No space left on device"), False), (OSError(errno.EDQUOT, "Disk quota exceeded"), False),
+    (OSError(errno.ELOOP, "Too many levels of symbolic links"), False), (OutsideRootError("a symbolic link"), False),
+    (OSError(errno.EBUSY, "SlowDown"), True),
 ])
 def test_what_counts_as_transient(error, transient):
     assert is_transient(error) is transient

@@ -131,10 +131,11 @@ def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_pa
     from tests.conftest import a_record, gz, log_key, other_record, route53_record
 
     with_rows, without = log_key("123456789012", "2026-11-01"), log_key("123456789012", "2026-11-01", "0300", unique="OtherAbCdEfGhIjK")
-    (tmp_path / with_rows).parent.mkdir(parents=True)
-    (tmp_path / with_rows).write_bytes(gz([route53_record("e1", "2026-11-01T01:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
-    (tmp_path / without).write_bytes(gz([other_record(i, "2026-11-01T02:00:00Z") for i in range(5)]))
-    settings = LakeSettings(source=str(tmp_path), lake=str(tmp_path / "lake"))
+    trail = tmp_path / "trail"  # the lake may not sit inside the source
+    (trail / with_rows).parent.mkdir(parents=True)
+    (trail / with_rows).write_bytes(gz([route53_record("e1", "2026-11-01T01:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
+    (trail / without).write_bytes(gz([other_record(i, "2026-11-01T02:00:00Z") for i in range(5)]))
+    settings = LakeSettings(source=str(trail), lake=str(tmp_path / "lake"))
     full, empty = (read_and_flatten(settings, LogObject(path, 0, None), date(2026, 11, 1)) for path in (with_rows, without))
     assert len(pickle.dumps(empty)) < len(pickle.dumps(full)) // 4
     for result in (full, empty):
