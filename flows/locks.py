@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from flows.scratch import process_alive
 from flows.storage import Store
 
 LOCKS = "_state/locks"
@@ -80,13 +81,8 @@ def _process_start(pid: int) -> float:
 
 
 def _alive(pid: int, started: float) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not started or _process_start(pid) in (0.0, started)
+    """The process exists and is the one that took the lock (not another that reused its pid)."""
+    return process_alive(pid) and (not started or _process_start(pid) in (0.0, started))
 
 
 @contextlib.contextmanager

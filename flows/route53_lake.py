@@ -79,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--digest-policy", choices=("off", "record", "fail"), help="CloudTrail digest check: off, record findings in the manifests (default), or fail the run on any")
     p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
     p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")
+    p.add_argument("--drop-missing-files", action="store_true",
+                   help="drop the rows of log files an earlier run read that the source no longer has (default: keep them)")
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
     p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
                    help=f"with --no-prefect: processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
@@ -90,7 +92,8 @@ def run_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     settings = LakeSettings(accounts=args.accounts, **_given(
         source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
-        digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys))
+        digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
+        drop_missing_files=args.drop_missing_files or None))
     days = delivery_days(args.start, args.end, args.days)
     try:
         preflight(settings)

@@ -29,7 +29,7 @@ def sweep() -> int:
     with contextlib.suppress(OSError):
         for entry in os.scandir(root):
             match = _OWNED.match(entry.name)
-            if not match or _alive(int(match["pid"])):
+            if not match or process_alive(int(match["pid"])):
                 continue
             with contextlib.suppress(OSError):
                 if entry.is_dir(follow_symlinks=False):
@@ -40,7 +40,7 @@ def sweep() -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

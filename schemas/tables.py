@@ -109,7 +109,8 @@ _HEALTH_CHECK_ID = _col("health_check_id", STRING, "Health check id (requestPara
 
 EVENTS = Table(
     name="events",
-    description="One row per Route 53 API call recorded by CloudTrail, failed calls included.",
+    description="One row per Route 53 API call recorded by CloudTrail, failed calls included: once per event_id "
+    "across the whole lake, whatever trails, folders and delivery days delivered it (the earliest delivered copy is kept).",
     grain="one CloudTrail record of a selected Route 53 event source",
     key=("event_id",),
     partition=EVENT_DATE,
@@ -179,7 +180,8 @@ EVENTS = Table(
 
 RECORD_CHANGES = Table(
     name="record_changes",
-    description="One row per change of a ChangeResourceRecordSets batch. Rows of failed calls are kept "
+    description="One row per change of a ChangeResourceRecordSets batch, once per (event_id, change_index) across "
+    "the whole lake: the changes of the copy of the event that events keeps. Rows of failed calls are kept "
     "with error_code set: Route 53 applies a batch all or nothing, so none of them took effect.",
     grain="one element of requestParameters.changeBatch.changes",
     key=("event_id", "change_index"),

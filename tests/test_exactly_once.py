@@ -229,17 +229,18 @@ def test_s3_lock_takes_turns_and_takes_over_a_dead_holders_lock(s3, bucket):
     import threading
 
     lake = open_store(f"s3://{bucket}/lake")
-    order = []
+    order, holding = [], threading.Event()
 
     def hold(tag: str, seconds: float) -> None:
         with locks.lake_lock(lake, "partition-x", lease_seconds=3):
             order.append(f"{tag}+")
-            time.sleep(seconds)
+            holding.set()
+            time.sleep(seconds)  # longer than a lease: the holder renews it
             order.append(f"{tag}-")
 
-    first = threading.Thread(target=hold, args=("a", 1.5))
+    first = threading.Thread(target=hold, args=("a", 4))
     first.start()
-    time.sleep(0.3)
+    assert holding.wait(30)
     hold("b", 0)
     first.join()
     assert order == ["a+", "a-", "b+", "b-"]

@@ -44,7 +44,7 @@ def lake_files(root: Path) -> dict[str, bytes]:
 
 def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
     run_without_prefect(settings_for(trail), [DAY])
-    files = [p for p in (trail / "lake").rglob("*.parquet")]
+    files = [p for p in (trail / "lake").glob("*/*/*.parquet")]  # what readers see (not _staging)
     assert {p.parent.parent.name for p in files} == {"events", "record_changes", "quarantine"}
     for path in files:
         table = TABLES[path.parent.parent.name]
@@ -54,14 +54,18 @@ def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
         assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
 
 
-def test_one_file_per_table_per_partition_named_for_the_day_folder(trail):
+def test_one_file_per_table_partition_and_staged_files_named_for_the_day_folder(trail):
     run_without_prefect(settings_for(trail), [DAY])
     names = sorted(k for k in lake_files(trail) if k.endswith(".parquet"))
-    assert [n.rsplit("/", 2)[-2] for n in names] == [
-        "event_date=2026-11-01", "event_date=2026-11-02", "delivery_date=2026-11-02",
-        "event_date=2026-11-01", "event_date=2026-11-02"]
-    assert len({n.rsplit("/", 1)[-1] for n in names}) == 1
-    assert names[0].rsplit("/", 1)[-1].startswith(f"2026-11-02_{ACCT}_us-east-1_")
+    visible = [n for n in names if not n.startswith("_staging/")]
+    assert visible == [
+        "events/event_date=2026-11-01/part-0.parquet", "events/event_date=2026-11-02/part-0.parquet",
+        "quarantine/delivery_date=2026-11-02/part-0.parquet",
+        "record_changes/event_date=2026-11-01/part-0.parquet", "record_changes/event_date=2026-11-02/part-0.parquet"]
+    staged = [n.removeprefix("_staging/") for n in names if n.startswith("_staging/")]
+    assert [n.rsplit("/", 1)[0] for n in staged] == [n.rsplit("/", 1)[0] for n in visible]
+    assert len({n.rsplit("/", 1)[-1] for n in staged}) == 1
+    assert staged[0].rsplit("/", 1)[-1].startswith(f"2026-11-02_{ACCT}_us-east-1_")
 
 
 def test_manifest_lists_files_counts_and_outputs(trail):
@@ -74,7 +78,8 @@ def test_manifest_lists_files_counts_and_outputs(trail):
     assert (counts["files_listed"], counts["records_read"], counts["route53_records"]) == (3, 4, 3)
     assert (counts["events_written"], counts["records_quarantined"], counts["record_changes_written"]) == (2, 1, 2)
     assert counts["rejected_kinds"] == {"truncated_gzip": 1, "record_not_object": 1}
-    assert sorted(manifest["outputs"]) == sorted(k for k in lake_files(trail) if k.endswith(".parquet"))
+    assert sorted(manifest["outputs"]) == sorted(k for k in lake_files(trail) if k.endswith(".parquet") and k.startswith("_staging/"))
+    assert [f["in_source"] for f in manifest["files"]] == [True, True, True]
     assert "AKIA" not in path.read_text()
 
 
