@@ -151,31 +151,25 @@ class Store:
                 return self.fs.info(self.path(relative), refresh=True)["LastModified"].timestamp()
             except FileNotFoundError:
                 return None
-        folder, name = self._split(relative)
-        try:
-            fd = self._open_folder(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        try:
-            return os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime
-        except FileNotFoundError:
-            return None
-        finally:
-            os.close(fd)
+        status = self._local_stat(relative)
+        return None if status is None else status.st_mtime
 
     def exists(self, relative: str) -> bool:
         if not self.is_local:
             return self.fs.exists(self.path(relative))
+        return self._local_stat(relative) is not None
+
+    def _local_stat(self, relative: str) -> os.stat_result | None:
+        """The entry itself (a link is not followed), reached without following links; None if absent."""
         folder, name = self._split(relative)
         try:
             fd = self._open_folder(folder)
         except (FileNotFoundError, NotADirectoryError):
-            return False
+            return None
         try:
-            os.stat(name, dir_fd=fd, follow_symlinks=False)
-            return True
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
-            return False
+            return None
         finally:
             os.close(fd)
 
