@@ -187,7 +187,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
                         update_progress_artifact(progress, percent)
                 staged = stage(settings, listing, results)
             except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                run.failures.append(FolderFailure(listing.unit.folder, f"{type(error).__name__}: {error}"))
+                run.fail(listing.unit.folder, error)
                 logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
                 continue
             finally:
@@ -200,7 +200,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         try:
             run.partitions_rebuilt += publish(settings, sorted(partitions))
         except Exception as error:  # noqa: BLE001 - the other days are still published
-            run.failures.append(FolderFailure(f"partitions of {day}", f"{type(error).__name__}: {error}"))
+            run.fail(f"partitions of {day}", error)
         run.folders += folders
         rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
         events, changes, _ = drop_duplicate_events(concat(EVENTS, (r.events for r in results_of_day)),

@@ -133,7 +133,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
                     results = _read_folder(settings, listing, day, pool, spool, run)
                     staged = stage_folder(settings, listing, results, read_and_flatten)
                 except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                    run.failures.append(FolderFailure(listing.unit.folder, f"{type(error).__name__}: {error}"))
+                    run.fail(listing.unit.folder, error)
                     continue
                 run.folders.append(staged.summary)
                 partitions |= staged.partitions
@@ -176,7 +176,7 @@ def _publish(settings: LakeSettings, partitions: set, run: RunSummary) -> None:
         try:
             run.partitions_rebuilt += publish_partitions(settings, [partition])
         except Exception as error:  # noqa: BLE001 - the other partitions are still published
-            run.failures.append(FolderFailure(f"partition {partition.column}={partition.value}", f"{type(error).__name__}: {error}"))
+            run.fail(f"partition {partition.column}={partition.value}", error)
 
 
 def _die_with_parent() -> None:

@@ -109,6 +109,10 @@ class RunSummary:
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
 
+    def fail(self, what: str, error: Exception) -> None:
+        """Note that one part of the run failed (for a reason that is not the data); the run goes on."""
+        self.failures.append(FolderFailure(what, f"{type(error).__name__}: {error}"))
+
     def describe(self) -> str:
         names = ("files_listed", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
