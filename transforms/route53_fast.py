@@ -21,9 +21,11 @@ import orjson
 import pyarrow as pa
 from msgspec import UNSET, Meta, Raw, Struct, field
 
-from schemas.tables import EVENTS, RECORD_CHANGES, Table
-from transforms.cloudtrail import candidate_records, parse_json, records_of
-from transforms.errors import Rejected
+from schemas.tables import EVENTS, RECORD_CHANGES, STRINGS, Table
+from transforms.envelope import candidate_records, identify
+from transforms.errors import ErrorKind, Rejected
+from transforms.jsonscan import Broken, depth_at_most
+from transforms.limits import DEFAULT_LIMITS, Limits, out_of_memory, too_deep, too_large
 from transforms.names import normalize_record_name, strip_prefix
 from transforms.route53 import (
     _EVENT_COLUMNS_ON_CHANGES,
@@ -36,9 +38,10 @@ from transforms.route53 import (
     _hosted_zone_id,
     _hosted_zone_name,
     _object_or_none,
-    flatten_records,
+    quarantine_row,
 )
-from transforms.values import to_bool, to_json_text, to_timestamp
+from transforms.times import TimeWindow, to_timestamp
+from transforms.values import loads_lenient, to_bool, to_json_text
 
 
 def flatten_file(
@@ -47,34 +50,92 @@ def flatten_file(
     source_file: str,
     delivery_date: date,
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+    window: TimeWindow | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Flattened:
     """A decompressed log file -> the Flattened that flatten_records(records_of(parse_json(text)))
-    gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do."""
-    records_read, slices = candidate_records(text, event_sources)
-    where = {"source_file": source_file, "delivery_date": delivery_date}
-    canonical: list[tuple[int, _Record, _Derived]] = []
-    others = Rows()  # records not in CloudTrail's shape, as the reference reads them
+    gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do; a
+    record only ever costs itself (quarantined, or published with parse_warnings).
+
+    Records are read a batch at a time (decoded, converted, made into Arrow columns, dropped), so
+    memory per record is its row in the output plus a few dozen bytes, whatever the file holds."""
     try:
-        for (index, chunk), record in zip(slices, _decode(slices), strict=True):
+        return _flatten_file(text, source_file, delivery_date, event_sources, window, limits)
+    except MemoryError:  # within the bounds, yet more than the worker has: this file's rows are dropped
+        raise out_of_memory(f"reading {len(text):,} bytes of JSON") from None
+
+
+def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sources: frozenset[str],
+                  window: TimeWindow | None, limits: Limits) -> Flattened:
+    records_read, slices = candidate_records(text, event_sources, limits)
+    where = {"source_file": source_file, "delivery_date": delivery_date}
+    others = Rows()  # records not in CloudTrail's shape, as the reference reads them
+    events, changes, canonical_count = [], [], 0
+    for start in range(0, len(slices), _BATCH):
+        canonical: list[tuple[int, _Record, _Derived]] = []
+        batch = _within_bounds(slices[start:start + _BATCH], others, event_sources, limits, source_file)
+        for (index, chunk), record in zip(batch, _decode(batch), strict=True):
             if record is not None:
                 if record.eventSource is None or record.eventSource.lower() not in event_sources:
                     continue  # the reference does not select it either
-                derived = _derive(record)
+                derived = _derive(record, window)
                 if derived is not None:
                     canonical.append((index, record, derived))
                     continue
-            others.add_reference(index, orjson.loads(chunk), event_sources=event_sources, **where)
-    except orjson.JSONDecodeError:
-        # msgspec split a record that orjson refuses (a number too large for a double, a lone
-        # surrogate): the whole file is read as the reference reads it, which names the problem.
-        return flatten_records(records_of(parse_json(text)), event_sources=event_sources, **where)
+            others.add_reference(index, _load(index, chunk), event_sources=event_sources, window=window, limits=limits, **where)
+        if canonical:
+            batch_events, batch_changes = _tables(canonical, **where)
+            events.append(batch_events)
+            changes.append(batch_changes)
+            canonical_count += len(canonical)
     flat = others.flattened(records_read)
-    if canonical:
-        events, changes = _tables(canonical, **where)
-        flat.events = _in_file_order(events, flat.events, ("record_index",))
-        flat.record_changes = _in_file_order(changes, flat.record_changes, ("record_index", "change_index"))
-        flat.selected += len(canonical)
+    if canonical_count:
+        flat.events = _in_file_order(pa.concat_tables(events), flat.events, ("record_index",))
+        flat.record_changes = _in_file_order(pa.concat_tables(changes), flat.record_changes, ("record_index", "change_index"))
+        flat.selected += canonical_count
+    if flat.quarantine.num_rows > 1:
+        flat.quarantine = flat.quarantine.sort_by("record_index")  # records refused for a bound come first
     return flat
+
+
+_BATCH = 4096  # records decoded and converted at a time
+
+
+def _within_bounds(slices: list[tuple[int, Any]], others: Rows, event_sources: frozenset[str], limits: Limits,
+                   source_file: str) -> list[tuple[int, bytes]]:
+    """The batch's records as bytes, less those beyond max_record_bytes or max_json_depth, which no
+    parser reads: those that are selected are quarantined, with the identifiers read at their top level."""
+    kept = []
+    for index, chunk in slices:
+        chunk = bytes(chunk)
+        if len(chunk) > limits.max_record_bytes:
+            error = too_large(len(chunk), limits)
+        elif not depth_at_most(chunk, limits.max_json_depth):
+            error = too_deep(limits)
+        else:
+            kept.append((index, chunk))
+            continue
+        try:
+            selected, source, event_id = identify(chunk, event_sources) if chunk.lstrip()[:1] == b"{" else (True, None, None)
+        except Broken as broken:
+            raise Rejected(ErrorKind.NOT_JSON, f"invalid JSON in record {index}: {broken}") from None
+        if selected:
+            others.reject(quarantine_row(source_file, index, error, keep_raw=False, event_source=source, event_id=event_id))
+    return kept
+
+
+def _load(index: int, chunk: bytes) -> Any:
+    """A record's value: orjson, or, for a value orjson refuses (a lone surrogate, a number beyond a
+    double, bytes that are not UTF-8), the lenient reading that RFC 8259 allows. A record that is
+    not JSON at all means the file is not (the scan that cut it checks brackets only)."""
+    try:
+        return orjson.loads(chunk)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return loads_lenient(chunk)
+    except ValueError as exc:
+        raise Rejected(ErrorKind.NOT_JSON, f"invalid JSON in record {index}: {exc}") from None
 
 
 def _in_file_order(fast: pa.Table, reference: pa.Table, key: tuple[str, ...]) -> pa.Table:
@@ -226,6 +287,7 @@ class _Params(Struct, gc=False):
 
 _RECORDS = msgspec.json.Decoder(list[_Record])
 _RECORD = msgspec.json.Decoder(_Record)
+_REFUSED = (msgspec.DecodeError, UnicodeDecodeError)  # a type it does not expect, or text that is not UTF-8
 _PARAMS = msgspec.json.Decoder(_Params)
 _EMPTY = {cls: cls() for cls in (_Identity, _Session, _Issuer, _Attributes, _Tls, _Addendum, _RecordSet, _Alias, _Geo, _Batch)}
 
@@ -236,25 +298,26 @@ def _decode(slices: list[tuple[int, bytes]]) -> list[_Record | None]:
         return []
     try:
         return _RECORDS.decode(b"[" + b",".join(chunk for _, chunk in slices) + b"]")
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return [_decode_one(chunk) for _, chunk in slices]
 
 
 def _decode_one(chunk: bytes) -> _Record | None:
     try:
         return _RECORD.decode(chunk)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return None
 
 
+_ANY_PLAUSIBLE = TimeWindow()
 _CLOUDTRAIL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-def _time(text: str | None) -> datetime | None:
+def _time(text: str | None, window: TimeWindow, epoch: bool = False) -> datetime | None:
     """to_timestamp, with CloudTrail's own format (2026-11-05T12:34:56Z) read in C."""
     if text is not None and _CLOUDTRAIL_TIME.fullmatch(text):
-        return datetime.fromisoformat(text)
-    return to_timestamp(text, "")
+        return window.check(datetime.fromisoformat(text), "", text)
+    return to_timestamp(text, "", window, epoch=epoch)
 
 
 def _json(raw: Raw) -> Any:
@@ -281,10 +344,12 @@ class _Derived(Struct, gc=False):
     batch: _Batch
 
 
-def _derive(r: _Record) -> _Derived | None:
-    """The converted values of a record in CloudTrail's shape, or None to use flatten_event."""
+def _derive(r: _Record, window: TimeWindow | None = None) -> _Derived | None:
+    """The converted values of a record in CloudTrail's shape, or None to use flatten_event (which
+    also reads every value set aside with a warning, and every time outside the window)."""
+    window = window or _ANY_PLAUSIBLE
     try:
-        event_time = _time(r.eventTime)
+        event_time = _time(r.eventTime, window)
         event_name = r.eventName
         if event_time is None or not event_name or not r.eventID:
             return None  # flatten_event rejects it, or derives a synthetic id
@@ -299,12 +364,12 @@ def _derive(r: _Record) -> _Derived | None:
             event_time=event_time,
             read_only=r.readOnly if r.readOnly is not None else event_name.lower().startswith(_READ_PREFIXES),
             session_mfa_authenticated=to_bool(attributes.mfaAuthenticated, ""),
-            session_creation_date=_time(attributes.creationDate),
+            session_creation_date=_time(attributes.creationDate, window, epoch=True),
             hosted_zone_id=_hosted_zone_id(event_name, params, response),
             hosted_zone_name=_hosted_zone_name(event_name, params, response),
             change_id=_change_id(event_name, params, change_info),
             change_status=change_info.str("status"),
-            change_submitted_at=to_timestamp(change_info.raw("submittedAt"), ""),
+            change_submitted_at=to_timestamp(change_info.raw("submittedAt"), "", window, epoch=True),
             health_check_id=_health_check_id(params, response),
             request_parameters=None if request is None else to_json_text(request),
             response_elements=None if response_value is None else to_json_text(response_value),
@@ -375,6 +440,7 @@ def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str,
         "response_elements": [d.response_elements for d in derived],
         "additional_event_data": [d.additional_event_data for d in derived],
         "extra": [d.extra for d in derived],
+        "parse_warnings": pa.nulls(len(records), STRINGS),  # a record with a value set aside is not canonical
         "delivery_date": [delivery_date] * len(records),
         "source_file": [source_file] * len(records),
         "record_index": [index for index, _, _ in canonical],
@@ -416,7 +482,7 @@ def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
         "traffic_policy_instance_id": [s.trafficPolicyInstanceId for s in rrsets],
     }
     for name in ("cidr_collection_id", "cidr_location_name", "geoproximity_aws_region", "geoproximity_local_zone_group",
-                 "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra"):
+                 "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra", "parse_warnings"):
         columns[name] = nulls  # canonical records have none of these (their keys send a record to flatten_event)
     return _table(RECORD_CHANGES, columns)
 
@@ -425,7 +491,7 @@ def _table(table: Table, columns: dict[str, Any]) -> pa.Table:
     """Every column of the table, by name, in its schema's order and types."""
     assert columns.keys() == set(table.column_names), columns.keys() ^ set(table.column_names)
     return pa.Table.from_arrays(
-        [c if isinstance(c, pa.ChunkedArray) else pa.array(c, type=f.type) for c, f in ((columns[f.name], f) for f in table.schema)],
+        [c if isinstance(c, (pa.Array, pa.ChunkedArray)) else pa.array(c, type=f.type) for c, f in ((columns[f.name], f) for f in table.schema)],
         schema=table.schema)
 
 
