@@ -16,6 +16,7 @@ So a value one parser refuses costs at most its own record, and only if that rec
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -26,7 +27,7 @@ from transforms.jsonscan import Broken, Elements, Members, skip_ws, value_end
 from transforms.limits import DEFAULT_LIMITS, Limits
 from transforms.values import is_unicode, loads_lenient, to_json_text
 
-Slices = list[tuple[int, Any]]  # (position in Records, JSON text: bytes or msgspec.Raw)
+Slices = Iterable[tuple[int, Any]]  # (position in Records, JSON text: bytes or msgspec.Raw), in file order, read once
 
 
 class _Source(msgspec.Struct, gc=False):
@@ -52,9 +53,9 @@ _OBJECTS_PER_RECORD_BOUND = 2  # the first pass holds ~64 bytes per record; see 
 
 
 def candidate_records(text: bytes, event_sources: frozenset[str], limits: Limits = DEFAULT_LIMITS) -> tuple[int, Slices]:
-    """(number of records, [(position, JSON text)] of only the records that can be of a selected
-    source, or whose source cannot be told). Raises Rejected for a file that is not a log file,
-    or holds more than limits.max_records_per_file records.
+    """(number of records, (position, JSON text) of only the records that can be of a selected
+    source, or whose source cannot be told, to be iterated once). Raises Rejected for a file that
+    is not a log file, or holds more than limits.max_records_per_file records.
 
     A record whose eventSource is absent (in that spelling) or not a string is kept: flatten_event
     decides about it (another spelling of the key, an Insights record, a value of the wrong type).
@@ -85,12 +86,16 @@ def _parsed(structure: bytes, text: bytes, event_sources: frozenset[str], limits
     if records is not None:
         _count(len(records), limits)
         spellings = {record.eventSource for record in records}
-        wanted = {s for s in spellings if s is None or s.lower() in event_sources}
+        wanted = {s: 1 for s in spellings if s is not None and s.lower() in event_sources}
+        if None in spellings:
+            wanted[None] = 2  # kept if its text may name the source otherwise
         if not wanted:
             return len(records), []
+        # One byte per record says which to keep, so the records' objects are freed before the slices are made.
+        mask = bytes(wanted.get(record.eventSource, 0) for record in records)
+        del records
         raws = _ENVELOPE.decode(structure).Records
-        picks = [(index, raw) for index, (record, raw) in enumerate(zip(records, raws, strict=True))
-                 if record.eventSource in wanted and (record.eventSource is not None or _MAY_NAME_SOURCE.search(raw))]
+        picks: Iterable[tuple[int, Any]] = _picked(raws, mask)
     else:
         try:
             raws = _ENVELOPE.decode(structure).Records
@@ -99,10 +104,20 @@ def _parsed(structure: bytes, text: bytes, event_sources: frozenset[str], limits
         if raws is None:  # not {"Records": [...]}: names the problem, or reads an unusual but valid file
             return _as_slices(records_of(parse_json(text)))
         _count(len(raws), limits)
-        picks = [(index, raw) for index, raw in enumerate(raws) if _may_be_selected(raw, event_sources)]
+        picks = ((index, raw) for index, raw in enumerate(raws) if _may_be_selected(raw, event_sources))
     if structure is not text:
-        picks = _unmasked(structure, text, raws, picks)
+        return len(raws), _unmasked(structure, text, raws, list(picks))
     return len(raws), picks
+
+
+def _picked(raws: list[msgspec.Raw], mask: bytes) -> Iterator[tuple[int, Any]]:
+    for found in _MARKED.finditer(mask):
+        index = found.start()
+        if mask[index] == 1 or _MAY_NAME_SOURCE.search(raws[index]):
+            yield index, raws[index]
+
+
+_MARKED = re.compile(b"[\x01\x02]")
 
 
 def _count(records: int, limits: Limits) -> None:
@@ -128,7 +143,7 @@ class _Misaligned(Exception):
     """The masked text's records could not be located in the original: the scan reads the file."""
 
 
-def _unmasked(structure: bytes, text: bytes, raws: list[msgspec.Raw], picks: Slices) -> Slices:
+def _unmasked(structure: bytes, text: bytes, raws: list[msgspec.Raw], picks: list[tuple[int, Any]]) -> list[tuple[int, bytes]]:
     """The picked records cut from the original text, at the positions they have in the masked one."""
     members = Members(structure, skip_ws(structure, 0), until=b'"Records"')
     starts = [start for key, start, _ in members if key == b'"Records"']

@@ -16,7 +16,7 @@ class Limits:
     account and region; a record's largest fields are capped at 100 KB each)."""
 
     max_decompressed_bytes: int = 512 * MIB  # a file's JSON text, inflated
-    max_expansion_ratio: int = 100  # inflated / compressed; CloudTrail JSON compresses 10-40x
+    max_expansion_ratio: int = 200  # inflated / compressed; CloudTrail JSON compresses 10-40x, a bomb ~1000x
     max_records_per_file: int = 2_000_000
     max_record_bytes: int = MIB  # one selected record's JSON text; CloudTrail caps its fields at 100 KB each
     max_json_depth: int = 64  # objects and arrays inside one another, in one record

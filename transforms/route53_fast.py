@@ -13,12 +13,14 @@ tables with flatten_records' on every corpus, sample and generated file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from msgspec import UNSET, Meta, Raw, Struct, field
 
 from schemas.tables import EVENTS, RECORD_CHANGES, STRINGS, Table
@@ -32,6 +34,7 @@ from transforms.route53 import (
     _READ_PREFIXES,
     DEFAULT_EVENT_SOURCES,
     Flattened,
+    Repeated,
     Rows,
     _change_id,
     _health_check_id,
@@ -71,9 +74,10 @@ def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sour
     where = {"source_file": source_file, "delivery_date": delivery_date}
     others = Rows()  # records not in CloudTrail's shape, as the reference reads them
     events, changes, canonical_count = [], [], 0
-    for start in range(0, len(slices), _BATCH):
+    repeat = Repeated()
+    for chunk_batch in _batches(slices):
         canonical: list[tuple[int, _Record, _Derived]] = []
-        batch = _within_bounds(slices[start:start + _BATCH], others, event_sources, limits, source_file)
+        batch = _within_bounds(chunk_batch, others, event_sources, limits, source_file)
         for (index, chunk), record in zip(batch, _decode(batch), strict=True):
             if record is not None:
                 if record.eventSource is None or record.eventSource.lower() not in event_sources:
@@ -84,7 +88,7 @@ def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sour
                     continue
             others.add_reference(index, _load(index, chunk), event_sources=event_sources, window=window, limits=limits, **where)
         if canonical:
-            batch_events, batch_changes = _tables(canonical, **where)
+            batch_events, batch_changes = _tables(canonical, repeat, **where)
             events.append(batch_events)
             changes.append(batch_changes)
             canonical_count += len(canonical)
@@ -93,12 +97,23 @@ def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sour
         flat.events = _in_file_order(pa.concat_tables(events), flat.events, ("record_index",))
         flat.record_changes = _in_file_order(pa.concat_tables(changes), flat.record_changes, ("record_index", "change_index"))
         flat.selected += canonical_count
-    if flat.quarantine.num_rows > 1:
-        flat.quarantine = flat.quarantine.sort_by("record_index")  # records refused for a bound come first
+    if _out_of_order(flat.quarantine["record_index"]):
+        flat.quarantine = flat.quarantine.sort_by("record_index")  # a batch's records refused for a bound come first
     return flat
 
 
 _BATCH = 4096  # records decoded and converted at a time
+
+
+def _batches(slices: Iterable[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    batch = []
+    for item in slices:
+        batch.append(item)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _within_bounds(slices: list[tuple[int, Any]], others: Rows, event_sources: frozenset[str], limits: Limits,
@@ -136,6 +151,12 @@ def _load(index: int, chunk: bytes) -> Any:
         return loads_lenient(chunk)
     except ValueError as exc:
         raise Rejected(ErrorKind.NOT_JSON, f"invalid JSON in record {index}: {exc}") from None
+
+
+def _out_of_order(column: pa.ChunkedArray) -> bool:
+    if len(column) < 2:
+        return False
+    return pc.any(pc.less(column.slice(1), column.slice(0, len(column) - 1))).as_py()
 
 
 def _in_file_order(fast: pa.Table, reference: pa.Table, key: tuple[str, ...]) -> pa.Table:
@@ -382,7 +403,8 @@ def _derive(r: _Record, window: TimeWindow | None = None) -> _Derived | None:
         return None  # orjson refuses, which flatten_file then meets again on the whole record
 
 
-def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str, delivery_date: date) -> tuple[pa.Table, pa.Table]:
+def _tables(canonical: list[tuple[int, _Record, _Derived]], repeat: Repeated, *, source_file: str,
+            delivery_date: date) -> tuple[pa.Table, pa.Table]:
     """The events and record_changes rows of canonical records, built column by column."""
     records = [r for _, r, _ in canonical]
     derived = [d for _, _, d in canonical]
@@ -440,24 +462,26 @@ def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str,
         "response_elements": [d.response_elements for d in derived],
         "additional_event_data": [d.additional_event_data for d in derived],
         "extra": [d.extra for d in derived],
-        "parse_warnings": pa.nulls(len(records), STRINGS),  # a record with a value set aside is not canonical
-        "delivery_date": [delivery_date] * len(records),
-        "source_file": [source_file] * len(records),
+        "parse_warnings": repeat(None, STRINGS, len(records)),  # a record with a value set aside is not canonical
+        "delivery_date": repeat(delivery_date, pa.date32(), len(records)),
+        "source_file": repeat(source_file, pa.string(), len(records)),
         "record_index": [index for index, _, _ in canonical],
     })
-    return events, _changes_table(events, [d.batch.changes or () for d in derived])
+    return events, _changes_table(events, [d.batch.changes or () for d in derived], repeat, source_file, delivery_date)
 
 
-def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
+def _changes_table(events: pa.Table, batches: list[Any], repeat: Repeated, source_file: str, delivery_date: date) -> pa.Table:
     """One row per change; the event's columns are copied by Arrow (take), not row by row."""
     changes = [change for batch in batches for change in batch]
     parents = pa.array([parent for parent, batch in enumerate(batches) for _ in batch], type=pa.int64())
     rrsets = [c.resourceRecordSet or _EMPTY[_RecordSet] for c in changes]
     aliases = [s.aliasTarget or _EMPTY[_Alias] for s in rrsets]
     geos = [s.geoLocation or _EMPTY[_Geo] for s in rrsets]
-    nulls = [None] * len(changes)
-    context = events.select([*_EVENT_COLUMNS_ON_CHANGES, "change_count"]).take(parents)
-    columns: dict[str, Any] = {name: context.column(name) for name in _EVENT_COLUMNS_ON_CHANGES}
+    copied = [name for name in _EVENT_COLUMNS_ON_CHANGES if name not in ("source_file", "delivery_date")]
+    context = events.select([*copied, "change_count"]).take(parents)
+    columns: dict[str, Any] = {name: context.column(name) for name in copied}
+    columns["source_file"] = repeat(source_file, pa.string(), len(changes))
+    columns["delivery_date"] = repeat(delivery_date, pa.date32(), len(changes))
     columns |= {
         "batch_size": context.column("change_count"),
         "change_index": [position for batch in batches for position in range(len(batch))],
@@ -483,7 +507,7 @@ def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
     }
     for name in ("cidr_collection_id", "cidr_location_name", "geoproximity_aws_region", "geoproximity_local_zone_group",
                  "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra", "parse_warnings"):
-        columns[name] = nulls  # canonical records have none of these (their keys send a record to flatten_event)
+        columns[name] = repeat(None, RECORD_CHANGES.schema.field(name).type, len(changes))  # canonical records have none
     return _table(RECORD_CHANGES, columns)
 
 
