@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import subprocess
 import sys
 import zlib
@@ -20,6 +21,12 @@ import pytest
 from flows.pipeline import MANIFESTS, run_without_prefect
 from flows.settings import LakeSettings
 from tests.conftest import ROOT, a_record, gz, log_key, route53_record
+from transforms import cloudtrail, envelope
+from transforms.cloudtrail import decompress
+from transforms.envelope import candidate_records
+from transforms.errors import ErrorKind, Rejected
+from transforms.limits import DEFAULT_LIMITS, Limits
+from transforms.route53_fast import flatten_file
 
 ACCT = "123456789012"
 
@@ -198,3 +205,132 @@ def test_a_legitimate_file_of_a_million_tiny_records_is_read_in_a_few_hundred_mi
     # reading took 2.3 GB before (the whole run now ~1 GB, of which publishing, sorting and writing
     # Parquet ~400 MiB; the read itself ~600 MiB, 400 MB of it the events table)
     assert facts["peak"] < 1200 << 20, facts["peak"] >> 20
+
+
+# --- the bounds, one by one (transform level) ------------------------------------------------------------------
+
+SOURCES = frozenset({"route53.amazonaws.com"})
+
+
+def flatten(text: bytes, limits: Limits = DEFAULT_LIMITS):
+    return flatten_file(text, source_file="f", delivery_date=date(2026, 11, 2), limits=limits)
+
+
+def body(*records: bytes) -> bytes:
+    return b'{"Records":[' + b",".join(records) + b"]}"
+
+
+GOOD = json.dumps(crrs("good", "2026-11-02T10:00:00Z")).encode()
+
+
+def test_the_bounds_are_settings_with_descriptions_and_reach_the_transforms():
+    fields = LakeSettings.model_fields
+    for name in ("max_decompressed_bytes", "max_expansion_ratio", "max_records_per_file", "max_record_bytes", "max_json_depth"):
+        assert len(fields[name].description) > 40 and fields[name].default == getattr(DEFAULT_LIMITS, name)
+    assert LakeSettings(max_json_depth=20).limits() == Limits(max_json_depth=20)
+    with pytest.raises(ValueError):
+        LakeSettings(max_json_depth=5000)  # beyond what every parser's stack holds
+
+
+@pytest.mark.parametrize(("limits", "kind"), [
+    (Limits(max_decompressed_bytes=2 << 20), ErrorKind.FILE_TOO_LARGE),
+    (Limits(max_expansion_ratio=10), ErrorKind.COMPRESSION_RATIO),
+])
+def test_inflating_stops_at_the_bound(limits, kind):
+    data = gzip.compress(body(*[GOOD] * 10_000), compresslevel=1)  # 9 MB of JSON, ~100x
+    with pytest.raises(Rejected) as refused:
+        decompress(data, limits=limits)
+    assert refused.value.kind is kind
+
+
+def test_several_gzip_members_and_zero_padding_are_one_file_within_the_bound():
+    text = body(GOOD, GOOD)
+    data = gzip.compress(text[:10]) + gzip.compress(text[10:]) + b"\0" * 8
+    assert decompress(data) == text
+    noise = random.Random(0).randbytes(3 << 20)  # incompressible: the size bound, not the ratio, stops it
+    with pytest.raises(Rejected) as refused:
+        decompress(gzip.compress(noise) + gzip.compress(noise), limits=Limits(max_decompressed_bytes=5 << 20))
+    assert refused.value.kind is ErrorKind.FILE_TOO_LARGE
+
+
+def test_running_out_of_memory_quarantines_the_file_instead_of_crashing(monkeypatch):
+    class Starved:
+        def __init__(self, wbits: int) -> None:
+            pass
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            raise MemoryError
+
+    monkeypatch.setattr(cloudtrail.isal_zlib, "decompressobj", Starved)
+    with pytest.raises(Rejected) as refused:
+        decompress(gzip.compress(body(GOOD)))
+    assert refused.value.kind is ErrorKind.OUT_OF_MEMORY and "max_decompressed_bytes" in refused.value.message
+
+
+def test_more_records_than_the_bound_is_refused_whichever_reading_counts_them():
+    records = [b'{"eventSource":"s3.amazonaws.com","n":{"a":{}}}'] * 1_001
+    for text in (body(*records), body(*records).replace(b"s3.amazon", b"\\ud800")):  # msgspec's count, the masked one
+        with pytest.raises(Rejected) as refused:
+            candidate_records(text, SOURCES, Limits(max_records_per_file=1_000))
+        assert refused.value.kind is ErrorKind.TOO_MANY_RECORDS
+
+
+def test_a_file_of_more_objects_than_the_first_pass_may_hold_is_scanned_and_reads_the_same(monkeypatch):
+    """msgspec's first pass holds ~64 bytes a record; a file of more objects than twice the record
+    bound is cut by the structural scan instead, which holds nothing per unselected record."""
+    limits = Limits(max_records_per_file=1_000)
+    records = [b'{"eventSource":"s3.amazonaws.com","n":{"a":{}}}'] * 900 + [GOOD]
+    scans = []
+    monkeypatch.setattr(envelope, "_scanned", lambda *args: scans.append(1) or real_scan(*args))
+    flat = flatten(body(*records), limits)
+    assert scans and (flat.records_read, flat.events["event_id"].to_pylist()) == (901, ["good"])
+    with pytest.raises(Rejected) as refused:
+        flatten(body(*records, *records), limits)
+    assert refused.value.kind is ErrorKind.TOO_MANY_RECORDS
+
+
+real_scan = envelope._scanned
+
+
+@pytest.mark.parametrize("depth", [100, 5000], ids=["beyond-the-bound", "beyond-the-parsers-stacks"])
+def test_a_selected_record_beyond_the_depth_bound_is_quarantined_and_another_services_skipped(depth):
+    nested = b"[" * depth + b"]" * depth
+    route53 = GOOD.replace(b'"eventID": "good"', b'"eventID": "deep"').replace(b'"requestParameters": {', b'"x": ' + nested + b', "requestParameters": {')
+    s3 = b'{"eventSource":"s3.amazonaws.com","eventID":"s3","x":' + nested + b"}"
+    flat = flatten(body(GOOD, route53, s3))
+    assert flat.events["event_id"].to_pylist() == ["good"] and flat.records_read == 3
+    (row,) = flat.quarantine.to_pylist()
+    assert (row["record_index"], row["error_kind"], row["event_id"], row["event_source"], row["raw"]) == (
+        1, "too_deep", "deep", "route53.amazonaws.com", None)
+
+
+def test_a_selected_record_beyond_the_size_bound_is_quarantined_unread_and_another_services_skipped():
+    big = GOOD.replace(b'"eventID": "good"', b'"eventID": "big", "userAgent": "' + b"x" * 100_000 + b'"')
+    s3 = b'{"eventSource":"s3.amazonaws.com","key":"' + b"k" * 100_000 + b'"}'
+    flat = flatten(body(GOOD, big, s3), Limits(max_record_bytes=64 * 1024))
+    assert flat.events["event_id"].to_pylist() == ["good"]
+    (row,) = flat.quarantine.to_pylist()
+    assert (row["error_kind"], row["event_id"], row["raw"]) == ("record_too_large", "big", None)
+    assert "max_record_bytes" in row["error_message"]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    (body(GOOD, b'{"userAgent":"\\ud800"}') + b"\n" + body(GOOD), ErrorKind.NDJSON),
+    (body(GOOD, b'{"userAgent":"\\ud800"}') + b" trailing", ErrorKind.TRAILING_DATA),
+    (body(GOOD, b'{"userAgent":"\\ud800", "x": [1, 2}'), ErrorKind.NOT_JSON),
+    (body(GOOD, b'{"userAgent":"\\ud800", "x": "unterminated}]}'), ErrorKind.NOT_JSON),
+    (body(GOOD, b'{"userAgent":"\\ud800"}, \xff'), ErrorKind.NOT_UTF8),
+    (b'{"userAgent":"\\ud800", "Records": {}}', ErrorKind.NOT_A_LOG_FILE),
+    (b'[{"userAgent":"\\ud800"}]', ErrorKind.NOT_A_LOG_FILE),
+])
+def test_the_lenient_readings_name_a_damaged_file_as_the_strict_one_does(text, kind):
+    with pytest.raises(Rejected) as refused:
+        flatten(text)
+    assert refused.value.kind is kind, refused.value
+
+
+def test_deep_nesting_elsewhere_in_the_file_never_reaches_a_parser():
+    text = b'{"Records":[' + GOOD + b'], "other": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    with pytest.raises(Rejected) as refused:
+        flatten(text)
+    assert refused.value.kind is ErrorKind.TOO_DEEP

@@ -65,7 +65,7 @@ def candidate_records(text: bytes, event_sources: frozenset[str], limits: Limits
         return _scanned(text, event_sources, limits)  # maybe tens of millions of tiny records
     try:
         return _parsed(text, text, event_sources, limits)
-    except _REFUSED:
+    except (*_REFUSED, _Misaligned):
         pass
     if b"\\u" in text:
         masked, found = _SURROGATE_ESCAPE.subn(rb"\\u0020", text)
@@ -101,8 +101,16 @@ def _parsed(structure: bytes, text: bytes, event_sources: frozenset[str], limits
             raws = _ENVELOPE.decode(structure).Records
         except msgspec.ValidationError:
             raws = None
-        if raws is None:  # not {"Records": [...]}: names the problem, or reads an unusual but valid file
-            return _as_slices(records_of(parse_json(text)))
+        if raws is None:  # not {"Records": [...]}: names the problem (masking keeps the shape), or reads an unusual but valid file
+            try:
+                records = records_of(parse_json(structure))
+            except Rejected as error:
+                if error.kind is ErrorKind.NOT_JSON and structure is text and b"\\u" in text:
+                    raise _Misaligned from None  # perhaps only a lone surrogate: the masked reading names it
+                raise
+            if structure is not text:
+                raise _Misaligned  # e.g. two Records keys, read differently by msgspec and orjson: the scan decides
+            return _as_slices(records)
         _count(len(raws), limits)
         picks = ((index, raw) for index, raw in enumerate(raws) if _may_be_selected(raw, event_sources))
     if structure is not text:
@@ -140,7 +148,8 @@ def _as_slices(records: list[Any]) -> tuple[int, Slices]:
 
 
 class _Misaligned(Exception):
-    """The masked text's records could not be located in the original: the scan reads the file."""
+    """This reading cannot settle the file (the masked text's records not found in the original,
+    or a lone surrogate perhaps all that is wrong): the next reading does."""
 
 
 def _unmasked(structure: bytes, text: bytes, raws: list[msgspec.Raw], picks: list[tuple[int, Any]]) -> list[tuple[int, bytes]]:
