@@ -16,6 +16,7 @@ So a value one parser refuses costs at most its own record, and only if that rec
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -92,7 +93,8 @@ def _parsed(structure: bytes, text: bytes, event_sources: frozenset[str], limits
         if not wanted:
             return len(records), []
         # One byte per record says which to keep, so the records' objects are freed before the slices are made.
-        mask = bytes(wanted.get(record.eventSource, 0) for record in records)
+        marks = defaultdict(int, wanted)  # 0 for every other source
+        mask = bytes(map(marks.__getitem__, [record.eventSource for record in records]))
         del records
         raws = _ENVELOPE.decode(structure).Records
         picks: Iterable[tuple[int, Any]] = _picked(raws, mask)

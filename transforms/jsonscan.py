@@ -69,12 +69,27 @@ def _container_end(text: bytes, pos: int) -> tuple[int, int]:
 
 
 def depth_at_most(chunk: bytes, limit: int) -> bool:
-    """Whether a value's text nests at most `limit` levels. Counting brackets (in C) settles it for
-    almost every record; only one with more brackets than the limit is scanned."""
+    """Whether a value's text nests at most `limit` levels, for text a parser has found balanced.
+    Counting brackets settles it for almost every record; for one with more brackets than the
+    limit, the brackets outside strings are kept and the innermost pairs removed a level a pass:
+    all in C, a few microseconds where a scan would take a millisecond."""
     if chunk.count(b"{") + chunk.count(b"[") <= limit:
         return True
-    start = skip_ws(chunk, 0)
-    return value_end(chunk, start)[1] <= limit
+    if b"\\" in chunk:  # escaped backslashes first: what remains of \" is a real quote, of \\" none
+        chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(chunk.split(b'"')[0::2]).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        inner = _INNERMOST.sub(b"", brackets)
+        if not inner:
+            return True
+        if len(inner) == len(brackets):
+            return False  # unbalanced: not a value a parser accepted
+        brackets = inner
+    return False
+
+
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_INNERMOST = re.compile(rb"\[\]|\{\}")  # one level a pass: a substitution does not look at its own output
 
 
 class Elements:

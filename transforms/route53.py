@@ -57,9 +57,9 @@ class Repeated:
     def __call__(self, value: Any, type_: pa.DataType, rows: int) -> pa.Array:
         base = self._made.get((value, str(type_)))
         if base is None or len(base) < rows:
-            size = max(rows, _ROWS_PER_TABLE)
+            size = rows if base is None else max(rows, 2 * len(base))  # most files need one batch: exactly its size
             base = self._made[(value, str(type_))] = pa.nulls(size, type_) if value is None else pa.array([value] * size, type_)
-        return base.slice(0, rows)
+        return base if len(base) == rows else base.slice(0, rows)
 
 
 @dataclass

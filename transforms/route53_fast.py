@@ -308,7 +308,7 @@ class _Params(Struct, gc=False):
 
 _RECORDS = msgspec.json.Decoder(list[_Record])
 _RECORD = msgspec.json.Decoder(_Record)
-_REFUSED = (msgspec.DecodeError, UnicodeDecodeError)  # a type it does not expect, or text that is not UTF-8
+_REFUSED = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)  # a type it does not expect, text not UTF-8, deep nesting
 _PARAMS = msgspec.json.Decoder(_Params)
 _EMPTY = {cls: cls() for cls in (_Identity, _Session, _Issuer, _Attributes, _Tls, _Addendum, _RecordSet, _Alias, _Geo, _Batch)}
 
