@@ -2,8 +2,8 @@
 
 flatten_event looks every key up case-insensitively through Obj and converts every value, which
 is what makes it correct for fixtures in the wild (TTL, DNSName, numbers as strings) and slow.
-Here the candidate records of a file (transforms.cloudtrail.candidate_records) are decoded in one
-call by msgspec into typed structs in CloudTrail's own spelling: msgspec checks in C that every key
+Here the candidate records of a file (transforms.envelope.candidate_records) are decoded a batch at
+a time by msgspec into typed structs in CloudTrail's own spelling: msgspec checks in C that every key
 is known and every value has CloudTrail's type, so the row is read off attributes without
 converting anything. A record that does not fit exactly goes to flatten_event, which names any
 problem precisely. So this path never decides anything on its own; the fast-path tests compare its
@@ -56,9 +56,11 @@ def flatten_file(
     window: TimeWindow | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Flattened:
-    """A decompressed log file -> the Flattened that flatten_records(records_of(parse_json(text)))
-    gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do; a
-    record only ever costs itself (quarantined, or published with parse_warnings).
+    """A decompressed log file -> the Flattened that flatten_records gives on its records as the
+    lenient reference reads them (read_log_file_reference), within `limits` and `window`. Raises
+    Rejected for a file that cannot be read; a record only ever costs itself (quarantined, or
+    published with parse_warnings). A record beyond max_record_bytes is refused here only: the
+    reference has no record text to measure.
 
     Records are read a batch at a time (decoded, converted, made into Arrow columns, dropped), so
     memory per record is its row in the output plus a few dozen bytes, whatever the file holds."""
