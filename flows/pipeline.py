@@ -18,7 +18,7 @@ import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from multiprocessing import get_context
 
 import pyarrow as pa
@@ -36,6 +36,7 @@ from transforms.cloudtrail import decompress
 from transforms.errors import Rejected
 from transforms.route53 import quarantine_row
 from transforms.route53_fast import flatten_file
+from transforms.times import TimeWindow
 
 FILE_CONCURRENCY = 8  # batches of log files the flow reads at once (its task runner threads)
 
@@ -83,11 +84,13 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_con
     uri = source.uri_of(obj.path)
     common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest(),
               "content_sha256": "" if hash_content else None}  # "": undecodable, matches no digest
+    limits = settings.limits()
     try:
-        content = decompress(data)
+        content = decompress(data, limits=limits)
         if hash_content:
             common["content_sha256"] = hashlib.sha256(content).hexdigest()
-        flat = flatten_file(content, source_file=uri, delivery_date=day, event_sources=frozenset(settings.event_sources))
+        flat = flatten_file(content, source_file=uri, delivery_date=day, event_sources=frozenset(settings.event_sources),
+                            window=TimeWindow.until(datetime.now(UTC)), limits=limits)
     except Rejected as error:
         return FileResult(
             **common, records_read=0, route53_records=0, rejected=str(error.kind),

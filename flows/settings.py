@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows import redact
+from transforms.limits import DEFAULT_LIMITS, MIB, Limits
 
 # Prefect logs a flow's refused parameters with their values: those records are redacted.
 redact.install()
@@ -140,6 +141,19 @@ class LakeSettings(BaseModel):
     drop_missing_files: Annotated[bool, Field(description="Drop the rows of log files an earlier run read that the source no longer has (retention, lifecycle rules). Off: the lake keeps them, and the manifest marks those files in_source: false.")] = False
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
     kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None
+    # Bounds on one log file (transforms.limits): beyond one, the file or the record is quarantined with its own
+    # error kind and the rest of the folder is published. Memory per file is bounded by them, not by the input.
+    max_decompressed_bytes: Annotated[int, Field(ge=MIB, le=16 * 1024 * MIB, description="Largest JSON text one log file may inflate to, in bytes; inflating stops there and the file is quarantined (file_too_large). A worker needs about 1.5 times this.")] = DEFAULT_LIMITS.max_decompressed_bytes
+    max_expansion_ratio: Annotated[int, Field(ge=10, le=1100, description="Largest inflated/compressed size ratio beyond the first MiB; more is a gzip bomb, quarantined (compression_ratio) as soon as it is reached. CloudTrail logs compress 10-40x.")] = DEFAULT_LIMITS.max_expansion_ratio
+    max_records_per_file: Annotated[int, Field(ge=1000, le=100_000_000, description="Most records one log file may hold; more is quarantined (too_many_records). Reading costs a few hundred bytes per selected record.")] = DEFAULT_LIMITS.max_records_per_file
+    max_record_bytes: Annotated[int, Field(ge=64 * 1024, le=1024 * MIB, description="Largest JSON text of one selected record; a larger one is quarantined (record_too_large) unread. CloudTrail caps a record's fields at 100 KB each.")] = DEFAULT_LIMITS.max_record_bytes
+    max_json_depth: Annotated[int, Field(ge=8, le=200, description="Deepest nesting of objects and arrays in one selected record; deeper is quarantined (too_deep) unread. CloudTrail records nest about 10 levels.")] = DEFAULT_LIMITS.max_json_depth
+
+    def limits(self) -> Limits:
+        """The bounds as the transforms take them."""
+        return Limits(max_decompressed_bytes=self.max_decompressed_bytes, max_expansion_ratio=self.max_expansion_ratio,
+                      max_records_per_file=self.max_records_per_file, max_record_bytes=self.max_record_bytes,
+                      max_json_depth=self.max_json_depth)
 
     def s3_put_options(self) -> dict[str, str]:
         """Headers for every object written to an S3 lake (ignored for a local lake)."""

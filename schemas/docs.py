@@ -23,15 +23,31 @@ def render_table(table: Table) -> str:
         f"- Key: ({', '.join(table.key)}).",
         f"- Layout: `<lake>/{table.name}/{table.partition.name}=YYYY-MM-DD/*.parquet`, sorted by {', '.join(table.sort_by)}.",
         "",
-        "| column | type | null | description |",
-        "|---|---|---|---|",
+        "| column | type | null | description | if the value cannot be read |",
+        "|---|---|---|---|---|",
     ]
     for column in (*table.columns, table.partition):
         nullable = "yes" if column.nullable else "no"
         partition = " (partition)" if column is table.partition else ""
         description = column.description.replace("|", "\\|")
-        lines.append(f"| `{column.name}`{partition} | {type_name(column.type)} | {nullable} | {description} |")
+        unreadable = column.unreadable.replace("|", "\\|")
+        lines.append(f"| `{column.name}`{partition} | {type_name(column.type)} | {nullable} | {description} | {unreadable} |")
     return "\n".join(lines)
+
+
+UNREADABLE_RULE = """## Values that cannot be read
+
+Only what identifies and places a record can send it to `quarantine`: `eventTime`, `eventSource`,
+`eventName`, and a change batch that cannot be read as changes (`changeBatch`, `changes`, a change
+or its `resourceRecordSet` that is not an object or array where one belongs), plus the bounds on one
+record (`max_record_bytes`, `max_json_depth`). Any other value that cannot be read (a wrong type, a
+number no column holds such as `1e400`, text with a lone surrogate, an implausible `submittedAt`)
+makes its column null and the record is published: `parse_warnings` names each such value as
+`field: what was found`, the JSON columns (`request_parameters`, `response_elements`,
+`additional_event_data`) keep it as it was, and `extra` keeps the others by their dotted path. A
+change's own values are named in its `record_changes.parse_warnings` and kept in its `extra`, and
+listed in the event's `parse_warnings` too. The last column of each table below says, field by
+field, what happens."""
 
 
 def render_dictionary() -> str:
@@ -40,6 +56,8 @@ def render_dictionary() -> str:
         "# Data dictionary",
         "",
         "Generated from `schemas/tables.py` by `python -m schemas.docs`; a test fails when it is stale.",
+        "",
+        UNREADABLE_RULE,
         "",
         *(render_table(t) + "\n" for t in TABLES.values()),
         "## Quarantine error kinds",

@@ -21,12 +21,21 @@ DATE = pa.date32()
 STRINGS = pa.list_(pa.string())
 
 
+# What a value that cannot be read does to its record (the data dictionary's "if unreadable").
+SET_ASIDE = "null; named in parse_warnings"
+SET_ASIDE_KEPT = "null; named in parse_warnings; kept in extra"
+IN_JSON = "null; named in parse_warnings (the JSON column keeps the value)"
+WHOLE_JSON = "kept whole as JSON text: never unreadable"
+NOT_READ = "-"  # made by the pipeline, or derived from other columns
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: pa.DataType
     description: str
     nullable: bool = True
+    unreadable: str = NOT_READ
 
     def field(self) -> pa.Field:
         return pa.field(
@@ -60,22 +69,27 @@ class Table:
         return [c.name for c in self.columns]
 
 
-def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:
-    return Column(name, type_, description, nullable)
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True, unreadable: str = SET_ASIDE_KEPT) -> Column:
+    return Column(name, type_, description, nullable, unreadable)
 
 
-EVENT_DATE = _col("event_date", DATE, "UTC date of event_time (Hive partition, from the folder name).", False)
-DELIVERY_DATE_PARTITION = _col(
+def _made(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:
+    """A column the pipeline makes (or derives), not read from one field of the record."""
+    return Column(name, type_, description, nullable, NOT_READ)
+
+
+EVENT_DATE = _made("event_date", DATE, "UTC date of event_time (Hive partition, from the folder name).", False)
+DELIVERY_DATE_PARTITION = _made(
     "delivery_date", DATE, "UTC delivery date: the YYYY/MM/DD folder the file was read from (Hive partition).", False
 )
 
-_DELIVERY_DATE = _col(
+_DELIVERY_DATE = _made(
     "delivery_date", DATE,
     "UTC delivery date of the log file (its YYYY/MM/DD folder). Differs from event_date for events "
     "delivered after midnight or late.", False,
 )
-_SOURCE_FILE = _col("source_file", STRING, "URI of the CloudTrail log file the row was read from.", False)
-_RECORD_INDEX = _col(
+_SOURCE_FILE = _made("source_file", STRING, "URI of the CloudTrail log file the row was read from.", False)
+_RECORD_INDEX = _made(
     "record_index", BIGINT, "Position of the record in its file's Records list: with source_file, the exact raw record.", False
 )
 _EVENT_ID = _col(
@@ -83,15 +97,22 @@ _EVENT_ID = _col(
     "CloudTrail eventID, unique per event. Records without one (eventVersion 1.0) get "
     "'synthetic:' + SHA-256 of eventTime, eventSource, eventName, awsRegion, sourceIPAddress, "
     "userIdentity.arn and requestParameters, so duplicates of them still collapse.", False,
+    "the synthetic id, as without one; named in parse_warnings; kept in extra",
 )
-_EVENT_TIME = _col("event_time", TIMESTAMP, "eventTime: when the API call was made (UTC).", False)
+_EVENT_TIME = _col(
+    "event_time", TIMESTAMP, "eventTime: when the API call was made (UTC). ISO-8601 with Z, an offset or none, up to "
+    "nanoseconds (kept to microseconds).", False,
+    "record quarantined: missing_field, bad_field_type (not a string), bad_timestamp, implausible_time (offset beyond "
+    "±18:00, before 2013-11-01, or over a day after the run started)",
+)
 _HOSTED_ZONE_ID = _col(
     "hosted_zone_id", STRING,
     "Hosted zone the call acted on, without the '/hostedzone/' prefix (from requestParameters."
-    "hostedZoneId or .id, or responseElements.hostedZone.id).",
+    "hostedZoneId or .id, or responseElements.hostedZone.id).", unreadable=IN_JSON,
 )
-_CHANGE_ID = _col("change_id", STRING, "Route 53 change id without the '/change/' prefix (responseElements.changeInfo.id).")
-_CHANGE_COMMENT = _col("change_comment", STRING, "requestParameters.changeBatch.comment.")
+_CHANGE_ID = _col("change_id", STRING, "Route 53 change id without the '/change/' prefix (responseElements.changeInfo.id).",
+                  unreadable=IN_JSON)
+_CHANGE_COMMENT = _col("change_comment", STRING, "requestParameters.changeBatch.comment.", unreadable=IN_JSON)
 _ERROR_CODE = _col("error_code", STRING, "errorCode of a failed call; null when the call succeeded.")
 _USER_IDENTITY_TYPE = _col(
     "user_identity_type", STRING,
@@ -105,7 +126,13 @@ _SESSION_ISSUER_ARN = _col(
 _SOURCE_IP = _col("source_ip_address", STRING, "sourceIPAddress: caller IP, or a service name such as cloudformation.amazonaws.com.")
 _USER_AGENT = _col("user_agent", STRING, "userAgent of the caller (tool and version).")
 _RECIPIENT_ACCOUNT = _col("recipient_account_id", STRING, "recipientAccountId: the account that owns the resource.")
-_HEALTH_CHECK_ID = _col("health_check_id", STRING, "Health check id (requestParameters.healthCheckId or responseElements.healthCheck.id).")
+_HEALTH_CHECK_ID = _col("health_check_id", STRING, "Health check id (requestParameters.healthCheckId or responseElements.healthCheck.id).",
+                        unreadable=IN_JSON)
+_PARSE_WARNINGS = _made(
+    "parse_warnings", STRINGS,
+    "Values that could not be read, one 'field: what was found' each (e.g. 'userAgent: expected string, found "
+    "object {...}'); their columns are null. Null when there are none.",
+)
 
 EVENTS = Table(
     name="events",
@@ -118,8 +145,10 @@ EVENTS = Table(
     columns=(
         _EVENT_ID,
         _EVENT_TIME,
-        _col("event_name", STRING, "eventName, e.g. ChangeResourceRecordSets, as CloudTrail wrote it.", False),
-        _col("event_source", STRING, "eventSource, lower case, e.g. route53.amazonaws.com.", False),
+        _col("event_name", STRING, "eventName, e.g. ChangeResourceRecordSets, as CloudTrail wrote it.", False,
+             "record quarantined: missing_field, bad_field_type, invalid_unicode"),
+        _col("event_source", STRING, "eventSource, lower case, e.g. route53.amazonaws.com.", False,
+             "text that is no selected source: record skipped; not text: record quarantined (bad_field_type)"),
         _col("event_type", STRING, "eventType: AwsApiCall, AwsServiceEvent, AwsConsoleAction, ..."),
         _col("event_version", STRING, "eventVersion of the record format, e.g. 1.08."),
         _col("api_version", STRING, "apiVersion of the service API, e.g. 2013-04-01 for route53."),
@@ -128,6 +157,7 @@ EVENTS = Table(
             "read_only", BOOL,
             "readOnly: true for calls that do not change state. Records without it (eventVersion 1.0) "
             "follow the API naming convention: Get*, List*, Describe*, TestDNSAnswer... are read-only.",
+            unreadable="null (not the naming convention); named in parse_warnings; kept in extra",
         ),
         _col("management_event", BOOL, "managementEvent flag."),
         _col("aws_region", STRING, "awsRegion the call was recorded in (us-east-1 for Route 53 itself)."),
@@ -153,25 +183,33 @@ EVENTS = Table(
         _SESSION_ISSUER_ARN,
         _col("session_issuer_user_name", STRING, "userIdentity.sessionContext.sessionIssuer.userName (the role name)."),
         _col("session_mfa_authenticated", BOOL, "userIdentity.sessionContext.attributes.mfaAuthenticated."),
-        _col("session_creation_date", TIMESTAMP, "userIdentity.sessionContext.attributes.creationDate (UTC)."),
+        _col("session_creation_date", TIMESTAMP, "userIdentity.sessionContext.attributes.creationDate (UTC): ISO-8601 "
+             "(extended or basic) or epoch seconds or milliseconds.",
+             unreadable="null, also when implausible (as for event_time); named in parse_warnings; kept in extra"),
         _HOSTED_ZONE_ID,
-        _col("hosted_zone_name", STRING, "Zone name, normalized (lower case, trailing dot), where the call carries it (CreateHostedZone)."),
+        _col("hosted_zone_name", STRING, "Zone name, normalized (lower case, trailing dot), where the call carries it (CreateHostedZone).",
+             unreadable=IN_JSON),
         _CHANGE_ID,
-        _col("change_status", STRING, "responseElements.changeInfo.status, e.g. PENDING."),
-        _col("change_submitted_at", TIMESTAMP, "responseElements.changeInfo.submittedAt parsed to UTC (written as 'Jan 16, 2015 12:41:43 AM')."),
+        _col("change_status", STRING, "responseElements.changeInfo.status, e.g. PENDING.", unreadable=IN_JSON),
+        _col("change_submitted_at", TIMESTAMP, "responseElements.changeInfo.submittedAt in UTC: Java's US medium format "
+             "of any JDK ('Jan 16, 2015 12:41:43 AM', 'Jan 16, 2015, 12:41:43\u202fAM'), ISO-8601 or epoch seconds/ms.",
+             unreadable="null, also when implausible (as for event_time); named in parse_warnings (the JSON column keeps it)"),
         _HEALTH_CHECK_ID,
-        _col("change_count", BIGINT, "Number of entries in requestParameters.changeBatch.changes; null when the call has no batch."),
+        _col("change_count", BIGINT, "Number of entries in requestParameters.changeBatch.changes; null when the call has no batch.",
+             unreadable="record quarantined (bad_change_batch): a batch, changes list, change or resourceRecordSet of the wrong shape"),
         _CHANGE_COMMENT,
         _col("addendum_reason", STRING, "addendum.reason for late or corrected deliveries: DELIVERY_DELAY, UPDATED_DATA, SERVICE_OUTAGE."),
         _col("addendum_original_event_id", STRING, "addendum.originalEventID: the event an UPDATED_DATA record corrects."),
-        _col("request_parameters", STRING, "requestParameters as JSON text, whole, so nothing is lost."),
-        _col("response_elements", STRING, "responseElements as JSON text, whole."),
-        _col("additional_event_data", STRING, "additionalEventData as JSON text (an object for route53, a string for route53domains)."),
-        _col(
+        _col("request_parameters", STRING, "requestParameters as JSON text, whole, so nothing is lost.", unreadable=WHOLE_JSON),
+        _col("response_elements", STRING, "responseElements as JSON text, whole.", unreadable=WHOLE_JSON),
+        _col("additional_event_data", STRING, "additionalEventData as JSON text (an object for route53, a string for route53domains).",
+             unreadable=WHOLE_JSON),
+        _made(
             "extra", STRING,
             "JSON object of record fields no column holds, by dotted path (e.g. 'resources', "
-            "'userIdentity.sessionContext.sourceIdentity'), so nothing CloudTrail adds is lost; null when none.",
+            "'userIdentity.sessionContext.sourceIdentity'), and of values set aside (see parse_warnings); null when none.",
         ),
+        _PARSE_WARNINGS,
         _DELIVERY_DATE,
         _SOURCE_FILE,
         _RECORD_INDEX,
@@ -189,7 +227,7 @@ RECORD_CHANGES = Table(
     sort_by=("event_time", "event_id", "change_index"),
     columns=(
         _EVENT_ID,
-        _col("change_index", BIGINT, "Position of the change in its batch, from 0.", False),
+        _made("change_index", BIGINT, "Position of the change in its batch, from 0.", False),
         _EVENT_TIME,
         _RECIPIENT_ACCOUNT,
         _HOSTED_ZONE_ID,
@@ -206,7 +244,7 @@ RECORD_CHANGES = Table(
         _col("record_name", STRING, "resourceRecordSet.name exactly as sent."),
         _col(
             "record_name_normalized", STRING,
-            "record_name lower-cased, with a trailing dot, and octal escapes such as \\052 decoded ('*').",
+            "record_name lower-cased, with a trailing dot, and octal escapes such as \\052 decoded ('*').", unreadable=NOT_READ,
         ),
         _col("record_type", STRING, "resourceRecordSet.type: A, AAAA, CNAME, TXT, MX, ..."),
         _col("ttl", BIGINT, "resourceRecordSet.TTL in seconds (CloudTrail writes the key as tTL); null for alias records."),
@@ -231,12 +269,17 @@ RECORD_CHANGES = Table(
         _col("geoproximity_latitude", DOUBLE, "geoProximityLocation.coordinates.latitude."),
         _col("geoproximity_longitude", DOUBLE, "geoProximityLocation.coordinates.longitude."),
         _col("geoproximity_bias", BIGINT, "geoProximityLocation.bias."),
-        _col(
+        _made(
             "extra", STRING,
             "JSON object of keys this schema does not know, by dotted path (e.g. 'aZAffinity', "
-            "'change.someNewKey'), so new AWS fields are never dropped silently; null when there are none.",
+            "'change.someNewKey'), and of this change's values set aside (e.g. 'tTL'); null when there are none.",
         ),
-        _col("batch_size", BIGINT, "Number of changes in the whole batch (equals the event's change_count)."),
+        _made(
+            "parse_warnings", STRINGS,
+            "This change's values that could not be read, 'field: what was found' each (e.g. an unreadable TTL); "
+            "their columns are null. The event's parse_warnings lists them too. Null when none.",
+        ),
+        _made("batch_size", BIGINT, "Number of changes in the whole batch (equals the event's change_count)."),
         _DELIVERY_DATE,
         _SOURCE_FILE,
         _RECORD_INDEX,
@@ -253,12 +296,12 @@ QUARANTINE = Table(
     sort_by=("source_file", "record_index"),
     columns=(
         _SOURCE_FILE,
-        _col("record_index", BIGINT, "Position of the record in the file's Records list; null when the whole file was rejected."),
-        _col("error_kind", STRING, "Short fixed vocabulary, see transforms.errors.ErrorKind.", False),
-        _col("error_message", STRING, "What was expected and what was found.", False),
-        _col("event_source", STRING, "eventSource of a rejected record, when it had one."),
-        _col("event_id", STRING, "eventID of a rejected record, when it had one."),
-        _col("raw", STRING, "The rejected record as JSON text; null for a whole file."),
+        _made("record_index", BIGINT, "Position of the record in the file's Records list; null when the whole file was rejected."),
+        _made("error_kind", STRING, "Short fixed vocabulary, see transforms.errors.ErrorKind.", False),
+        _made("error_message", STRING, "What was expected and what was found.", False),
+        _made("event_source", STRING, "eventSource of a rejected record, when it had one."),
+        _made("event_id", STRING, "eventID of a rejected record, when it had one."),
+        _made("raw", STRING, "The rejected record as JSON text; null for a whole file."),
     ),
 )
 

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import CORPUS, DATA, corpus_records
 from transforms.errors import ErrorKind
 from transforms.route53 import Flattened, flatten_records
+from transforms.times import TimeWindow
 
 DAY = date(2026, 11, 1)
 ALL_ROUTE53 = frozenset({
@@ -294,33 +295,142 @@ def test_record_that_is_not_an_object_is_quarantined_with_its_position():
     ("eventTime", "yesterday", ErrorKind.BAD_TIMESTAMP, "'yesterday'"),
     ("eventTime", "2026-02-30T00:00:00Z", ErrorKind.BAD_TIMESTAMP, "not a valid time"),
     ("eventTime", 1730000000, ErrorKind.BAD_FIELD_TYPE, "eventTime: expected timestamp string, found number"),
+    ("eventTime", "2026-11-01T10:00:00+99:99", ErrorKind.IMPLAUSIBLE_TIME, "offset +99:99"),
+    ("eventTime", "2026-11-01T10:00:00+18:01", ErrorKind.IMPLAUSIBLE_TIME, "within ±18:00"),
+    ("eventTime", "0001-01-01T00:00:00+01:00", ErrorKind.IMPLAUSIBLE_TIME, "outside the calendar"),
+    ("eventTime", "9999-12-31T23:59:59-01:00", ErrorKind.IMPLAUSIBLE_TIME, "outside the calendar"),
+    ("eventTime", "0001-01-01T00:00:00Z", ErrorKind.IMPLAUSIBLE_TIME, "before CloudTrail existed"),
+    ("eventTime", "2013-10-31T23:59:59Z", ErrorKind.IMPLAUSIBLE_TIME, "before CloudTrail existed"),
     ("eventName", None, ErrorKind.MISSING_FIELD, "eventName is missing"),
-    ("userAgent", {"tool": "x"}, ErrorKind.BAD_FIELD_TYPE, "userAgent: expected string, found object"),
-    ("userIdentity", "alice", ErrorKind.BAD_FIELD_TYPE, "userIdentity: expected object, found string"),
-    ("readOnly", "maybe", ErrorKind.BAD_FIELD_TYPE, "readOnly: expected boolean"),
+    ("eventName", {"name": "x"}, ErrorKind.BAD_FIELD_TYPE, "eventName: expected string, found object"),
+    ("eventName", "Change\ud800", ErrorKind.INVALID_UNICODE, "eventName: text that is not valid Unicode"),
     ("eventSource", ["route53.amazonaws.com"], ErrorKind.BAD_FIELD_TYPE, "eventSource: expected string, found array"),
 ])
-def test_wrong_record_shape_is_quarantined_with_field_and_found_type(field, value, kind, words):
+def test_record_that_cannot_be_identified_or_placed_is_quarantined(field, value, kind, words):
     record = crrs(change(tTL=1, resourceRecords=[]))
     record[field] = value
     row = quarantined(record)
-    assert row["error_kind"] == kind and words in row["error_message"]
-    assert json.loads(row["raw"]) == record and row["record_index"] == 0
+    assert row["error_kind"] == kind and words in row["error_message"], row["error_message"]
+    assert row["record_index"] == 0 and json.loads(row["raw"].encode("utf-8")) == record
+
+
+def test_event_time_more_than_a_day_after_now_is_implausible():
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    records = [crrs(eventID="ok", eventTime="2026-11-03T11:59:59Z"), crrs(eventID="late", eventTime="2026-11-03T12:00:01Z")]
+    flat = flatten_records(records, source_file="f", delivery_date=DAY, window=TimeWindow.until(now))
+    assert flat.events["event_id"].to_pylist() == ["ok"]
+    assert flat.quarantine.to_pylist()[0]["error_kind"] == "implausible_time"
+
+
+# Fields that neither identify nor place a record: the record is published, the column is null,
+# parse_warnings says what was found, and the value is kept (in extra, or in its JSON column).
+SET_ASIDE = [
+    ("userAgent", {"tool": "x"}, "user_agent", 'userAgent: expected string, found object {"tool":"x"}', "extra"),
+    ("userIdentity", "alice", "user_identity_type", 'userIdentity: expected object, found string "alice"', "extra"),
+    ("readOnly", "maybe", "read_only", 'readOnly: expected boolean, found string "maybe"', "extra"),
+    ("tlsDetails", ["TLSv1.2"], "tls_version", "tlsDetails: expected object, found array [\"TLSv1.2\"]", "extra"),
+    ("recipientAccountId", 1e300, "recipient_account_id", None, None),  # a number is read as its text
+    ("userAgent", "aws-cli\ud800", "user_agent", "userAgent: text that is not valid Unicode ('aws-cli\\ud800')", "extra"),
+    ("eventID", {"id": 1}, "event_id", 'eventID: expected string, found object {"id":1}', "extra"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "column", "warning", "kept"), SET_ASIDE, ids=[f"{c[0]}-{type(c[1]).__name__}" for c in SET_ASIDE])
+def test_a_field_that_cannot_be_read_is_null_and_named_and_the_record_published(field, value, column, warning, kept):
+    record = crrs(change(tTL=1, resourceRecords=[]))
+    record[field] = value
+    flat = flatten([record])
+    assert flat.quarantine.num_rows == 0 and flat.record_changes.num_rows == 1
+    (event,) = flat.events.to_pylist()
+    if warning is None:
+        assert event["parse_warnings"] is None
+        return
+    assert event["parse_warnings"] == [warning]
+    assert event[column] is None or column == "event_id" and event[column].startswith("synthetic:")
+    extra = json.loads(event[kept].encode("utf-8", "surrogatepass").decode("utf-8"))
+    assert extra[field] == value
+
+
+@pytest.mark.parametrize(("where", "value", "column", "words"), [
+    ("submittedAt", "next Tuesday", "change_submitted_at", "'next Tuesday' is not an ISO-8601"),
+    ("submittedAt", "9999-12-31T23:59:59-05:00", "change_submitted_at", "outside the calendar"),
+    ("submittedAt", "Nov 1, 2026 10:00:00 AM +99:99", "change_submitted_at", "is not an ISO-8601"),
+    ("submittedAt", "2012-01-01T00:00:00Z", "change_submitted_at", "before CloudTrail existed"),
+    ("creationDate", "0001-01-01T00:00:00+05:00", "session_creation_date", "outside the calendar"),
+    ("creationDate", {"at": 1}, "session_creation_date", "expected timestamp string, found object"),
+])
+def test_an_unreadable_or_implausible_secondary_time_is_null_and_named(where, value, column, words):
+    record = crrs(change(tTL=1, resourceRecords=[]))
+    if where == "submittedAt":
+        record["responseElements"]["changeInfo"]["submittedAt"] = value
+    else:
+        record["userIdentity"]["sessionContext"] = {"attributes": {"creationDate": value}}
+    flat = flatten([record])
+    (event,) = flat.events.to_pylist()
+    assert flat.quarantine.num_rows == 0 and event[column] is None
+    (warning,) = event["parse_warnings"]
+    assert warning.split(":")[0].endswith(where) and words in warning, warning
+    if where == "submittedAt":  # kept in its JSON column
+        assert json.loads(event["response_elements"])["changeInfo"]["submittedAt"] == value
+    else:
+        assert json.loads(event["extra"]) == {"userIdentity.sessionContext.attributes.creationDate": value}
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("May 1, 2024, 12:06:12 AM", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),  # JDK 9+: comma after the year
+    ("May 1, 2024 12:06:12 AM", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),  # JDK 8
+    ("May 1, 2024, 12:06:12\u202fPM", datetime(2024, 5, 1, 12, 6, 12, tzinfo=UTC)),  # JDK 20+: narrow no-break space
+    ("May 1, 2024, 1:06:12\u00a0PM", datetime(2024, 5, 1, 13, 6, 12, tzinfo=UTC)),  # a no-break space
+    ("Sep 30, 2024, 11:59:59 pm", datetime(2024, 9, 30, 23, 59, 59, tzinfo=UTC)),
+    ("2024-05-01T00:06:12.123456789Z", datetime(2024, 5, 1, 0, 6, 12, 123456, tzinfo=UTC)),
+    ("2024-05-01T02:06:12+02:00", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),
+    ("2024-05-01T00:06:12", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),
+    ("20240501T000612Z", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),
+    (1714521972, datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),  # epoch seconds, as AWS's JSON protocols write them
+    (1714521972.5, datetime(2024, 5, 1, 0, 6, 12, 500000, tzinfo=UTC)),
+    (1714521972123, datetime(2024, 5, 1, 0, 6, 12, 123000, tzinfo=UTC)),  # epoch milliseconds
+    ("1714521972", datetime(2024, 5, 1, 0, 6, 12, tzinfo=UTC)),
+])
+def test_submitted_at_is_read_in_every_format_aws_writes(written, expected):
+    record = crrs(change(tTL=1, resourceRecords=[]))
+    record["responseElements"]["changeInfo"]["submittedAt"] = written
+    (event,) = flatten([record]).events.to_pylist()
+    assert (event["change_submitted_at"], event["parse_warnings"]) == (expected, None)
 
 
 @pytest.mark.parametrize(("batch", "words"), [
     ({"changes": "CREATE a.example.com"}, "changeBatch.changes: expected array, found string"),
     ({"changes": [42]}, "changes[0]: expected an object, found int"),
-    ({"changes": [{"action": "CREATE", "resourceRecordSet": {"name": "a.", "tTL": "soon"}}]}, "changes[0].resourceRecordSet.tTL: expected 64-bit integer"),
-    ({"changes": [{"action": "CREATE", "resourceRecordSet": {"name": "a.", "tTL": 2**70}}]}, "expected 64-bit integer"),
-    ({"changes": [{"action": "CREATE", "resourceRecordSet": {"resourceRecords": [{"value": {"v": 1}}]}}]}, "resourceRecords[0].value: expected string"),
+    ({"changes": [{"action": "CREATE", "resourceRecordSet": "a.example.com A"}]}, "changes[0].resourceRecordSet: expected object"),
+    ("CREATE a.example.com", "requestParameters.changeBatch: expected object, found string"),
 ])
-def test_bad_change_batch_quarantines_the_whole_event(batch, words):
+def test_a_batch_that_cannot_be_read_as_changes_quarantines_the_whole_event(batch, words):
     record = crrs()
     record["requestParameters"]["changeBatch"] = batch
     row = quarantined(record)
     assert words in row["error_message"], row["error_message"]
-    assert row["error_kind"] in ("bad_change_batch", "bad_field_type") and row["event_id"] == "e-1"
+    assert row["error_kind"] == "bad_change_batch" and row["event_id"] == "e-1"
+
+
+@pytest.mark.parametrize(("rrset", "column", "words", "kept"), [
+    ({"tTL": "soon"}, "ttl", "changes[0].resourceRecordSet.tTL: expected 64-bit integer, found string \"soon\"", {"tTL": "soon"}),
+    ({"tTL": 2**70}, "ttl", "expected 64-bit integer, found number 1180591620717411303424", {"tTL": 2**70}),
+    ({"weight": True}, "weight", "weight: expected integer, found boolean", {"weight": True}),
+    ({"resourceRecords": [{"value": {"v": 1}}, {"value": "192.0.2.1"}]}, "resource_records",
+     "resourceRecords[0].value: expected string", {"resourceRecords[0].value": {"v": 1}}),
+    ({"resourceRecords": "192.0.2.1"}, "resource_records", "resourceRecords: expected array", {"resourceRecords": "192.0.2.1"}),
+    ({"aliasTarget": "d1.cloudfront.net."}, "alias_dns_name", "aliasTarget: expected object", {"aliasTarget": "d1.cloudfront.net."}),
+])
+def test_an_unreadable_change_value_is_null_and_named_on_its_row_and_its_event(rrset, column, words, kept):
+    record = crrs(change(**rrset), change(name="b.example.com.", tTL=60, resourceRecords=[{"value": "192.0.2.2"}]))
+    flat = flatten([record])
+    assert flat.quarantine.num_rows == 0
+    first, second = flat.record_changes.to_pylist()
+    (event,) = flat.events.to_pylist()
+    (warning,) = first["parse_warnings"]
+    assert words in warning and event["parse_warnings"] == [warning] and second["parse_warnings"] is None
+    assert first[column] in (None, [None, "192.0.2.1"]) and json.loads(first["extra"]) == kept
+    assert json.loads(event["request_parameters"]) == record["requestParameters"]  # the original, whole
 
 
 def test_good_records_around_a_bad_one_are_kept():

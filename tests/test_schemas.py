@@ -80,3 +80,14 @@ def test_pure_layers_import_no_io_clock_or_orchestration(path: Path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert imported <= ALLOWED_IN_PURE, imported - ALLOWED_IN_PURE
+
+
+CLOCKS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "transforms").glob("*.py")), ids=lambda p: p.name)
+def test_transforms_never_read_the_clock(path: Path):
+    """'Now' (the plausible-time window) is a parameter the pipeline passes, never read here."""
+    calls = {node.func.attr for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    assert not calls & CLOCKS, calls & CLOCKS

@@ -18,12 +18,20 @@ class ErrorKind(StrEnum):
     NOT_JSON = "not_json"
     EVENTBRIDGE_ENVELOPE = "eventbridge_envelope"
     NOT_A_LOG_FILE = "not_a_log_file"
+    FILE_TOO_LARGE = "file_too_large"
+    COMPRESSION_RATIO = "compression_ratio"
+    TOO_MANY_RECORDS = "too_many_records"
+    OUT_OF_MEMORY = "out_of_memory"
     # One record of an otherwise good file could not be used.
     RECORD_NOT_OBJECT = "record_not_object"
     MISSING_FIELD = "missing_field"
     BAD_FIELD_TYPE = "bad_field_type"
     BAD_TIMESTAMP = "bad_timestamp"
     BAD_CHANGE_BATCH = "bad_change_batch"
+    IMPLAUSIBLE_TIME = "implausible_time"
+    INVALID_UNICODE = "invalid_unicode"
+    RECORD_TOO_LARGE = "record_too_large"
+    TOO_DEEP = "too_deep"
 
 
 ERROR_KIND_DOCS: dict[ErrorKind, str] = {
@@ -38,11 +46,26 @@ ERROR_KIND_DOCS: dict[ErrorKind, str] = {
     ErrorKind.NOT_JSON: "the decompressed bytes are not JSON",
     ErrorKind.EVENTBRIDGE_ENVELOPE: "an EventBridge event ({\"detail-type\", \"detail\"}) instead of a log file",
     ErrorKind.NOT_A_LOG_FILE: "JSON, but not an object with a Records list (a digest, an empty object, an array...)",
+    ErrorKind.FILE_TOO_LARGE: "the file inflates to more than max_decompressed_bytes (inflating stops there; nothing of it is read)",
+    ErrorKind.COMPRESSION_RATIO: "the file inflates to more than max_expansion_ratio times its compressed size (a gzip bomb; inflating stops there)",
+    ErrorKind.TOO_MANY_RECORDS: "the file holds more than max_records_per_file records",
+    ErrorKind.OUT_OF_MEMORY: "the worker ran out of memory reading the file, within the bounds: lower max_decompressed_bytes to "
+    "what a worker can hold, or give it more memory (a rerun reads the file again)",
     ErrorKind.RECORD_NOT_OBJECT: "an element of Records is not a JSON object",
     ErrorKind.MISSING_FIELD: "a field every CloudTrail record has (eventTime, eventName) is missing or null",
-    ErrorKind.BAD_FIELD_TYPE: "a field has a type that cannot be read as its column's type",
-    ErrorKind.BAD_TIMESTAMP: "a timestamp that does not parse",
-    ErrorKind.BAD_CHANGE_BATCH: "requestParameters.changeBatch or one of its changes has the wrong shape",
+    ErrorKind.BAD_FIELD_TYPE: "eventSource or eventName has a type that cannot be read as text, or eventTime is not a string "
+    "(other fields that cannot be read become null and are named in parse_warnings)",
+    ErrorKind.BAD_TIMESTAMP: "eventTime is not a time in any format AWS writes, or not a real date",
+    ErrorKind.BAD_CHANGE_BATCH: "requestParameters.changeBatch, its changes, one change or its resourceRecordSet is not an object "
+    "or array where one belongs: the batch cannot be read as changes",
+    ErrorKind.IMPLAUSIBLE_TIME: "eventTime has a UTC offset beyond ±18:00, or is before CloudTrail existed (2013-11-01) or more "
+    "than a day after the run started: it would go to a wrong or unreachable event_date partition",
+    ErrorKind.INVALID_UNICODE: "eventName is text that is not valid Unicode (a lone surrogate escape such as \\ud800, or bytes "
+    "that are not UTF-8)",
+    ErrorKind.RECORD_TOO_LARGE: "a selected record's JSON text is longer than max_record_bytes; raw is null (read it at "
+    "source_file, record_index)",
+    ErrorKind.TOO_DEEP: "a selected record nests objects and arrays deeper than max_json_depth; raw is null (read it at "
+    "source_file, record_index)",
 }
 
 

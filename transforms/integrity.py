@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from transforms.errors import ErrorKind, Rejected
-from transforms.values import to_timestamp
+from transforms.times import to_timestamp
 
 
 @dataclass(frozen=True)

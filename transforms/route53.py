@@ -4,6 +4,11 @@ Grain: one events row per record of a selected event source; one record_changes 
 requestParameters.changeBatch.changes; one quarantine row per record that cannot be read. Every
 selected record ends in exactly one of events or quarantine, and an event's change rows all come
 with it or not at all (a batch is never split).
+
+Only what identifies and places a record can send it to quarantine: eventTime, eventSource,
+eventName, and a change batch that cannot be read as changes (and the bounds on a record's size
+and depth). Any other value that cannot be read becomes null and is named in parse_warnings; the
+JSON columns keep it as it was, and extra keeps it where no JSON column does.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
 from transforms.errors import ErrorKind, Rejected
+from transforms.limits import DEFAULT_LIMITS, Limits, too_deep
 from transforms.names import normalize_record_name, strip_prefix
-from transforms.values import Obj, to_json_text, to_str, to_timestamp
+from transforms.times import TimeWindow, to_timestamp
+from transforms.values import Notes, Obj, bad_type, deeper_than, is_unicode, printable, to_json_text, to_str
 
 DEFAULT_EVENT_SOURCES = frozenset({"route53.amazonaws.com"})
 
@@ -36,56 +43,115 @@ class Flattened:
     selected: int
 
 
+_ROWS_PER_TABLE = 4096  # rows become Arrow tables this many at a time: as Python dicts they cost ~1 KB each
+
+
+class Repeated:
+    """Columns of one value on every row (the file's source_file and delivery_date, the nulls of
+    columns canonical records never fill), made once per file and sliced for each batch: the
+    batches share one buffer instead of a copy per row (source_file alone is ~150 bytes a row)."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, str], pa.Array] = {}
+
+    def __call__(self, value: Any, type_: pa.DataType, rows: int) -> pa.Array:
+        base = self._made.get((value, str(type_)))
+        if base is None or len(base) < rows:
+            size = rows if base is None else max(rows, 2 * len(base))  # most files need one batch: exactly its size
+            base = self._made[(value, str(type_))] = pa.nulls(size, type_) if value is None else pa.array([value] * size, type_)
+        return base if len(base) == rows else base.slice(0, rows)
+
+
 @dataclass
 class Rows:
-    """Rows of one file as they are found; flattened() turns them into Arrow tables."""
+    """Rows of one file as they are found, turned into Arrow tables a slice at a time, so a file
+    of a million records never holds a million Python dicts."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+    sealed: dict[str, list[pa.Table]] = field(default_factory=lambda: {name: [] for name in _TABLES})
+    repeat: Repeated = field(default_factory=lambda: Repeated())
 
     def add(self, event: dict[str, Any], changes: list[dict[str, Any]]) -> None:
         self.events.append(event)
         self.changes.extend(changes)
+        if len(self.events) >= _ROWS_PER_TABLE or len(self.changes) >= 4 * _ROWS_PER_TABLE:
+            self._seal("events")
+            self._seal("changes")
+
+    def reject(self, row: dict[str, Any]) -> None:
+        self.quarantine.append(row)
+        if len(self.quarantine) >= _ROWS_PER_TABLE:
+            self._seal("quarantine")
 
     def add_reference(self, index: int, record: Any, *, source_file: str, delivery_date: date,
-                      event_sources: frozenset[str]) -> None:
+                      event_sources: frozenset[str], window: TimeWindow | None = None,
+                      limits: Limits = DEFAULT_LIMITS) -> None:
         """One record as the reference reads it: skipped, an event with its changes, or quarantined."""
+        deep = deeper_than(record, limits.max_json_depth)  # no parser's stack, nor to_json_text's, for it
         try:
-            if not _is_selected(record, event_sources):
+            if not isinstance(record, dict):
+                raise too_deep(limits) if deep else Rejected(
+                    ErrorKind.RECORD_NOT_OBJECT, f"expected a JSON object, found {type(record).__name__}")
+            if not _is_selected(record, event_sources, cannot_tell=deep):
                 return
-            self.add(*flatten_event(record, source_file=source_file, record_index=index, delivery_date=delivery_date))
+            if deep:
+                raise too_deep(limits)
+            self.add(*flatten_event(record, source_file=source_file, record_index=index, delivery_date=delivery_date,
+                                    window=window))
         except Rejected as error:
-            self.quarantine.append(quarantine_row(source_file, index, error, record))
+            self.reject(quarantine_row(source_file, index, error, record, keep_raw=not deep))
+
+    def _seal(self, name: str) -> None:
+        rows = getattr(self, name)
+        if not rows:
+            return
+        table = pa.Table.from_pylist(rows, schema=_TABLES[name].schema)
+        for column in ("source_file", "delivery_date"):  # one file's rows share them: one buffer, not a copy a row
+            values = {row.get(column) for row in rows}
+            if column in table.column_names and len(values) == 1:
+                field_ = table.schema.field(column)
+                table = table.set_column(table.schema.get_field_index(column), field_, self.repeat(values.pop(), field_.type, len(rows)))
+        self.sealed[name].append(table)
+        rows.clear()
 
     def flattened(self, records_read: int) -> Flattened:
+        tables = {}
+        for name, table in _TABLES.items():
+            self._seal(name)
+            tables[name] = pa.concat_tables(self.sealed[name]) if self.sealed[name] else table.empty
         return Flattened(
-            events=_arrow(self.events, EVENTS),
-            record_changes=_arrow(self.changes, RECORD_CHANGES),
-            quarantine=_arrow(self.quarantine, QUARANTINE),
+            events=tables["events"],
+            record_changes=tables["changes"],
+            quarantine=tables["quarantine"],
             records_read=records_read,
-            selected=len(self.events) + len(self.quarantine),
+            selected=tables["events"].num_rows + tables["quarantine"].num_rows,
         )
 
 
-def quarantine_row(source_file: str, record_index: int | None, error: Rejected, record: Any = None) -> dict[str, Any]:
-    source = event_id = None
+_TABLES = {"events": EVENTS, "changes": RECORD_CHANGES, "quarantine": QUARANTINE}
+
+
+def quarantine_row(source_file: str, record_index: int | None, error: Rejected, record: Any = None, *,
+                   keep_raw: bool = True, event_source: str | None = None, event_id: str | None = None) -> dict[str, Any]:
+    """keep_raw=False: a record beyond a bound, whose text is not repeated here (raw is null)."""
     if isinstance(record, dict):
-        source = _lenient_str(record.get("eventSource"))
+        event_source = _lenient_str(record.get("eventSource"))
         event_id = _lenient_str(record.get("eventID"))
     return {
         "source_file": source_file,
         "record_index": record_index,
         "error_kind": str(error.kind),
-        "error_message": error.message,
-        "event_source": source,
+        "error_message": printable(error.message),
+        "event_source": event_source,
         "event_id": event_id,
-        "raw": None if record_index is None else to_json_text(record),
+        "raw": None if record_index is None or not keep_raw else to_json_text(record),
     }
 
 
 def _lenient_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and is_unicode(value) else None
 
 
 def flatten_records(
@@ -94,56 +160,66 @@ def flatten_records(
     source_file: str,
     delivery_date: date,
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+    window: TimeWindow | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Flattened:
     """Keep the records whose eventSource (case-insensitive) is in event_sources and flatten them,
-    every one through flatten_event: the reference that transforms.route53_fast is tested against."""
+    every one through flatten_event: the reference that transforms.route53_fast is tested against.
+    It bounds nesting depth (limits.max_json_depth) as the fast reading does; record size is
+    bounded only there, where the record's text is at hand."""
     rows = Rows()
     for index, record in enumerate(records):
-        rows.add_reference(index, record, source_file=source_file, delivery_date=delivery_date, event_sources=event_sources)
+        rows.add_reference(index, record, source_file=source_file, delivery_date=delivery_date, event_sources=event_sources,
+                           window=window, limits=limits)
     return rows.flattened(len(records))
 
 
-def _arrow(rows: list[dict[str, Any]], table: Table) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=table.schema) if rows else table.empty
-
-
-def _is_selected(record: Any, event_sources: frozenset[str]) -> bool:
+def _is_selected(record: dict[str, Any], event_sources: frozenset[str], cannot_tell: bool = False) -> bool:
     """True for a record of a selected source. Raises for records whose source cannot be told:
-    they might be Route 53, so they go to quarantine rather than being skipped."""
-    if not isinstance(record, dict):
-        raise Rejected(ErrorKind.RECORD_NOT_OBJECT, f"expected a JSON object, found {type(record).__name__}")
+    they might be Route 53, so they go to quarantine rather than being skipped (cannot_tell=True:
+    they are selected, for the caller to quarantine)."""
     source = Obj(record, "").raw("eventSource")
     if source is None:
         return False  # Insights records have no eventSource; they are not API calls
-    return to_str(source, "eventSource").lower() in event_sources
+    if isinstance(source, str):
+        return source.lower() in event_sources  # text that is not valid Unicode is no selected source either
+    try:
+        return to_str(source, "eventSource").lower() in event_sources
+    except Rejected:
+        if cannot_tell:
+            return True
+        raise
 
 
 def flatten_event(
-    record: dict[str, Any], *, source_file: str, record_index: int, delivery_date: date
+    record: dict[str, Any], *, source_file: str, record_index: int, delivery_date: date, window: TimeWindow | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One record -> its events row and its record_changes rows. Raises Rejected for a bad shape."""
-    r = Obj(record, "")
-    event_time = to_timestamp(r.raw("eventTime"), "eventTime")
-    event_name = r.str("eventName")
-    if event_time is None or not event_name:
-        missing = "eventTime" if event_time is None else "eventName"
+    """One record -> its events row and its record_changes rows. Raises Rejected for a record that
+    cannot be identified or placed (eventTime, eventSource, eventName) or whose change batch
+    cannot be read as changes; any other value that cannot be read is set aside and noted."""
+    notes = Notes()
+    r = Obj(record, "", notes)
+    event_time = to_timestamp(r.raw("eventTime"), "eventTime", window)  # places the record: never set aside
+    event_name = to_str(r.raw("eventName"), "eventName")
+    event_source = to_str(r.raw("eventSource"), "eventSource")
+    if event_time is None or not event_name or not event_source:
+        missing = "eventTime" if event_time is None else "eventName" if not event_name else "eventSource"
         raise Rejected(ErrorKind.MISSING_FIELD, f"{missing} is missing or null")
     identity = r.obj("userIdentity")
     session = identity.obj("sessionContext")
     issuer, attributes = session.obj("sessionIssuer"), session.obj("attributes")
     tls, addendum = r.obj("tlsDetails"), r.obj("addendum")
     # requestParameters/responseElements are kept whole as JSON; only their join keys are typed.
-    params = Obj(_object_or_none(r.raw("requestParameters")), "requestParameters")
-    response = Obj(_object_or_none(r.raw("responseElements")), "responseElements")
+    params = Obj(_object_or_none(r.raw("requestParameters")), "requestParameters", notes, in_json=True)
+    response = Obj(_object_or_none(r.raw("responseElements")), "responseElements", notes, in_json=True)
     change_info = response.obj("changeInfo")
-    batch = params.obj("changeBatch")
-    changes = batch.list("changes")
+    batch, changes = _change_batch(params)
 
     event = {
         "event_id": r.str("eventID") or _synthetic_event_id(r),
         "event_time": event_time,
         "event_name": event_name,
-        "event_source": r.str("eventSource").lower(),
+        "event_source": event_source.lower(),
         "event_type": r.str("eventType"),
         "event_version": r.str("eventVersion"),
         "api_version": r.str("apiVersion"),
@@ -173,12 +249,12 @@ def flatten_event(
         "session_issuer_arn": issuer.str("arn"),
         "session_issuer_user_name": issuer.str("userName"),
         "session_mfa_authenticated": attributes.bool("mfaAuthenticated"),
-        "session_creation_date": to_timestamp(attributes.raw("creationDate"), "userIdentity.sessionContext.attributes.creationDate"),
+        "session_creation_date": _time(attributes, "creationDate", window),
         "hosted_zone_id": _hosted_zone_id(event_name, params, response),
         "hosted_zone_name": _hosted_zone_name(event_name, params, response),
         "change_id": _change_id(event_name, params, change_info),
         "change_status": change_info.str("status"),
-        "change_submitted_at": to_timestamp(change_info.raw("submittedAt"), "responseElements.changeInfo.submittedAt"),
+        "change_submitted_at": _time(change_info, "submittedAt", window),
         "health_check_id": _health_check_id(params, response),
         "change_count": None if changes is None else len(changes),
         "change_comment": batch.str("comment"),
@@ -191,22 +267,49 @@ def flatten_event(
             ("", r), ("userIdentity.", identity), ("userIdentity.sessionContext.", session),
             ("userIdentity.sessionContext.sessionIssuer.", issuer),
             ("userIdentity.sessionContext.attributes.", attributes), ("tlsDetails.", tls), ("addendum.", addendum),
+            kept=notes.kept,
         ),
+        "parse_warnings": None,
         "delivery_date": delivery_date,
         "source_file": source_file,
         "record_index": record_index,
     }
-    return event, explode_changes(event, changes or [])
+    rows = explode_changes(event, changes or [])
+    warnings = notes.warnings + [w for row in rows for w in row["parse_warnings"] or ()]
+    event["parse_warnings"] = warnings or None
+    return event, rows
+
+
+def _time(obj: Obj, key: str, window: TimeWindow | None) -> Any:
+    """A timestamp that neither identifies nor places the record: one that cannot be read is set
+    aside. These fields hold SDK timestamps, which AWS's JSON protocols write as epoch seconds."""
+    value = obj.raw(key)
+    return None if value is None else obj.convert(key, lambda v, path: to_timestamp(v, path, window, epoch=True), value)
+
+
+def _change_batch(params: Obj) -> tuple[Obj, list[Any] | None]:
+    """requestParameters.changeBatch and its changes, or BAD_CHANGE_BATCH: a batch that cannot be
+    read as changes is not published in part (nor with its rows missing)."""
+    value = params.raw("changeBatch")
+    if value is not None and not isinstance(value, dict):
+        raise Rejected(ErrorKind.BAD_CHANGE_BATCH, bad_type(params.path_of("changeBatch"), "object", value).message)
+    batch = params.obj("changeBatch")
+    changes = batch.raw("changes")
+    if changes is not None and not isinstance(changes, list):
+        raise Rejected(ErrorKind.BAD_CHANGE_BATCH, bad_type(batch.path_of("changes"), "array", changes).message)
+    return batch, changes
 
 
 _READ_PREFIXES = ("get", "list", "describe", "testdnsanswer", "check", "view")
 
 
-def _read_only(r: Obj, event_name: str) -> bool:
+def _read_only(r: Obj, event_name: str) -> bool | None:
     """readOnly as recorded; records older than eventVersion 1.01 lack it, and then the API naming
-    convention decides (Get*, List*, TestDNSAnswer... read; everything else writes)."""
-    recorded = r.bool("readOnly")
-    return recorded if recorded is not None else event_name.lower().startswith(_READ_PREFIXES)
+    convention decides (Get*, List*, TestDNSAnswer... read; everything else writes). A readOnly
+    that cannot be read is null, like any other field."""
+    if r.raw("readOnly") is None:
+        return event_name.lower().startswith(_READ_PREFIXES)
+    return r.bool("readOnly")
 
 
 def _object_or_none(value: Any) -> dict[str, Any] | None:
@@ -217,7 +320,7 @@ def _synthetic_event_id(r: Obj) -> str:
     """eventVersion 1.0 records have no eventID: derive a stable one from what identifies the call."""
     parts = [r.raw(k) for k in ("eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress")]
     parts += [Obj(_object_or_none(r.raw("userIdentity")), "").raw("arn"), r.raw("requestParameters")]
-    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     return f"synthetic:{digest[:32]}"
 
@@ -268,10 +371,16 @@ def explode_changes(event: dict[str, Any], changes: list[Any]) -> list[dict[str,
 
 
 def _change_row(index: int, value: Any) -> dict[str, Any]:
+    """One change. One that is not an object, or whose resourceRecordSet is not, cannot be read as
+    a change (BAD_CHANGE_BATCH); any other value that cannot be read is set aside, as on events."""
     path = f"requestParameters.changeBatch.changes[{index}]"
     if not isinstance(value, dict):
         raise Rejected(ErrorKind.BAD_CHANGE_BATCH, f"{path}: expected an object, found {type(value).__name__}")
-    change = Obj(value, path)
+    notes = Notes()
+    change = Obj(value, path, notes)
+    record_set = change.raw("resourceRecordSet")
+    if record_set is not None and not isinstance(record_set, dict):
+        raise Rejected(ErrorKind.BAD_CHANGE_BATCH, bad_type(change.path_of("resourceRecordSet"), "object", record_set).message)
     rrset = change.obj("resourceRecordSet")
     alias, geo = rrset.obj("aliasTarget"), rrset.obj("geoLocation")
     cidr, proximity = rrset.obj("cidrRoutingConfig"), rrset.obj("geoProximityLocation")
@@ -285,7 +394,7 @@ def _change_row(index: int, value: Any) -> dict[str, Any]:
         "record_name_normalized": normalize_record_name(name),
         "record_type": rrset.str("type"),
         "ttl": rrset.int("ttl"),
-        "resource_records": _values(rrset.list("resourceRecords"), f"{rrset.path}.resourceRecords"),
+        "resource_records": _values(rrset, notes),
         "alias_hosted_zone_id": strip_prefix(alias.str("hostedZoneId"), "/hostedzone/"),
         "alias_dns_name": alias.str("dNSName"),
         "alias_evaluate_target_health": alias.bool("evaluateTargetHealth"),
@@ -307,24 +416,39 @@ def _change_row(index: int, value: Any) -> dict[str, Any]:
         "geoproximity_longitude": coordinates.float("longitude"),
         "geoproximity_bias": proximity.int("bias"),
     }
+    # Values set aside are kept in extra as its keys are spelt: 'tTL' for the record set's, 'change.x' for the change's.
+    kept = {(p[len(rrset.path) + 1:] if p.startswith(rrset.path + ".") else "change." + p[len(path) + 1:]): v
+            for p, v in notes.kept.items()}
     row["extra"] = _unknown_keys(
         ("change.", change), ("", rrset), ("aliasTarget.", alias), ("geoLocation.", geo),
         ("cidrRoutingConfig.", cidr), ("geoProximityLocation.", proximity),
-        ("geoProximityLocation.coordinates.", coordinates),
+        ("geoProximityLocation.coordinates.", coordinates), kept=kept,
     )
+    row["parse_warnings"] = notes.warnings or None
     return row
 
 
-def _values(items: list[Any] | None, path: str) -> list[str] | None:
+def _values(rrset: Obj, notes: Notes) -> list[str | None] | None:
+    """resourceRecords[].value in order; an item that cannot be read is null, in its place."""
+    items = rrset.list("resourceRecords")
     if items is None:
         return None
+    path = rrset.path_of("resourceRecords")
     values = []
     for i, item in enumerate(items):
-        value = Obj(item, f"{path}[{i}]").str("value") if isinstance(item, dict) else to_str(item, f"{path}[{i}]")
-        values.append(value)
+        if isinstance(item, dict):
+            values.append(Obj(item, f"{path}[{i}]", notes).str("value"))
+            continue
+        try:
+            values.append(to_str(item, f"{path}[{i}]"))
+        except Rejected as error:
+            notes.set_aside(error, f"{path}[{i}]", item, keep=True)
+            values.append(None)
     return values
 
 
-def _unknown_keys(*scopes: tuple[str, Obj]) -> str | None:
+def _unknown_keys(*scopes: tuple[str, Obj], kept: dict[str, Any] | None = None) -> str | None:
+    """JSON of the keys no column reads, and of the values set aside (by path), or None."""
     unknown = {prefix + key: value for prefix, obj in scopes for key, value in obj.unknown().items()}
+    unknown.update(kept or {})
     return to_json_text(dict(sorted(unknown.items()))) if unknown else None

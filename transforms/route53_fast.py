@@ -2,8 +2,8 @@
 
 flatten_event looks every key up case-insensitively through Obj and converts every value, which
 is what makes it correct for fixtures in the wild (TTL, DNSName, numbers as strings) and slow.
-Here the candidate records of a file (transforms.cloudtrail.candidate_records) are decoded in one
-call by msgspec into typed structs in CloudTrail's own spelling: msgspec checks in C that every key
+Here the candidate records of a file (transforms.envelope.candidate_records) are decoded a batch at
+a time by msgspec into typed structs in CloudTrail's own spelling: msgspec checks in C that every key
 is known and every value has CloudTrail's type, so the row is read off attributes without
 converting anything. A record that does not fit exactly goes to flatten_event, which names any
 problem precisely. So this path never decides anything on its own; the fast-path tests compare its
@@ -13,32 +13,38 @@ tables with flatten_records' on every corpus, sample and generated file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from msgspec import UNSET, Meta, Raw, Struct, field
 
-from schemas.tables import EVENTS, RECORD_CHANGES, Table
-from transforms.cloudtrail import candidate_records, parse_json, records_of
-from transforms.errors import Rejected
+from schemas.tables import EVENTS, RECORD_CHANGES, STRINGS, Table
+from transforms.envelope import candidate_records, identify
+from transforms.errors import ErrorKind, Rejected
+from transforms.jsonscan import Broken, depth_at_most
+from transforms.limits import DEFAULT_LIMITS, Limits, out_of_memory, too_deep, too_large
 from transforms.names import normalize_record_name, strip_prefix
 from transforms.route53 import (
     _EVENT_COLUMNS_ON_CHANGES,
     _READ_PREFIXES,
     DEFAULT_EVENT_SOURCES,
     Flattened,
+    Repeated,
     Rows,
     _change_id,
     _health_check_id,
     _hosted_zone_id,
     _hosted_zone_name,
     _object_or_none,
-    flatten_records,
+    quarantine_row,
 )
-from transforms.values import to_bool, to_json_text, to_timestamp
+from transforms.times import TimeWindow, to_timestamp
+from transforms.values import loads_lenient, to_bool, to_json_text
 
 
 def flatten_file(
@@ -47,34 +53,112 @@ def flatten_file(
     source_file: str,
     delivery_date: date,
     event_sources: frozenset[str] = DEFAULT_EVENT_SOURCES,
+    window: TimeWindow | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Flattened:
-    """A decompressed log file -> the Flattened that flatten_records(records_of(parse_json(text)))
-    gives. Raises Rejected for a file that cannot be read, as parse_json and records_of do."""
-    records_read, slices = candidate_records(text, event_sources)
-    where = {"source_file": source_file, "delivery_date": delivery_date}
-    canonical: list[tuple[int, _Record, _Derived]] = []
-    others = Rows()  # records not in CloudTrail's shape, as the reference reads them
+    """A decompressed log file -> the Flattened that flatten_records gives on its records as the
+    lenient reference reads them (read_log_file_reference), within `limits` and `window`. Raises
+    Rejected for a file that cannot be read; a record only ever costs itself (quarantined, or
+    published with parse_warnings). A record beyond max_record_bytes is refused here only: the
+    reference has no record text to measure.
+
+    Records are read a batch at a time (decoded, converted, made into Arrow columns, dropped), so
+    memory per record is its row in the output plus a few dozen bytes, whatever the file holds."""
     try:
-        for (index, chunk), record in zip(slices, _decode(slices), strict=True):
+        return _flatten_file(text, source_file, delivery_date, event_sources, window, limits)
+    except MemoryError:  # within the bounds, yet more than the worker has: this file's rows are dropped
+        raise out_of_memory(f"reading {len(text):,} bytes of JSON") from None
+
+
+def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sources: frozenset[str],
+                  window: TimeWindow | None, limits: Limits) -> Flattened:
+    records_read, slices = candidate_records(text, event_sources, limits)
+    where = {"source_file": source_file, "delivery_date": delivery_date}
+    others = Rows()  # records not in CloudTrail's shape, as the reference reads them
+    events, changes, canonical_count = [], [], 0
+    repeat = Repeated()
+    for chunk_batch in _batches(slices):
+        canonical: list[tuple[int, _Record, _Derived]] = []
+        batch = _within_bounds(chunk_batch, others, event_sources, limits, source_file)
+        for (index, chunk), record in zip(batch, _decode(batch), strict=True):
             if record is not None:
                 if record.eventSource is None or record.eventSource.lower() not in event_sources:
                     continue  # the reference does not select it either
-                derived = _derive(record)
+                derived = _derive(record, window)
                 if derived is not None:
                     canonical.append((index, record, derived))
                     continue
-            others.add_reference(index, orjson.loads(chunk), event_sources=event_sources, **where)
-    except orjson.JSONDecodeError:
-        # msgspec split a record that orjson refuses (a number too large for a double, a lone
-        # surrogate): the whole file is read as the reference reads it, which names the problem.
-        return flatten_records(records_of(parse_json(text)), event_sources=event_sources, **where)
+            others.add_reference(index, _load(index, chunk), event_sources=event_sources, window=window, limits=limits, **where)
+        if canonical:
+            batch_events, batch_changes = _tables(canonical, repeat, **where)
+            events.append(batch_events)
+            changes.append(batch_changes)
+            canonical_count += len(canonical)
     flat = others.flattened(records_read)
-    if canonical:
-        events, changes = _tables(canonical, **where)
-        flat.events = _in_file_order(events, flat.events, ("record_index",))
-        flat.record_changes = _in_file_order(changes, flat.record_changes, ("record_index", "change_index"))
-        flat.selected += len(canonical)
+    if canonical_count:
+        flat.events = _in_file_order(pa.concat_tables(events), flat.events, ("record_index",))
+        flat.record_changes = _in_file_order(pa.concat_tables(changes), flat.record_changes, ("record_index", "change_index"))
+        flat.selected += canonical_count
+    if _out_of_order(flat.quarantine["record_index"]):
+        flat.quarantine = flat.quarantine.sort_by("record_index")  # a batch's records refused for a bound come first
     return flat
+
+
+_BATCH = 4096  # records decoded and converted at a time
+
+
+def _batches(slices: Iterable[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    batch = []
+    for item in slices:
+        batch.append(item)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _within_bounds(slices: list[tuple[int, Any]], others: Rows, event_sources: frozenset[str], limits: Limits,
+                   source_file: str) -> list[tuple[int, bytes]]:
+    """The batch's records as bytes, less those beyond max_record_bytes or max_json_depth, which no
+    parser reads: those that are selected are quarantined, with the identifiers read at their top level."""
+    kept = []
+    for index, chunk in slices:
+        chunk = bytes(chunk)
+        if len(chunk) > limits.max_record_bytes:
+            error = too_large(len(chunk), limits)
+        elif not depth_at_most(chunk, limits.max_json_depth):
+            error = too_deep(limits)
+        else:
+            kept.append((index, chunk))
+            continue
+        try:
+            selected, source, event_id = identify(chunk, event_sources) if chunk.lstrip()[:1] == b"{" else (True, None, None)
+        except Broken as broken:
+            raise Rejected(ErrorKind.NOT_JSON, f"invalid JSON in record {index}: {broken}") from None
+        if selected:
+            others.reject(quarantine_row(source_file, index, error, keep_raw=False, event_source=source, event_id=event_id))
+    return kept
+
+
+def _load(index: int, chunk: bytes) -> Any:
+    """A record's value: orjson, or, for a value orjson refuses (a lone surrogate, a number beyond a
+    double, bytes that are not UTF-8), the lenient reading that RFC 8259 allows. A record that is
+    not JSON at all means the file is not (the scan that cut it checks brackets only)."""
+    try:
+        return orjson.loads(chunk)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return loads_lenient(chunk)
+    except ValueError as exc:
+        raise Rejected(ErrorKind.NOT_JSON, f"invalid JSON in record {index}: {exc}") from None
+
+
+def _out_of_order(column: pa.ChunkedArray) -> bool:
+    if len(column) < 2:
+        return False
+    return pc.any(pc.less(column.slice(1), column.slice(0, len(column) - 1))).as_py()
 
 
 def _in_file_order(fast: pa.Table, reference: pa.Table, key: tuple[str, ...]) -> pa.Table:
@@ -226,6 +310,7 @@ class _Params(Struct, gc=False):
 
 _RECORDS = msgspec.json.Decoder(list[_Record])
 _RECORD = msgspec.json.Decoder(_Record)
+_REFUSED = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)  # a type it does not expect, text not UTF-8, deep nesting
 _PARAMS = msgspec.json.Decoder(_Params)
 _EMPTY = {cls: cls() for cls in (_Identity, _Session, _Issuer, _Attributes, _Tls, _Addendum, _RecordSet, _Alias, _Geo, _Batch)}
 
@@ -236,25 +321,26 @@ def _decode(slices: list[tuple[int, bytes]]) -> list[_Record | None]:
         return []
     try:
         return _RECORDS.decode(b"[" + b",".join(chunk for _, chunk in slices) + b"]")
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return [_decode_one(chunk) for _, chunk in slices]
 
 
 def _decode_one(chunk: bytes) -> _Record | None:
     try:
         return _RECORD.decode(chunk)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return None
 
 
+_ANY_PLAUSIBLE = TimeWindow()
 _CLOUDTRAIL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-def _time(text: str | None) -> datetime | None:
+def _time(text: str | None, window: TimeWindow, epoch: bool = False) -> datetime | None:
     """to_timestamp, with CloudTrail's own format (2026-11-05T12:34:56Z) read in C."""
     if text is not None and _CLOUDTRAIL_TIME.fullmatch(text):
-        return datetime.fromisoformat(text)
-    return to_timestamp(text, "")
+        return window.check(datetime.fromisoformat(text), "", text)
+    return to_timestamp(text, "", window, epoch=epoch)
 
 
 def _json(raw: Raw) -> Any:
@@ -281,10 +367,12 @@ class _Derived(Struct, gc=False):
     batch: _Batch
 
 
-def _derive(r: _Record) -> _Derived | None:
-    """The converted values of a record in CloudTrail's shape, or None to use flatten_event."""
+def _derive(r: _Record, window: TimeWindow | None = None) -> _Derived | None:
+    """The converted values of a record in CloudTrail's shape, or None to use flatten_event (which
+    also reads every value set aside with a warning, and every time outside the window)."""
+    window = window or _ANY_PLAUSIBLE
     try:
-        event_time = _time(r.eventTime)
+        event_time = _time(r.eventTime, window)
         event_name = r.eventName
         if event_time is None or not event_name or not r.eventID:
             return None  # flatten_event rejects it, or derives a synthetic id
@@ -299,12 +387,12 @@ def _derive(r: _Record) -> _Derived | None:
             event_time=event_time,
             read_only=r.readOnly if r.readOnly is not None else event_name.lower().startswith(_READ_PREFIXES),
             session_mfa_authenticated=to_bool(attributes.mfaAuthenticated, ""),
-            session_creation_date=_time(attributes.creationDate),
+            session_creation_date=_time(attributes.creationDate, window, epoch=True),
             hosted_zone_id=_hosted_zone_id(event_name, params, response),
             hosted_zone_name=_hosted_zone_name(event_name, params, response),
             change_id=_change_id(event_name, params, change_info),
             change_status=change_info.str("status"),
-            change_submitted_at=to_timestamp(change_info.raw("submittedAt"), ""),
+            change_submitted_at=to_timestamp(change_info.raw("submittedAt"), "", window, epoch=True),
             health_check_id=_health_check_id(params, response),
             request_parameters=None if request is None else to_json_text(request),
             response_elements=None if response_value is None else to_json_text(response_value),
@@ -317,7 +405,8 @@ def _derive(r: _Record) -> _Derived | None:
         return None  # orjson refuses, which flatten_file then meets again on the whole record
 
 
-def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str, delivery_date: date) -> tuple[pa.Table, pa.Table]:
+def _tables(canonical: list[tuple[int, _Record, _Derived]], repeat: Repeated, *, source_file: str,
+            delivery_date: date) -> tuple[pa.Table, pa.Table]:
     """The events and record_changes rows of canonical records, built column by column."""
     records = [r for _, r, _ in canonical]
     derived = [d for _, _, d in canonical]
@@ -375,23 +464,26 @@ def _tables(canonical: list[tuple[int, _Record, _Derived]], *, source_file: str,
         "response_elements": [d.response_elements for d in derived],
         "additional_event_data": [d.additional_event_data for d in derived],
         "extra": [d.extra for d in derived],
-        "delivery_date": [delivery_date] * len(records),
-        "source_file": [source_file] * len(records),
+        "parse_warnings": repeat(None, STRINGS, len(records)),  # a record with a value set aside is not canonical
+        "delivery_date": repeat(delivery_date, pa.date32(), len(records)),
+        "source_file": repeat(source_file, pa.string(), len(records)),
         "record_index": [index for index, _, _ in canonical],
     })
-    return events, _changes_table(events, [d.batch.changes or () for d in derived])
+    return events, _changes_table(events, [d.batch.changes or () for d in derived], repeat, source_file, delivery_date)
 
 
-def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
+def _changes_table(events: pa.Table, batches: list[Any], repeat: Repeated, source_file: str, delivery_date: date) -> pa.Table:
     """One row per change; the event's columns are copied by Arrow (take), not row by row."""
     changes = [change for batch in batches for change in batch]
     parents = pa.array([parent for parent, batch in enumerate(batches) for _ in batch], type=pa.int64())
     rrsets = [c.resourceRecordSet or _EMPTY[_RecordSet] for c in changes]
     aliases = [s.aliasTarget or _EMPTY[_Alias] for s in rrsets]
     geos = [s.geoLocation or _EMPTY[_Geo] for s in rrsets]
-    nulls = [None] * len(changes)
-    context = events.select([*_EVENT_COLUMNS_ON_CHANGES, "change_count"]).take(parents)
-    columns: dict[str, Any] = {name: context.column(name) for name in _EVENT_COLUMNS_ON_CHANGES}
+    copied = [name for name in _EVENT_COLUMNS_ON_CHANGES if name not in ("source_file", "delivery_date")]
+    context = events.select([*copied, "change_count"]).take(parents)
+    columns: dict[str, Any] = {name: context.column(name) for name in copied}
+    columns["source_file"] = repeat(source_file, pa.string(), len(changes))
+    columns["delivery_date"] = repeat(delivery_date, pa.date32(), len(changes))
     columns |= {
         "batch_size": context.column("change_count"),
         "change_index": [position for batch in batches for position in range(len(batch))],
@@ -416,8 +508,8 @@ def _changes_table(events: pa.Table, batches: list[Any]) -> pa.Table:
         "traffic_policy_instance_id": [s.trafficPolicyInstanceId for s in rrsets],
     }
     for name in ("cidr_collection_id", "cidr_location_name", "geoproximity_aws_region", "geoproximity_local_zone_group",
-                 "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra"):
-        columns[name] = nulls  # canonical records have none of these (their keys send a record to flatten_event)
+                 "geoproximity_latitude", "geoproximity_longitude", "geoproximity_bias", "extra", "parse_warnings"):
+        columns[name] = repeat(None, RECORD_CHANGES.schema.field(name).type, len(changes))  # canonical records have none
     return _table(RECORD_CHANGES, columns)
 
 
@@ -425,7 +517,7 @@ def _table(table: Table, columns: dict[str, Any]) -> pa.Table:
     """Every column of the table, by name, in its schema's order and types."""
     assert columns.keys() == set(table.column_names), columns.keys() ^ set(table.column_names)
     return pa.Table.from_arrays(
-        [c if isinstance(c, pa.ChunkedArray) else pa.array(c, type=f.type) for c, f in ((columns[f.name], f) for f in table.schema)],
+        [c if isinstance(c, (pa.Array, pa.ChunkedArray)) else pa.array(c, type=f.type) for c, f in ((columns[f.name], f) for f in table.schema)],
         schema=table.schema)
 
 

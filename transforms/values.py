@@ -2,6 +2,9 @@
 
 Keys are matched case-insensitively: CloudTrail lower-cases only the first letter of API member
 names (tTL, dNSName, iPAddress) while fixtures in the wild use TTL, DNSName, HostedZoneId.
+
+An Obj reads strictly (a value that cannot be read raises Rejected) or, given Notes, leniently:
+the value is set aside (the column becomes null) and Notes says what was found.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,15 +20,121 @@ from transforms.errors import ErrorKind, Rejected
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER = re.compile(r"-?\d{1,19}")
+_INT_DIGITS = 4000  # int() refuses more than 4,300 digits (CPython's guard against slow conversions)
+
+
+class BigNumber:
+    """A JSON number no column can hold: beyond a double (1e400) or thousands of digits long.
+    RFC 8259 allows it, orjson refuses it; it is kept as its text, so JSON columns keep the original."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BigNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def loads_lenient(data: bytes) -> Any:
+    """One JSON value as RFC 8259 reads it, where orjson refuses it: a lone surrogate escape
+    ("\\ud800") stays in the string, a number no double holds becomes a BigNumber, bytes that are
+    not UTF-8 become lone surrogates (U+DC80-U+DCFF). NaN and Infinity are not JSON: ValueError.
+    Recursive: the caller bounds the nesting depth first."""
+    return json.loads(bytes(data).decode("utf-8", "surrogateescape"), parse_float=_float, parse_int=_int,
+                      parse_constant=_not_json)
+
+
+def _float(text: str) -> float | BigNumber:
+    number = float(text)
+    return number if math.isfinite(number) else BigNumber(text)
+
+
+def _int(text: str) -> int | BigNumber:
+    return int(text) if len(text) <= _INT_DIGITS else BigNumber(text)
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # the standard library accepts NaN and Infinity; RFC 8259 does not
+
+
+def is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate, which no UTF-8 column (Parquet, Arrow) can store."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """The text with every lone surrogate written as its escape (\\ud800): storable anywhere."""
+    return text if is_unicode(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def to_json_text(value: Any) -> str:
-    """JSON text of a parsed value. orjson is fast but refuses integers beyond 64 bits, which a
-    caller (not our parser, which reads them as floats) can hand us."""
+    """JSON text of a parsed value, compact, as orjson writes it. orjson is fast but refuses
+    integers beyond 64 bits, lone surrogates and nesting beyond 254 levels: those take a slower
+    writer that escapes lone surrogates (\\ud800), so the text is always valid UTF-8."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_fragment).decode()
     except TypeError:
-        return json.dumps(value, ensure_ascii=False)
+        return "".join(_encode(value, []))
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    if isinstance(value, BigNumber):
+        return orjson.Fragment(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _encode(value: Any, out: list[str]) -> list[str]:
+    if isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=not is_unicode(value)))
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            _encode(str(key), out).append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        out.append(str(value))
+    else:
+        out.append(orjson.dumps(value, default=_fragment).decode())
+    return out
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed value nests objects and arrays more than `limit` levels (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _kind(value: Any) -> str:
@@ -36,14 +144,32 @@ def _kind(value: Any) -> str:
         return "array"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, BigNumber)):
         return "number"
     return "string"
 
 
-def _bad(path: str, expected: str, value: Any) -> Rejected:
-    shown = to_json_text(value)[:80]
+def bad_type(path: str, expected: str, value: Any) -> Rejected:
+    shown = to_json_text(value[:80] if isinstance(value, str) else value)[:80]
     return Rejected(ErrorKind.BAD_FIELD_TYPE, f"{path}: expected {expected}, found {_kind(value)} {shown}")
+
+
+
+
+class Notes:
+    """What a lenient reading set aside: one warning per value ("path: what was found") and the
+    values themselves by path, where no JSON column keeps them (they go to the extra column)."""
+
+    __slots__ = ("warnings", "kept")
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.kept: dict[str, Any] = {}
+
+    def set_aside(self, error: Rejected, path: str, value: Any, keep: bool) -> None:
+        self.warnings.append(printable(error.message))
+        if keep:
+            self.kept[path] = value
 
 
 _LOWER: dict[str, str] = {}  # the schema's key names, lower-cased once
@@ -64,19 +190,24 @@ class Obj:
     """A JSON object viewed with case-insensitive keys; remembers which keys were read.
 
     Objects of the same shape (the same keys in the same order) share one case-folding map, so
-    viewing an object costs a lookup, not a copy."""
+    viewing an object costs a lookup, not a copy. Without notes a value that cannot be read
+    raises Rejected; with notes it is set aside (None) and noted. in_json: the object is inside a
+    field kept whole as JSON text (requestParameters, responseElements), so a value set aside
+    there is not copied to the extra column."""
 
-    __slots__ = ("path", "_value", "_spelt", "_used")
+    __slots__ = ("path", "_value", "_spelt", "_used", "_notes", "_in_json")
 
-    def __init__(self, value: Any, path: str) -> None:
+    def __init__(self, value: Any, path: str, notes: Notes | None = None, in_json: bool = False) -> None:
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise _bad(path, "object", value)
+            raise bad_type(path, "object", value)
         self.path = path
         self._value = value
         self._spelt = _spellings(tuple(value)) if value else {}
         self._used: set[str] = set()
+        self._notes = notes
+        self._in_json = in_json
 
     def raw(self, key: str) -> Any:
         if not self._value:
@@ -86,37 +217,55 @@ class Obj:
         spelt = self._spelt.get(lower)
         return None if spelt is None else self._value[spelt]
 
-    def _path(self, key: str) -> str:
+    def path_of(self, key: str) -> str:
         """The path as the record spells it (tTL, not ttl), so a message points at the real key."""
         name = self._spelt.get(key.lower(), key)
         return f"{self.path}.{name}" if self.path else name
 
+    def _set_aside(self, error: Rejected, key: str, value: Any) -> None:
+        if self._notes is None:
+            raise error
+        self._notes.set_aside(error, self.path_of(key), value, keep=not self._in_json)
+
     def obj(self, key: str) -> Obj:
-        return Obj(self.raw(key), self._path(key))
+        value = self.raw(key)
+        if value is not None and not isinstance(value, dict):
+            self._set_aside(bad_type(self.path_of(key), "object", value), key, value)
+            value = None
+        return Obj(value, self.path_of(key), self._notes, self._in_json)
 
     def list(self, key: str) -> list[Any] | None:
         value = self.raw(key)
         if value is None or isinstance(value, list):
             return value
-        raise _bad(self._path(key), "array", value)
+        self._set_aside(bad_type(self.path_of(key), "array", value), key, value)
+        return None
+
+    def convert(self, key: str, convert: Any, value: Any) -> Any:
+        """convert(value, path), or, for a value it refuses, None once noted (with notes)."""
+        try:
+            return convert(value, self.path_of(key))
+        except Rejected as error:
+            self._set_aside(error, key, value)
+            return None
 
     # The common case (absent, or already the right type) returns at once; the path, which only
     # an error message needs, is built only on the way to the converter.
     def str(self, key: str) -> str | None:
         value = self.raw(key)
-        return value if value is None or type(value) is str else to_str(value, self._path(key))
+        return value if value is None or (type(value) is str and value.isascii()) else self.convert(key, to_str, value)
 
     def int(self, key: str) -> int | None:
         value = self.raw(key)
-        return value if value is None else to_int(value, self._path(key))
+        return value if value is None else self.convert(key, to_int, value)
 
     def float(self, key: str) -> float | None:
         value = self.raw(key)
-        return value if value is None else to_float(value, self._path(key))
+        return value if value is None else self.convert(key, to_float, value)
 
     def bool(self, key: str) -> bool | None:
         value = self.raw(key)
-        return value if value is None or type(value) is bool else to_bool(value, self._path(key))
+        return value if value is None or type(value) is bool else self.convert(key, to_bool, value)
 
     def json(self, key: str) -> str | None:
         value = self.raw(key)
@@ -131,41 +280,45 @@ class Obj:
 
 
 def to_str(value: Any, path: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if is_unicode(value):
+            return value
+        raise Rejected(ErrorKind.INVALID_UNICODE, f"{path}: text that is not valid Unicode ({printable(repr(value[:60]))})")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)  # an account id written as a number is still the account id
-    raise _bad(path, "string", value)
+    raise bad_type(path, "string", value)
 
 
 def to_int(value: Any, path: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise _bad(path, "integer", value)
+        raise bad_type(path, "integer", value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
         return value
-    raise _bad(path, "64-bit integer", value)
+    raise bad_type(path, "64-bit integer", value)
 
 
 def to_float(value: Any, path: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             number = float(value)
         except ValueError:
-            raise _bad(path, "number", value) from None
+            raise bad_type(path, "number", value) from None
+        except OverflowError:  # an integer of hundreds of digits
+            raise bad_type(path, "finite number", value) from None
     else:
-        raise _bad(path, "number", value)
+        raise bad_type(path, "number", value)
     if not math.isfinite(number):
-        raise _bad(path, "finite number", value)
+        raise bad_type(path, "finite number", value)
     return number
 
 
@@ -174,49 +327,4 @@ def to_bool(value: Any, path: str) -> bool | None:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"  # sessionContext attributes are the strings "true"/"false"
-    raise _bad(path, "boolean", value)
-
-
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?",
-    re.IGNORECASE,
-)
-_ISO_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.IGNORECASE)
-_US_MEDIUM = re.compile(r"([A-Za-z]{3}) (\d{1,2}), (\d{4}) (\d{1,2}):(\d{2}):(\d{2}) ([AP]M)", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
-
-
-def _utc(y: str, mo: int, d: str, h: int, mi: str, s: str, micro: int, path: str, value: str) -> datetime:
-    try:
-        return datetime(int(y), mo, int(d), h, int(mi), int(s), micro, tzinfo=UTC)
-    except ValueError as exc:
-        raise Rejected(ErrorKind.BAD_TIMESTAMP, f"{path}: {value!r} is not a valid time ({exc})") from None
-
-
-def to_timestamp(value: Any, path: str) -> datetime | None:
-    """ISO-8601 (extended, basic, space-separated, up to nanoseconds) or Route 53's
-    'Jan 16, 2015 12:41:43 AM' (changeInfo.submittedAt), to an aware UTC datetime (microseconds)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _bad(path, "timestamp string", value)
-    text = value.strip()
-    if m := _ISO.fullmatch(text):
-        y, mo, d, h, mi, s, frac, tz = m.groups()
-        micro = int((frac or "0")[:6].ljust(6, "0"))
-        stamp = _utc(y, int(mo), d, int(h), mi, s, micro, path, value)
-        if tz and tz.upper() != "Z":
-            sign = 1 if tz[0] == "+" else -1
-            digits = tz[1:].replace(":", "")
-            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-            stamp = stamp - timedelta(minutes=offset)
-        return stamp
-    if m := _ISO_BASIC.fullmatch(text):
-        y, mo, d, h, mi, s = m.groups()
-        return _utc(y, int(mo), d, int(h), mi, s, 0, path, value)
-    if (m := _US_MEDIUM.fullmatch(text)) and m.group(1).lower() in _MONTHS:
-        mon, d, y, h, mi, s, half = m.groups()
-        hour = int(h) % 12 + (12 if half.upper() == "PM" else 0)
-        return _utc(y, _MONTHS[mon.lower()], d, hour, mi, s, 0, path, value)
-    raise Rejected(ErrorKind.BAD_TIMESTAMP, f"{path}: {value[:60]!r} is not an ISO-8601 or 'Mon D, YYYY h:mm:ss AM' time")
+    raise bad_type(path, "boolean", value)
