@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         return latest_main(argv[1:])
     if argv[:1] == ["ddl"]:
         return ddl_main(argv[1:])
+    if argv[:1] == ["sql"]:
+        from flows import sql_shell  # the analysts' SQL prompt (flows/sql_shell.py)
+        return sql_shell.main(argv[1:])
     if argv[:1] == ["run"]:
         argv = argv[1:]
     args = parser().parse_args(argv)
