@@ -224,6 +224,6 @@ def duckdb_script(location: str) -> str:
 
 if __name__ == "__main__":
     # No argument parsing here: tests/test_schemas.py keeps schemas/ free of argparse and sys.
-    import os
+    from pathlib import Path
 
-    print(duckdb_script(os.path.abspath("lake")), end="")
+    print(duckdb_script(str(Path("lake").resolve())), end="")

@@ -4,6 +4,7 @@
 -- ("extremely rare", says Route 53), record sets created before the lake began and never changed since
 -- are not here at all, and seen_from_creation is false where the first change the lake saw was not a
 -- CREATE (values before it unknown). The name servers and SOA Route 53 creates itself are not logged.
+-- A zone name can match two zones (one deleted and created again, or a name inferred): see hosted_zone_id.
 with params as (
     select 'example.com.' as zone, timestamptz '2026-11-02 12:00:00+00' as as_of
 ),
@@ -23,7 +24,10 @@ select s.hosted_zone_id, s.record_name_normalized as record_name, s.record_type,
        s.event_time as last_changed_at, s.actor as last_changed_by, s.change_number as changes_seen,
        s.first_action = 'CREATE' as seen_from_creation
 from seen s
+cross join params p
+left join hosted_zones z on z.hosted_zone_id = s.hosted_zone_id
 where s.recency = 1
   and s.action <> 'DELETE'
+  and not coalesce(z.deleted_at between s.event_time and p.as_of, false)  -- the zone itself deleted since
 order by s.record_name_normalized nulls last, s.record_type nulls last, s.set_identifier nulls first,
          s.hosted_zone_id nulls last
