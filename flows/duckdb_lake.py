@@ -1,8 +1,8 @@
-"""The lake as analysts query it: the setup SQL for DuckDB and Athena, and a ready DuckDB connection.
+"""The lake as analysts query it: the setup SQL for DuckDB, Athena and Spark, and a ready DuckDB connection.
 
 Base table views/DDL and the deduplicating views are generated from schemas/ (schemas/ddl.py);
-the derived views hosted_zones and record_history are SQL files in sql/views/, with an Athena
-spelling in sql/views/athena/ where the dialects differ.
+the derived views (DERIVED_VIEWS) are SQL files in sql/views/, written once in DuckDB's dialect
+and spelled for Athena and Spark by sqlglot (flows/dialects.py): there are no hand-written twins.
 """
 
 from __future__ import annotations
@@ -12,34 +12,45 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flows.dialects import spell
 from flows.storage import open_store
-from schemas.ddl import athena_script, dedup_views, duckdb_table_view
+from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script
 from schemas.tables import TABLES
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
-DERIVED_VIEWS = ("hosted_zones", "record_history")  # in dependency order
+# In dependency order.
+DERIVED_VIEWS = ("zone_names", "api_calls", "changes", "hosted_zones", "record_history", "dns_risk_rules", "dns_risk")
 
 
 def view_sql(name: str, engine: str = "duckdb") -> str:
-    twin = SQL / "views" / "athena" / f"{name}.sql"
-    return (twin if engine == "athena" and twin.exists() else SQL / "views" / f"{name}.sql").read_text().strip()
+    return spell((SQL / "views" / f"{name}.sql").read_text(), engine)
 
 
 def views_sql(engine: str) -> list[str]:
-    """The views on top of the tables, in dependency order, for 'duckdb' or 'athena'."""
-    return [*dedup_views(), *(view_sql(name, engine) for name in DERIVED_VIEWS)]
+    """The views on top of the tables, in dependency order, for 'duckdb', 'athena' or 'spark'."""
+    return [*(spell(v, engine) for v in dedup_views()), *(view_sql(name, engine) for name in DERIVED_VIEWS)]
+
+
+def absolute_location(location: str) -> str:
+    """s3://... as given; a local folder made absolute, so the SQL works from any directory."""
+    location = location.strip()
+    return location.rstrip("/") if "://" in location else str(Path(location).expanduser().resolve())
 
 
 def setup_sql(engine: str, location: str, database: str = "route53_lake", projection_start: str = "2014-01-01") -> str:
     """Everything an analyst runs once to query the lake: Athena DDL with partition projection plus
-    the views, or DuckDB views over a local or s3:// lake."""
+    the views; DuckDB views over a local or s3:// lake; or Spark tables (then MSCK REPAIR TABLE, to
+    register the partitions present) plus the views."""
     if engine == "athena":
         head = athena_script(database, location, projection_start).rstrip().rstrip(";")
         return ";\n\n".join([head, *views_sql("athena")]) + ";\n"
     if engine == "duckdb":
-        base = [duckdb_table_view(t, location.rstrip("/")) for t in TABLES.values()]
+        base = [duckdb_table_view(t, absolute_location(location)) for t in TABLES.values()]
         return ";\n\n".join([*base, *views_sql("duckdb")]) + ";\n"
-    raise ValueError(f"engine {engine!r}: expected athena or duckdb")
+    if engine == "spark":
+        head = spark_script(absolute_location(location)).rstrip().rstrip(";")
+        return ";\n\n".join([head, *views_sql("spark")]) + ";\n"
+    raise ValueError(f"engine {engine!r}: expected athena, duckdb or spark")
 
 
 def table_glob(lake: str, table: str) -> str:

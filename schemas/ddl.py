@@ -1,11 +1,11 @@
-"""Athena DDL and DuckDB views for the lake, generated from schemas.tables: never written by hand.
+"""Athena DDL, Spark DDL and DuckDB views for the lake, generated from schemas.tables: never written by hand.
 
 The Athena tables use partition projection, so a new day's folder is queryable the moment the
 pipeline writes it: no Glue crawler, no MSCK REPAIR TABLE, no ALTER TABLE ADD PARTITION. Every
 column type comes from `athena_type`, which refuses what it does not know rather than guess:
 a wrong type in a Hive schema fails only at query time, on the analyst's screen.
 
-    python -m schemas.ddl | duckdb      # views over the default local lake ./lake
+    python -m schemas.ddl | duckdb      # views over the local lake ./lake (its absolute path)
 """
 
 from __future__ import annotations
@@ -180,6 +180,29 @@ def dedup_views() -> list[str]:
     return [f"create or replace view {t.name}_dedup as select * from {t.name}" for t in (EVENTS, RECORD_CHANGES)]
 
 
+def spark_ddl(table: Table, location: str) -> str:
+    """CREATE TABLE for Spark SQL over one table's Parquet folders: the same columns and types as
+    the Athena DDL (Hive types are Spark's), the partition column last, as Spark lists it."""
+    columns = ",\n".join(f"  {_column_sql(field)}" for field in (*table.schema, table.partition.field()))
+    return "\n".join([
+        f"CREATE TABLE IF NOT EXISTS `{table.name}` (",
+        columns,
+        ")",
+        "USING PARQUET",
+        f"PARTITIONED BY (`{table.partition.name}`)",
+        f"LOCATION {hive_string(table_location(table, location.rstrip('/')), GLUE_TABLE_COMMENT_MAX)}",
+        f"COMMENT {hive_string(table.description, GLUE_TABLE_COMMENT_MAX)}",
+    ])
+
+
+def spark_script(location: str) -> str:
+    """Every table for Spark SQL, then MSCK REPAIR TABLE to register the partition folders present
+    (run it again after new days land). location: a local folder, or s3a:// for Hadoop's S3 client."""
+    statements = [spark_ddl(t, location) for t in TABLES.values()]
+    statements += [f"MSCK REPAIR TABLE `{t.name}`" for t in TABLES.values()]
+    return ";\n\n".join(statements) + ";\n"
+
+
 def duckdb_script(location: str) -> str:
     """Views over a lake for DuckDB, local folder or s3:// (with DuckDB's httpfs) alike.
     Every table needs at least one file: read_parquet refuses an empty glob."""
@@ -190,4 +213,6 @@ def duckdb_script(location: str) -> str:
 
 if __name__ == "__main__":
     # No argument parsing here: tests/test_schemas.py keeps schemas/ free of argparse and sys.
-    print(duckdb_script("lake"), end="")
+    from pathlib import Path
+
+    print(duckdb_script(str(Path("lake").resolve())), end="")

@@ -305,4 +305,35 @@ QUARANTINE = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, RECORD_CHANGES, QUARANTINE)}
+SOURCE_FILES = Table(
+    name="source_files",
+    description="One row per CloudTrail log file of a delivery day folder that was read, or that a CloudTrail digest "
+    "lists but the bucket did not have: what was loaded and what is missing, as data. Built from the day folder's manifest.",
+    grain="one log file of one delivery day folder (account x region x day), read or promised by a digest",
+    key=("source_file",),
+    partition=DELIVERY_DATE_PARTITION,
+    sort_by=("source_file",),
+    columns=(
+        _col("source_file", STRING, "URI of the log file (for a missing file: where the digest says it should be).", False),
+        _col("account_id", STRING, "Account of the day folder (AWSLogs/[o-ORG/]ACCOUNT/...).", False),
+        _col("region", STRING, "CloudTrail region folder of the day folder.", False),
+        _col("org_id", STRING, "Organization id of an organization trail's folder; null for an account trail."),
+        _col("folder", STRING, "The day folder, relative to the source root: AWSLogs/.../CloudTrail/REGION/YYYY/MM/DD.", False),
+        _col("delivered_at", TIMESTAMP, "Delivery time from the file name (to the minute, UTC); null when the name has none."),
+        _col("was_read", BOOL, "True for a file read; false for one a digest lists that the bucket did not have.", False),
+        _col("size_bytes", BIGINT, "Size of the object as stored (gzip), in bytes; null when not read."),
+        _col("etag", STRING, "S3 ETag of the object as listed; null for local files and missing ones."),
+        _col("sha256", STRING, "SHA-256 of the object's bytes as stored (not the digest's hash of the uncompressed content)."),
+        _col("records", BIGINT, "Records in the file's Records list; 0 for a rejected file, null when not read."),
+        _col("route53_records", BIGINT, "Records of the selected event sources in the file."),
+        _col("rejected_kind", STRING, "error_kind of a file rejected whole (see quarantine); null when the file was usable."),
+        _col(
+            "digest_verdict", STRING,
+            "What CloudTrail's digests say: missing (listed, not in the bucket), unlisted (delivered in a digest's hour, "
+            "in no digest), hash_mismatch, no_finding (checked, no problem); null when no digest was checked.",
+        ),
+        _col("run_id", STRING, "Id of the pipeline run that wrote the row (e.g. the Prefect flow run id); null when not given."),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, RECORD_CHANGES, QUARANTINE, SOURCE_FILES)}

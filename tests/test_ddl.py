@@ -25,12 +25,13 @@ from flows.settings import LakeSettings
 from schemas.ddl import athena_ddl, athena_script, athena_type, duckdb_script
 from schemas.tables import EVENTS, TABLES, Table
 from tests.conftest import a_record, gz, log_key, other_record, route53_record
+from tests.lakes import write_source_files
 
 ACCT = "123456789012"
 DATABASE = "route53_lake"
 LOCATION = "s3://audit-bucket/route53/lake"
 DAYS = [date(2026, 11, 2), date(2026, 11, 3)]
-PARTITIONS = {"events": "event_date", "record_changes": "event_date", "quarantine": "delivery_date"}
+PARTITIONS = {"events": "event_date", "record_changes": "event_date", "quarantine": "delivery_date", "source_files": "delivery_date"}
 DUPLICATE = route53_record("dup", "2026-11-01T23:59:00Z", a_record("a.example.com.", "192.0.2.1"),
                            a_record("www.example.com.", "192.0.2.9", action="UPSERT"))
 
@@ -59,6 +60,7 @@ def lake(tmp_path_factory) -> Path:
         (root / "trail" / key).parent.mkdir(parents=True, exist_ok=True)
         (root / "trail" / key).write_bytes(data)
     run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake")), DAYS, workers=2)
+    write_source_files(root / "lake")  # publishing will write it (the lead wires it); until then, the test does
     return root / "lake"
 
 
@@ -238,7 +240,7 @@ def test_duckdb_views_type_the_partition_as_date(lake, views):
 
 
 @pytest.mark.parametrize(("view", "rows"), [
-    ("events", 4), ("events_dedup", 4), ("record_changes", 4), ("record_changes_dedup", 4), ("quarantine", 1),
+    ("events", 4), ("events_dedup", 4), ("record_changes", 4), ("record_changes_dedup", 4), ("quarantine", 1), ("source_files", 4),
 ])
 def test_duckdb_views_return_every_row_once(views, view, rows):
     assert views.execute(f"select count(*) from {view}").fetchone() == (rows,)

@@ -7,9 +7,9 @@ with params as (
 select h.event_time, h.action, h.record_type, h.set_identifier,
        h.before_known, h.before_ttl, h.before_values, h.before_alias_dns_name,
        h.after_ttl, h.after_values, h.after_alias_dns_name,
-       h.actor, h.source_ip_address, h.user_agent
+       h.actor, h.actor_person, h.source_ip_address, h.user_agent
 from record_history h
 cross join params p
-where h.record_name = p.record_name
+where h.record_name_normalized = p.record_name
   and h.event_date between p.first_day and p.last_day
-order by h.event_time, h.change_index
+order by h.event_time nulls last, h.event_id nulls last, h.change_index nulls last

@@ -5,8 +5,7 @@ select e.event_time, e.event_name, e.health_check_id,
                 json_extract_string(e.request_parameters, '$.healthCheckConfig.iPAddress')) as endpoint,
        coalesce(json_extract_string(e.request_parameters, '$.healthCheckConfig.type'),
                 json_extract_string(e.response_elements, '$.healthCheck.healthCheckConfig.type')) as check_type,
-       coalesce(e.session_issuer_arn, e.user_identity_arn, e.user_identity_invoked_by) as actor,
-       e.error_code
-from events_dedup e
+       e.actor, e.actor_person, e.error_code
+from api_calls e
 where e.event_name in ('CreateHealthCheck', 'UpdateHealthCheck', 'DeleteHealthCheck')
-order by e.event_time
+order by e.event_time nulls last, e.event_id nulls last

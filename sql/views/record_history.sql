@@ -4,29 +4,37 @@
 --   UPSERT: before = the state after the previous change we saw; before_known = false when we
 --           have not seen one (the record predates the lake, or a CloudTrail record is missing).
 -- Failed calls (error_code set) never alter the history. CloudTrail can miss requests: this is an
--- audit aid, not a source to rebuild a zone from. Portable SQL: the same text runs in DuckDB and Athena.
+-- audit aid, not a source to rebuild a zone from.
+-- record_name here is the normalized name (also as record_name_normalized, the name every view
+-- compares by); record_name_as_sent is the name exactly as the caller wrote it.
 create or replace view record_history as
 with applied as (
     select *, coalesce(set_identifier, '') as set_key
-    from record_changes_dedup
+    from changes
     where error_code is null
 ),
 sequenced as (
     select
         applied.*,
-        lag(action) over w as previous_action,
-        lag(ttl) over w as previous_ttl,
-        lag(resource_records) over w as previous_values,
-        lag(alias_dns_name) over w as previous_alias_dns_name,
-        lag(weight) over w as previous_weight,
-        row_number() over w as change_number
+        lag(action) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                          order by event_time, event_id, change_index) as previous_action,
+        lag(ttl) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                       order by event_time, event_id, change_index) as previous_ttl,
+        lag(resource_records) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                                    order by event_time, event_id, change_index) as previous_values,
+        lag(alias_dns_name) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                                  order by event_time, event_id, change_index) as previous_alias_dns_name,
+        lag(alias_hosted_zone_id) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                                        order by event_time, event_id, change_index) as previous_alias_hosted_zone_id,
+        lag(weight) over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                          order by event_time, event_id, change_index) as previous_weight,
+        row_number() over (partition by hosted_zone_id, record_name_normalized, record_type, set_key
+                           order by event_time, event_id, change_index) as change_number
     from applied
-    window w as (partition by hosted_zone_id, record_name_normalized, record_type, set_key
-                 order by event_time, event_id, change_index)
 )
 select
     s.hosted_zone_id,
-    z.zone_name,
+    s.zone_name,
     s.record_name_normalized as record_name,
     s.record_type,
     s.set_identifier,
@@ -36,7 +44,7 @@ select
     s.event_id,
     s.change_index,
     s.action,
-    coalesce(s.session_issuer_arn, s.user_identity_arn, s.user_identity_invoked_by) as actor,
+    s.actor,
     s.user_identity_arn,
     s.source_ip_address,
     s.user_agent,
@@ -52,6 +60,15 @@ select
     case when s.action <> 'DELETE' then s.ttl end as after_ttl,
     case when s.action <> 'DELETE' then s.resource_records end as after_values,
     case when s.action <> 'DELETE' then s.alias_dns_name end as after_alias_dns_name,
-    case when s.action <> 'DELETE' then s.weight end as after_weight
+    case when s.action <> 'DELETE' then s.weight end as after_weight,
+    s.record_name_normalized,
+    s.record_name as record_name_as_sent,
+    s.actor_person,
+    s.zone_name_source,
+    s.recipient_account_id as account_id,
+    case when s.action = 'DELETE' then s.alias_hosted_zone_id
+         when s.action = 'UPSERT' and s.previous_action <> 'DELETE' then s.previous_alias_hosted_zone_id end as before_alias_hosted_zone_id,
+    case when s.action <> 'DELETE' then s.alias_hosted_zone_id end as after_alias_hosted_zone_id,
+    s.event_source,
+    s.event_name
 from sequenced s
-left join hosted_zones z on z.hosted_zone_id = s.hosted_zone_id

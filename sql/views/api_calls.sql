@@ -1,0 +1,15 @@
+-- api_calls: every Route 53 API call once (events_dedup), with the names analysts use:
+--   actor         who acted: the role behind an assumed-role session, else the caller's ARN, else the
+--                 AWS service that called (coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by)).
+--   actor_person  the person (or session) behind it: the session name of an assumed-role or SSO session,
+--                 the user name of an IAM user or federated user (the last segment of user_identity_arn).
+--   zone_name, zone_name_source   the hosted zone's name and how it is known (see zone_names).
+create or replace view api_calls as
+select e.*,
+       coalesce(e.session_issuer_arn, e.user_identity_arn, e.user_identity_invoked_by) as actor,
+       case when e.user_identity_type in ('AssumedRole', 'IAMUser', 'FederatedUser')
+            then nullif(regexp_extract(e.user_identity_arn, '[^/]+$'), '') end as actor_person,
+       z.zone_name,
+       z.zone_name_source
+from events_dedup e
+left join zone_names z on z.hosted_zone_id = e.hosted_zone_id

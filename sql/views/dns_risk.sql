@@ -1,0 +1,152 @@
+-- dns_risk: every applied or attempted change (and every risky API call) an on-call engineer or a
+-- security team should see, one row per rule that flagged it, with the rule, its severity and reason
+-- (dns_risk_rules, documented in docs/dns-risk.md) and a detail of what changed. applied is false for
+-- a call that failed. Key: (rule, event_id, change_index); change_index is null for rules on a whole call.
+-- Rules on one change (apex_ns_soa, mx_change, email_auth_txt, wildcard, record_deleted,
+-- takeover_prone_target, new_actor_in_zone) see failed attempts too; rules comparing with the state
+-- before (alias_target_moved, target_left_aws, ttl_drop) see applied UPSERTs only, from record_history.
+-- Domain and query-logging rules need those event sources in the lake (--event-source
+-- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case.
+-- Each source view is read once (engines plan every reference of a view anew).
+create or replace view dns_risk as
+with change_facts as (
+    select c.*,
+           lower(coalesce(array_to_string(c.resource_records, ' '), '')) as value_text,
+           coalesce(array_to_string(c.resource_records, ', '), 'ALIAS ' || c.alias_dns_name, '') as value_shown,
+           min(c.event_time) over (partition by c.hosted_zone_id, coalesce(c.actor, '(unknown)')) as actor_first_change,
+           min(c.event_time) over (partition by c.hosted_zone_id) as zone_first_change
+    from changes c
+),
+change_flags as (
+    select r.rule, f.event_time, f.event_date, f.event_id, f.change_index, f.error_code, f.event_source, f.event_name,
+           f.recipient_account_id as account_id, f.hosted_zone_id, f.zone_name, f.zone_name_source,
+           f.record_name_normalized as record_name, f.record_type, f.action, cast(null as varchar) as domain_name,
+           case r.rule
+               when 'email_auth_txt' then f.action || ' '
+                   || case when substr(f.record_name_normalized, 1, 7) = '_dmarc.' or f.value_text like '%v=dmarc1%' then 'DMARC'
+                           when strpos(f.record_name_normalized, '._domainkey.') > 0 or f.value_text like '%v=dkim1%' then 'DKIM'
+                           else 'SPF' end
+                   || ' ' || f.value_shown
+               when 'takeover_prone_target' then f.action || ' ' || f.record_type || ' -> ' || f.value_shown
+               when 'new_actor_in_zone' then 'first change by ' || coalesce(f.actor, '(unknown)') || ' in the zone'
+               else f.action || ' ' || f.record_type || ' ' || f.value_shown
+           end as detail,
+           f.actor, f.actor_person, f.source_ip_address, f.user_agent
+    from change_facts f
+    cross join dns_risk_rules r
+    where (r.rule = 'apex_ns_soa'
+           and (f.record_type = 'SOA' or (f.record_type = 'NS' and (f.zone_name is null or f.record_name_normalized = f.zone_name))))
+       or (r.rule = 'mx_change' and f.record_type = 'MX')
+       or (r.rule = 'email_auth_txt' and f.record_type in ('TXT', 'SPF')
+           and (f.record_type = 'SPF'
+                or substr(f.record_name_normalized, 1, 7) = '_dmarc.'
+                or strpos(f.record_name_normalized, '._domainkey.') > 0
+                or f.value_text like '%v=spf1%' or f.value_text like '%v=dmarc1%' or f.value_text like '%v=dkim1%'))
+       or (r.rule = 'wildcard' and substr(f.record_name_normalized, 1, 2) = '*.')
+       or (r.rule = 'record_deleted' and f.action = 'DELETE')
+       or (r.rule = 'takeover_prone_target' and f.action <> 'DELETE'
+           and ((f.record_type = 'CNAME'
+                 and regexp_matches(f.value_text,
+                     '([.]|^)(s3-website[.-][a-z0-9.-]*amazonaws[.]com|s3[.]amazonaws[.]com|s3[.][a-z0-9-]+[.]amazonaws[.]com|cloudfront[.]net|elasticbeanstalk[.]com|herokuapp[.]com|herokudns[.]com|azurewebsites[.]net|cloudapp[.]net|cloudapp[.]azure[.]com|trafficmanager[.]net|blob[.]core[.]windows[.]net|azureedge[.]net|azurefd[.]net|github[.]io|gitlab[.]io|bitbucket[.]io|netlify[.]app|netlify[.]com|vercel[.]app|pages[.]dev|fly[.]dev|onrender[.]com|firebaseapp[.]com|web[.]app|appspot[.]com|storage[.]googleapis[.]com|pantheonsite[.]io|myshopify[.]com|zendesk[.]com|readthedocs[.]io|ghost[.]io|surge[.]sh|wordpress[.]com|unbouncepages[.]com|helpscoutdocs[.]com|statuspage[.]io)[.]?$'))
+                or regexp_matches(lower(coalesce(f.alias_dns_name, '')), '(^|[.])s3-website[.-]')))
+       or (r.rule = 'new_actor_in_zone' and f.hosted_zone_id is not null
+           and f.event_time = f.actor_first_change and f.actor_first_change > f.zone_first_change)
+),
+history_facts as (
+    -- target_known: a CNAME into a zone the lake knows is not outside, wherever that zone is hosted
+    -- (a left join finds such zones; one row per change is kept)
+    select h.*,
+           lower(coalesce(array_to_string(h.before_values, ' '), '')) as before_text,
+           lower(coalesce(array_to_string(h.after_values, ' '), '')) as after_text,
+           min(h.event_time) over (partition by h.account_id, lower(h.after_alias_dns_name)) as target_first_used,
+           max(case when z.zone_name is null then 0 else 1 end) over (partition by h.event_id, h.change_index) as target_known,
+           row_number() over (partition by h.event_id, h.change_index order by z.zone_name) as zone_match
+    from record_history h
+    left join zone_names z
+           on h.record_type = 'CNAME'
+          and (lower(coalesce(array_to_string(h.after_values, ' '), '')) = z.zone_name
+               or (length(lower(coalesce(array_to_string(h.after_values, ' '), ''))) > length(z.zone_name)
+                   and right(lower(coalesce(array_to_string(h.after_values, ' '), '')), length(z.zone_name) + 1) = '.' || z.zone_name))
+),
+history_flags as (
+    select r.rule, f.event_time, f.event_date, f.event_id, f.change_index, cast(null as varchar) as error_code,
+           f.event_source, f.event_name, f.account_id, f.hosted_zone_id, f.zone_name, f.zone_name_source,
+           f.record_name_normalized as record_name, f.record_type, f.action, cast(null as varchar) as domain_name,
+           case r.rule
+               when 'alias_target_moved' then 'ALIAS ' || f.before_alias_dns_name || ' -> ' || f.after_alias_dns_name
+                   || case when f.before_alias_hosted_zone_id is distinct from f.after_alias_hosted_zone_id
+                           then ' (endpoint zone ' || coalesce(f.before_alias_hosted_zone_id, '?') || ' -> '
+                                || coalesce(f.after_alias_hosted_zone_id, '?') || ')'
+                           else ' (first use of this target in the account)' end
+               when 'target_left_aws' then coalesce('ALIAS ' || f.before_alias_dns_name, f.before_text) || ' -> ' || f.after_text
+               else 'TTL ' || cast(f.before_ttl as varchar) || ' -> ' || cast(f.after_ttl as varchar)
+           end as detail,
+           f.actor, f.actor_person, f.source_ip_address, f.user_agent
+    from history_facts f
+    cross join dns_risk_rules r
+    where f.action = 'UPSERT' and f.zone_match = 1
+      and ((r.rule = 'alias_target_moved'
+            and f.before_alias_dns_name is not null and f.after_alias_dns_name is not null
+            and lower(f.before_alias_dns_name) <> lower(f.after_alias_dns_name)
+            and (f.before_alias_hosted_zone_id is distinct from f.after_alias_hosted_zone_id
+                 or f.target_first_used = f.event_time))
+        or (r.rule = 'ttl_drop' and f.before_known and f.after_ttl < f.before_ttl)
+        or (r.rule = 'target_left_aws'
+            and (f.before_alias_dns_name is not null
+                 or (f.record_type = 'CNAME' and regexp_matches(f.before_text,
+                     '[.](amazonaws[.]com|amazonaws[.]com[.]cn|cloudfront[.]net|awsglobalaccelerator[.]com|elasticbeanstalk[.]com|on[.]aws|api[.]aws|awsapprunner[.]com|amplifyapp[.]com)[.]?$')))
+            and f.after_alias_dns_name is null and f.after_values is not null
+            and (f.record_type <> 'CNAME'
+                 or (f.target_known = 0 and not regexp_matches(f.after_text,
+                     '[.](amazonaws[.]com|amazonaws[.]com[.]cn|cloudfront[.]net|awsglobalaccelerator[.]com|elasticbeanstalk[.]com|on[.]aws|api[.]aws|awsapprunner[.]com|amplifyapp[.]com)[.]?$')))))
+),
+call_facts as (
+    select e.*,
+           min(case when e.error_code is null and not coalesce(e.read_only, false) then e.event_time end)
+               over (partition by coalesce(e.actor, '(unknown)')) as actor_first_write
+    from api_calls e
+),
+call_level as (
+    select r.rule, f.event_id,
+           case r.rule
+               when 'failed_by_unknown_principal' then f.event_name || ' failed with ' || f.error_code
+                   || '; no earlier successful write by ' || coalesce(f.actor, '(unknown)')
+               when 'zone_deleted' then 'DeleteHostedZone ' || coalesce(f.zone_name, f.hosted_zone_id, '?')
+               when 'dnssec_disabled' then f.event_name || ' ' || coalesce(f.zone_name, f.hosted_zone_id, '?')
+               else f.event_name
+           end as detail,
+           f.event_time, f.event_date, f.error_code, f.event_source, f.event_name, f.recipient_account_id, f.hosted_zone_id,
+           f.zone_name, f.zone_name_source, f.request_parameters, f.actor, f.actor_person, f.source_ip_address, f.user_agent
+    from call_facts f
+    cross join dns_risk_rules r
+    where (r.rule = 'failed_by_unknown_principal' and f.error_code is not null and not coalesce(f.read_only, false)
+           and (f.actor_first_write is null or f.actor_first_write > f.event_time))
+       or (r.rule = 'zone_deleted' and f.event_name = 'DeleteHostedZone')
+       or (r.rule = 'dnssec_disabled'
+           and lower(f.event_name) in ('disablehostedzonednssec', 'deactivatekeysigningkey', 'deletekeysigningkey'))
+       or (r.rule = 'domain_transfer'
+           and lower(f.event_name) in ('disabledomaintransferlock', 'transferdomain', 'transferdomaintoanotherawsaccount',
+                                       'retrievedomainauthcode'))
+       or (r.rule = 'domain_nameservers' and lower(f.event_name) = 'updatedomainnameservers')
+       or (r.rule = 'query_logging_disabled'
+           and lower(f.event_name) in ('deletequeryloggingconfig', 'deleteresolverquerylogconfig', 'disassociateresolverquerylogconfig'))
+),
+flagged as (
+    select * from change_flags
+    union all
+    select * from history_flags
+    union all
+    select rule, event_time, event_date, event_id, cast(null as bigint), error_code, event_source, event_name,
+           recipient_account_id, hosted_zone_id, zone_name, zone_name_source,
+           cast(null as varchar), cast(null as varchar), cast(null as varchar),
+           coalesce(json_extract_string(request_parameters, '$.domainName.name'),
+                    json_extract_string(request_parameters, '$.domainName')),
+           detail, actor, actor_person, source_ip_address, user_agent
+    from call_level
+)
+select f.rule, r.severity, r.reason, f.event_time, f.event_date, f.event_id, f.change_index,
+       f.error_code is null as applied, f.error_code, f.event_source, f.event_name, f.account_id,
+       f.hosted_zone_id, f.zone_name, f.zone_name_source, f.record_name, f.record_type, f.action, f.domain_name,
+       f.detail, f.actor, f.actor_person, f.source_ip_address, f.user_agent
+from flagged f
+join dns_risk_rules r on r.rule = f.rule
