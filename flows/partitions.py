@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from flows.locks import lake_lock
 from flows.scratch import scratch_dir
 from flows.storage import Entry, Store
-from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
 
 STAGING = "_staging"
 STATE = "_state/partitions"
@@ -45,7 +45,7 @@ DUCKDB_MEMORY = "256MB"
 log = logging.getLogger("route53_lake")
 
 # Tables rebuilt together: record_changes follows the copies of events that events keeps.
-GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE,)}
+GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
 _DELIVERY_MINUTE = r"_(\d{8}T\d{4}Z)_[^/]*$"  # from CloudTrail's file name: ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...
 
 

@@ -11,6 +11,7 @@ Staging a folder, under its lock:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,8 +30,9 @@ from flows.partitions import Partition, partition_of, refresh, staged_path
 from flows.results import DayListing, DaySummary, FileResult
 from flows.settings import LakeSettings
 from flows.storage import Store, open_store
-from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES
 from transforms.lake import concat, drop_duplicate_events, split_by_event_date
+from transforms.source_files import source_file_rows
 
 log = logging.getLogger("route53_lake")
 Reader = Callable[[LakeSettings, LogObject, date, bool], FileResult]
@@ -85,14 +87,19 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
                 outputs[staged_path(table, event_date.isoformat(), name)] = part
         if quarantine.num_rows:
             outputs[staged_path(QUARANTINE, unit.day.isoformat(), name)] = quarantine.sort_by([(k, "ascending") for k in QUARANTINE.sort_by])
+        files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
+        summary.outputs = sorted([*outputs, files_path])
+        manifest = manifest_bytes(settings, listing, results, summary, findings, missing)
+        # completeness as data: the manifest's files as rows. run_id stays null: a rerun over the same
+        # input must stage the same bytes, so nothing is rebuilt (and tables compare byte for byte).
+        outputs[files_path] = source_file_rows(json.loads(manifest), run_id=None)
         put_options = settings.s3_put_options()
         for path, part in outputs.items():
             _write_if_changed(lake, path, staged_bytes(part), put_options)
-        summary.outputs = sorted(outputs)
         earlier = set(previous.get("outputs", []))
         for stale in sorted(p for p in earlier - set(outputs) if p.startswith("_staging/")):
             lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild
-        lake.write_bytes(manifest_path(settings, unit), manifest_bytes(settings, listing, results, summary, findings, missing), **put_options)
+        lake.write_bytes(manifest_path(settings, unit), manifest, **put_options)
     failure = None
     if summary.digest_problems and settings.digest_policy == "fail":
         failure = f"{unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}"

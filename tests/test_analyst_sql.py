@@ -19,7 +19,6 @@ from flows.duckdb_lake import SQL, setup_sql, views_sql
 from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from tests.conftest import DATA, ROOT
-from tests.lakes import write_source_files
 
 DUCKDB_ONLY = re.compile(r"json_extract_string|array_to_string|\bexclude\b|\bqualify\b|::|list_contains|\bilike\b", re.IGNORECASE)
 
@@ -69,7 +68,6 @@ def test_athena_setup_creates_the_database_tables_and_views():
 def test_duckdb_setup_script_runs_as_printed_from_anywhere_and_answers(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
     run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(lake)), [date(2026, 11, 1), date(2026, 11, 2)])
-    write_source_files(lake)
     result = subprocess.run([sys.executable, "-m", "flows.route53_lake", "ddl", "--engine", "duckdb", "--location", "lake"],
                             cwd=tmp_path, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert f"'{lake}/events/" in result.stdout  # absolute: the script works from any directory

@@ -11,7 +11,6 @@ import pytest
 
 from flows.duckdb_lake import SQL, connect
 from tests.conftest import DATA
-from tests.lakes import write_source_files
 
 EXPECTED = json.loads((DATA / "expected.json").read_text())
 STORY = {f["fact"]: f for f in EXPECTED["story"]}
@@ -27,7 +26,6 @@ def lake(prefect_server, tmp_path_factory):
     lake = tmp_path_factory.mktemp("cookbook-lake")
     days = sorted(date.fromisoformat(d) for d in EXPECTED["days"])
     route53_lake(days=days, source=str(DATA / "cloudtrail"), lake=str(lake))
-    write_source_files(lake)  # what publishing will write (the lead wires it); until then, the test does
     return connect(str(lake))
 
 

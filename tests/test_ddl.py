@@ -25,7 +25,6 @@ from flows.settings import LakeSettings
 from schemas.ddl import athena_ddl, athena_script, athena_type, duckdb_script
 from schemas.tables import EVENTS, TABLES, Table
 from tests.conftest import a_record, gz, log_key, other_record, route53_record
-from tests.lakes import write_source_files
 
 ACCT = "123456789012"
 DATABASE = "route53_lake"
@@ -60,7 +59,6 @@ def lake(tmp_path_factory) -> Path:
         (root / "trail" / key).parent.mkdir(parents=True, exist_ok=True)
         (root / "trail" / key).write_bytes(data)
     run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake")), DAYS, workers=2)
-    write_source_files(root / "lake")  # publishing will write it (the lead wires it); until then, the test does
     return root / "lake"
 
 

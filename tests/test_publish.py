@@ -45,7 +45,7 @@ def lake_files(root: Path) -> dict[str, bytes]:
 def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
     run_without_prefect(settings_for(trail), [DAY])
     files = [p for p in (trail / "lake").glob("*/*/*.parquet")]  # what readers see (not _staging)
-    assert {p.parent.parent.name for p in files} == {"events", "record_changes", "quarantine"}
+    assert {p.parent.parent.name for p in files} == {"events", "record_changes", "quarantine", "source_files"}
     for path in files:
         table = TABLES[path.parent.parent.name]
         metadata = pq.ParquetFile(path).metadata
@@ -61,7 +61,8 @@ def test_one_file_per_table_partition_and_staged_files_named_for_the_day_folder(
     assert visible == [
         "events/event_date=2026-11-01/part-0.parquet", "events/event_date=2026-11-02/part-0.parquet",
         "quarantine/delivery_date=2026-11-02/part-0.parquet",
-        "record_changes/event_date=2026-11-01/part-0.parquet", "record_changes/event_date=2026-11-02/part-0.parquet"]
+        "record_changes/event_date=2026-11-01/part-0.parquet", "record_changes/event_date=2026-11-02/part-0.parquet",
+        "source_files/delivery_date=2026-11-02/part-0.parquet"]
     staged = [n.removeprefix("_staging/") for n in names if n.startswith("_staging/")]
     assert [n.rsplit("/", 1)[0] for n in staged] == [n.rsplit("/", 1)[0] for n in visible]
     assert len({n.rsplit("/", 1)[-1] for n in staged}) == 1

@@ -13,7 +13,6 @@ from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from schemas.tables import SOURCE_FILES
 from tests.conftest import DATA
-from tests.lakes import write_source_files
 from transforms.source_files import delivered_at, source_file_rows
 
 FOLDER = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/01"
@@ -75,7 +74,6 @@ def test_completeness_queries_on_a_lake_with_a_file_the_digest_lists_taken_away(
     gone.unlink()
     run_without_prefect(LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake")),
                         [date(2026, 11, 1), date(2026, 11, 3)])
-    write_source_files(tmp_path / "lake")
     con = connect(str(tmp_path / "lake"))
     (missing,) = con.sql((SQL / "cookbook" / "12_digest_missing_files_per_week.sql").read_text()).fetchall()
     assert missing[0] == date(2026, 10, 26) and missing[1:3] == ("123456789012", "us-east-1") and missing[3].endswith(gone.name)

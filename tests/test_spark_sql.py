@@ -21,7 +21,6 @@ from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from schemas.tables import TABLES
 from tests.conftest import DATA
-from tests.lakes import write_source_files
 
 pytestmark = pytest.mark.slow
 EXPECTED = json.loads((DATA / "expected.json").read_text())
@@ -37,7 +36,6 @@ def lake(tmp_path_factory) -> Path:
     listed.unlink()
     days = sorted(date.fromisoformat(d) for d in EXPECTED["days"])
     run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake")), days)
-    write_source_files(root / "lake")
     return root / "lake"
 
 
