@@ -99,7 +99,8 @@ def file_entry(result: FileResult) -> dict:
 
 
 def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,
-                   findings: DigestFindings | None = None, missing: list[dict] | None = None) -> bytes:
+                   findings: DigestFindings | None = None, missing: list[dict] | None = None,
+                   staged_sha256: dict[str, str] | None = None) -> bytes:
     """What a later run needs to tell whether the folder changed, and what an analyst needs to see
     what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
     files = [file_entry(r) for r in results] + [{**f, "in_source": False} for f in missing or []]
@@ -111,6 +112,7 @@ def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[Fi
         "skipped": [asdict(s) for s in listing.skipped],
         "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
         "outputs": summary.outputs,
+        "staged_sha256": staged_sha256 or {},  # a rerun leaves a staged file alone when its bytes would not change
         "digest_check": None if findings is None else {**asdict(findings), "ok": findings.ok},
     }
     return json.dumps(manifest, indent=2, sort_keys=True).encode()

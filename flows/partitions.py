@@ -28,7 +28,6 @@ import os
 import shutil
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -40,7 +39,7 @@ from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Tab
 STAGING = "_staging"
 STATE = "_state/partitions"
 VISIBLE = "part-0.parquet"
-ROW_GROUP_ROWS = 256 * 1024  # Athena and Spark split work by row group; a group stays a few tens of MB
+ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB, and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
 log = logging.getLogger("route53_lake")
 
@@ -141,17 +140,26 @@ def _adopt_legacy_files(lake: Store, partition: Partition, legacy: dict[str, lis
 
 
 def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
+    # Imported here, not at the top: DuckDB maps ~90 MB of address space when loaded, which a process
+    # capped by address space (a container limit) needs for reading files before any rebuild.
+    import duckdb
+
     local = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
+    pa.default_memory_pool().release_unused()  # what staging freed goes back to the system before DuckDB takes its share
+    # One thread and no insertion order: what lets the window, the join and the sort stay within the
+    # memory limit and spill beyond it (with two threads a partition of a million events ran out of it).
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": os.path.join(work, "spill"),
-                                 "threads": 2, "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+                                 "threads": 1, "preserve_insertion_order": False,
+                                 "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")  # it drew on the terminal of a long rebuild
         for table, query in _queries(con, partition, local):
             target = f"{partition.visible_folder(table)}/{VISIBLE}"
             if query is None:
                 lake.delete(target)  # nothing staged any more (files dropped on purpose)
                 continue
-            _write(lake, con.sql(query).to_arrow_reader(ROW_GROUP_ROWS), table, target, put_options)
+            _write(lake, con.sql(query).to_arrow_reader(8192), table, target, put_options)
     finally:
         con.close()
 
@@ -174,7 +182,7 @@ def _columns(table: Table, alias: str) -> str:
     return ", ".join(f'{alias}."{c}"' for c in table.column_names)
 
 
-def _queries(con: duckdb.DuckDBPyConnection, partition: Partition, local: dict[str, list[str]]):
+def _queries(con, partition: Partition, local: dict[str, list[str]]):
     """(table, SQL giving the partition's rows in order) for each table of the partition; the SQL is
     None when nothing is staged for that table."""
     if partition.column == "event_date":

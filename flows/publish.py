@@ -11,6 +11,7 @@ Staging a folder, under its lock:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -89,16 +90,21 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
             outputs[staged_path(QUARANTINE, unit.day.isoformat(), name)] = quarantine.sort_by([(k, "ascending") for k in QUARANTINE.sort_by])
         files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
         summary.outputs = sorted([*outputs, files_path])
-        manifest = manifest_bytes(settings, listing, results, summary, findings, missing)
         # completeness as data: the manifest's files as rows. run_id stays null: a rerun over the same
         # input must stage the same bytes, so nothing is rebuilt (and tables compare byte for byte).
-        outputs[files_path] = source_file_rows(json.loads(manifest), run_id=None)
+        document = json.loads(manifest_bytes(settings, listing, results, summary, findings, missing))
+        outputs[files_path] = source_file_rows(document, run_id=None)
+        staged = {path: staged_bytes(part) for path, part in outputs.items()}
+        hashes = {path: hashlib.sha256(data).hexdigest() for path, data in staged.items()}
         put_options = settings.s3_put_options()
-        for path, part in outputs.items():
-            _write_if_changed(lake, path, staged_bytes(part), put_options)
+        for path, data in staged.items():
+            # an identical staged file is left alone, so the partitions it feeds need no rebuild
+            if previous.get("staged_sha256", {}).get(path) != hashes[path] or not lake.exists(path):
+                lake.write_bytes(path, data, **put_options)
         earlier = set(previous.get("outputs", []))
         for stale in sorted(p for p in earlier - set(outputs) if p.startswith("_staging/")):
             lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild
+        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes)
         lake.write_bytes(manifest_path(settings, unit), manifest, **put_options)
     failure = None
     if summary.digest_problems and settings.digest_policy == "fail":
@@ -164,18 +170,8 @@ def staged_bytes(data: pa.Table) -> bytes:
     carry those once per partition; on a small staged file they would outweigh the data)."""
     bare = pa.schema([f.remove_metadata() for f in data.schema])
     sink = pa.BufferOutputStream()
-    pq.write_table(data.cast(bare), sink, compression="zstd", write_statistics=False)
+    pq.write_table(pa.Table.from_arrays(data.columns, schema=bare), sink, compression="zstd", write_statistics=False)  # no copy
     return sink.getvalue().to_pybytes()
-
-
-def _write_if_changed(lake: Store, path: str, data: bytes, put_options: dict[str, str]) -> None:
-    """Leave an identical staged file alone, so the partitions it feeds need no rebuild."""
-    try:
-        if lake.read_bytes(path) == data:
-            return
-    except FileNotFoundError:
-        pass
-    lake.write_bytes(path, data, **put_options)
 
 
 def publish_partitions(settings: LakeSettings, partitions: Iterable[Partition]) -> int:
