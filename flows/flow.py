@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A temporary server (no PREFECT_API_URL) migrates its database first: on a busy machine that takes
+# longer than Prefect's 20 s, and the run failed before it started.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import prefect.runtime  # noqa: E402
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
@@ -124,10 +128,10 @@ def read_files(objs: list[LogObject], settings: LakeSettings, day: date, hash_co
 
 
 @task(name="stage-folder", **_IO)
-def stage(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> Staged:
+def stage(settings: LakeSettings, listing: DayListing, results: list[FileResult], run_id: str) -> Staged:
     """A day folder's rows staged in the lake, under the folder's lake lock (runs take turns
     whatever started them: the lake is the arbiter, not this Prefect server)."""
-    staged = stage_folder(settings, listing, results, read_and_flatten)
+    staged = stage_folder(settings, listing, results, read_and_flatten, run_id)
     get_run_logger().info(describe(staged.summary))
     return staged
 
@@ -166,7 +170,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
     recheck = set(recheck)
     logger = get_run_logger()
     scratch.sweep()
-    run = RunSummary(days=[d.isoformat() for d in days])
+    run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
     rows, shown = [], 0.0
@@ -185,7 +189,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
                     if percent - shown >= 1:  # one API call per percent, not per file
                         shown = percent
                         update_progress_artifact(progress, percent)
-                staged = stage(settings, listing, results)
+                staged = stage(settings, listing, results, run.run_id)
             except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
                 run.fail(listing.unit.folder, error)
                 logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)

@@ -133,7 +133,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
             partitions = set()
             for listing in list_day(settings, trails, day):
                 try:  # the folder's rows live only in this call: nothing of them is held while partitions rebuild
-                    staged = stage_folder(settings, listing, _read_folder(settings, listing, day, pool, spool, run), read_and_flatten)
+                    staged = stage_folder(settings, listing, _read_folder(settings, listing, day, pool, spool, run), read_and_flatten, run.run_id)
                 except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
                     run.fail(listing.unit.folder, error)
                     continue

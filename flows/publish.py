@@ -54,8 +54,10 @@ class Staged:
             raise DigestMismatchError(self.digest_failure)
 
 
-def stage_folder(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader) -> Staged:
-    """Stage one day folder's rows."""
+def stage_folder(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+                 run_id: str | None = None) -> Staged:
+    """Stage one day folder's rows. run_id: the run's id, for source_files (the Prefect flow run's id,
+    or the command line's own)."""
     lake, unit = open_store(settings.lake), listing.unit
     with lake_lock(lake, f"folder-{unit_name(settings, unit)}", log):
         listing, results = _current(settings, listing, results, read)
@@ -90,12 +92,16 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
             outputs[staged_path(QUARANTINE, unit.day.isoformat(), name)] = quarantine.sort_by([(k, "ascending") for k in QUARANTINE.sort_by])
         files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
         summary.outputs = sorted([*outputs, files_path])
-        # completeness as data: the manifest's files as rows. run_id stays null: a rerun over the same
-        # input must stage the same bytes, so nothing is rebuilt (and tables compare byte for byte).
+        # completeness as data: the manifest's files as rows, with the id of the run that first staged
+        # them as they are. They are compared without it, so a rerun over the same input stages the
+        # same bytes and nothing is rebuilt.
         document = json.loads(manifest_bytes(settings, listing, results, summary, findings, missing))
         outputs[files_path] = source_file_rows(document, run_id=None)
         staged = {path: staged_bytes(part) for path, part in outputs.items()}
         hashes = {path: hashlib.sha256(data).hexdigest() for path, data in staged.items()}
+        files_unchanged = previous.get("staged_sha256", {}).get(files_path) == hashes[files_path]
+        staged_by = previous.get("source_files_run_id") if files_unchanged else run_id
+        staged[files_path] = staged_bytes(source_file_rows(document, run_id=staged_by))
         put_options = settings.s3_put_options()
         for path, data in staged.items():
             # an identical staged file is left alone, so the partitions it feeds need no rebuild
@@ -104,7 +110,8 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
         earlier = set(previous.get("outputs", []))
         for stale in sorted(p for p in earlier - set(outputs) if p.startswith("_staging/")):
             lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild
-        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes)
+        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes,
+                                  source_files_run_id=staged_by)
         lake.write_bytes(manifest_path(settings, unit), manifest, **put_options)
     failure = None
     if summary.digest_problems and settings.digest_policy == "fail":
@@ -188,9 +195,10 @@ def partitions_of_manifest(settings: LakeSettings, listing: DayListing) -> set[P
     return {partition_of(p) for p in manifest.get("outputs", [])}
 
 
-def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader) -> DaySummary:
+def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+                run_id: str | None = None) -> DaySummary:
     """Stage one day folder and rebuild the partitions it touches."""
-    staged = stage_folder(settings, listing, results, read)
+    staged = stage_folder(settings, listing, results, read, run_id)
     publish_partitions(settings, staged.partitions)
     staged.raise_digest_failure()
     return staged.summary

@@ -3,6 +3,7 @@ staging a folder did, and what a whole run did. Plain data, picklable (Dask carr
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -105,6 +106,7 @@ class RunSummary:
     failures: list[FolderFailure] = field(default_factory=list)
     partitions_rebuilt: int = 0
     largest_worker_mib: int | None = None  # peak RSS of the largest reading process (--workers > 1)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the flow run's id, or the command line's own
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
