@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from concurrent.futures import Executor
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -25,7 +26,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import prefect.runtime  # noqa: E402
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import (  # noqa: E402
     create_markdown_artifact,
     create_progress_artifact,
@@ -37,28 +41,27 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
 from flows import scratch  # noqa: E402
-from flows.listing import LogObject, Trail  # noqa: E402
-from flows.partitions import Partition  # noqa: E402
+from flows.listing import Trail  # noqa: E402
+from flows.partitions import VISIBLE, Partition  # noqa: E402
 from flows.pipeline import (  # noqa: E402
-    FILE_CONCURRENCY,
     DayListing,
-    FileResult,
     FolderFailure,
     RunSummary,
-    batches,
     describe,
     folder_changed,
     list_day,
     list_trails,
+    load_folder,
     raise_failures,
-    read_and_flatten,
 )
-from flows.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder  # noqa: E402
+from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
+from flows.reading import reading_pool  # noqa: E402
 from flows.report import day_rows, dns_markdown  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
+from flows.storage import open_store  # noqa: E402
 from schemas.tables import EVENTS, RECORD_CHANGES  # noqa: E402
 from transforms.digest import dns_digest  # noqa: E402
-from transforms.lake import concat, drop_duplicate_events  # noqa: E402
+from transforms.lake import concat  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
@@ -118,22 +121,25 @@ def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, ch
     return listings, partitions
 
 
-@task(name="read-files", **_IO)
-def read_files(objs: list[LogObject], settings: LakeSettings, day: date, hash_content: bool) -> list[FileResult]:
-    results = [read_and_flatten(settings, obj, day, hash_content) for obj in objs]
-    for result in results:
-        if result.rejected:
-            get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
-    return results
+def _folder_task_name() -> str:
+    listing = prefect.runtime.task_run.parameters["listing"]
+    return f"folder-{listing.unit.day}-{listing.unit.trail.account}-{listing.unit.region}"
 
 
-@task(name="stage-folder", **_IO)
-def stage(settings: LakeSettings, listing: DayListing, results: list[FileResult], run_id: str) -> Staged:
-    """A day folder's rows staged in the lake, under the folder's lake lock (runs take turns
-    whatever started them: the lake is the arbiter, not this Prefect server)."""
-    staged = stage_folder(settings, listing, results, read_and_flatten, run_id)
-    get_run_logger().info(describe(staged.summary))
-    return staged
+@task(name="read-and-stage-folder", task_run_name=_folder_task_name, **_IO)
+def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> tuple[Staged, int | None]:
+    """Read a day folder's files (on the run's worker processes, or in this Dask worker) and stage
+    its rows in the lake, under the folder's lake lock (runs take turns whatever started them: the
+    lake is the arbiter, not this Prefect server). One task per folder: a task run costs tens of
+    milliseconds, as much as reading a small file, and a night of a large organisation has
+    hundreds of thousands of files. Returns what was staged and the readers' peak memory (MiB)."""
+    part = RunSummary(days=[listing.unit.day.isoformat()], run_id=run_id)
+    staged = load_folder(settings, listing, part, pool)
+    logger = get_run_logger()
+    for uri, message in staged.rejected_files:
+        logger.warning("quarantined %s: %s", uri, message)
+    logger.info(describe(staged.summary))
+    return staged, part.largest_worker_mib
 
 
 @task(name="publish-partitions", **_IO)
@@ -150,6 +156,9 @@ def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | 
     return publish_days.with_options(task_runner=task_runner_for(settings))(settings, days, sorted(recheck))
 
 
+FOLDER_CONCURRENCY = 4  # folders read and staged at once: enough to keep the reading processes busy
+
+
 def task_runner_for(settings: LakeSettings):
     if settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
@@ -158,61 +167,57 @@ def task_runner_for(settings: LakeSettings):
             return DaskTaskRunner(address=settings.dask_address)
         return DaskTaskRunner(cluster_class="distributed.LocalCluster",
                               cluster_kwargs={"processes": True, "threads_per_worker": 1, "dashboard_address": None})
-    return ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
+    return ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)
 
 
 @flow(name="route53-lake-publish", persist_result=False, validate_parameters=False)
 def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) -> RunSummary:
     """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
     summary per day. Days in `recheck` only read the folders that changed since their last run.
-    Tasks and their results pickle, so a Dask task runner can carry them; a task reads a batch of
-    a folder's files one at a time and holds their Route 53 rows, never a day's text."""
+    One task per day folder reads and stages it: on threads, the parsing runs on a pool of worker
+    processes shared by the run; on Dask, in the Dask workers. Tasks and results pickle."""
     recheck = set(recheck)
     logger = get_run_logger()
     scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
-    rows, shown = [], 0.0
-    for number, day in enumerate(days):
-        started = time.monotonic()
-        listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-        reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
-                 for x in listings]
-        total, folders, results_of_day, done = sum(len(x.objects) for x in listings) or 1, [], [], 0
-        for listing, futures in zip(listings, reads, strict=True):
+    pool = reading_pool(settings.reading_workers()) if settings.task_runner == "threads" else None
+    rows = []
+    try:
+        for number, day in enumerate(days):
+            started = time.monotonic()
+            listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
+            futures = [load.submit(settings, listing, run.run_id, pool) for listing in listings]
+            folders, total, done = [], sum(len(x.objects) for x in listings) or 1, 0
+            for listing, future in zip(listings, futures, strict=True):
+                try:
+                    staged, peak = future.result()
+                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                    run.fail(listing.unit.folder, error)
+                    logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
+                    continue
+                finally:
+                    done += len(listing.objects)
+                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
+                run.largest_worker_mib = max(run.largest_worker_mib or 0, peak or 0) or None
+                folders.append(staged.summary)
+                partitions |= staged.partitions
+                if staged.digest_failure:
+                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
             try:
-                results = []
-                for future in futures:
-                    results += future.result()
-                    percent = 100 * (number + (done + len(results)) / total) / len(days)
-                    if percent - shown >= 1:  # one API call per percent, not per file
-                        shown = percent
-                        update_progress_artifact(progress, percent)
-                staged = stage(settings, listing, results, run.run_id)
-            except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                run.fail(listing.unit.folder, error)
-                logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
-                continue
-            finally:
-                done += len(listing.objects)
-            folders.append(staged.summary)
-            partitions |= staged.partitions
-            results_of_day += results
-            if staged.digest_failure:
-                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
-        try:
-            run.partitions_rebuilt += publish(settings, sorted(partitions))
-        except Exception as error:  # noqa: BLE001 - the other days are still published
-            run.fail(f"partitions of {day}", error)
-        run.folders += folders
-        rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
-        events, changes, _ = drop_duplicate_events(concat(EVENTS, (r.events for r in results_of_day)),
-                                                   concat(RECORD_CHANGES, (r.record_changes for r in results_of_day)))
-        create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
-                                 description=f"What changed in Route 53, delivered {day}")
-        shown = 100 * (number + 1) / len(days)
-        update_progress_artifact(progress, shown)
+                run.partitions_rebuilt += publish(settings, sorted(partitions))
+            except Exception as error:  # noqa: BLE001 - the other days are still published
+                run.fail(f"partitions of {day}", error)
+            run.folders += folders
+            rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
+            events, changes = published_rows(settings, day, partitions)
+            create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
+                                     description=f"What changed in Route 53, delivered {day}")
+            update_progress_artifact(progress, 100 * (number + 1) / len(days))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
     logger.info(run.describe())
     raise_failures(run)
@@ -326,6 +331,23 @@ def backfill_days(start: date, end: date) -> list[date]:
     if (end - start).days + 1 > MAX_BACKFILL_DAYS:
         raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
     return delivery_days(start, end)
+
+
+def published_rows(settings: LakeSettings, day: date, partitions: set[Partition]) -> tuple[pa.Table, pa.Table]:
+    """The day's events and record changes as the lake has them now (deduplicated, whatever this run
+    re-read), for its DNS summary: a recheck that read nothing still summarizes the whole day."""
+    lake = open_store(settings.lake)
+    wanted = pc.field("delivery_date") == pa.scalar(day, pa.date32())
+    tables = []
+    for table in (EVENTS, RECORD_CHANGES):
+        parts = []
+        for partition in sorted(p for p in partitions if p.column == "event_date"):
+            path = f"{partition.visible_folder(table)}/{VISIBLE}"
+            if lake.exists(path):
+                with lake.open_for_read(path) as handle:
+                    parts.append(pq.read_table(handle, filters=wanted))
+        tables.append(concat(table, parts))
+    return tables[0], tables[1]
 
 
 def scheduled_day() -> date:

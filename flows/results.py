@@ -37,6 +37,8 @@ class FileResult:
     record_changes: pa.Table
     quarantine: pa.Table
     mtime: float | None = None  # local sources: the file's modification time when it was listed
+    spooled: dict[str, str] = field(default_factory=dict)  # table name -> Arrow IPC file holding its rows (flows/spool.py)
+    reader_peak_mib: int | None = None  # peak RSS of the worker process that read the file
 
     _TABLES = {"events": EVENTS, "record_changes": RECORD_CHANGES, "quarantine": QUARANTINE}
 
