@@ -344,8 +344,7 @@ def published_rows(settings: LakeSettings, day: date, partitions: set[Partition]
         for partition in sorted(p for p in partitions if p.column == "event_date"):
             path = f"{partition.visible_folder(table)}/{VISIBLE}"
             if lake.exists(path):
-                with lake.open_for_read(path) as handle:
-                    parts.append(pq.read_table(handle, filters=wanted))
+                parts.append(pq.read_table(pa.BufferReader(lake.read_bytes(path)), filters=wanted))
         tables.append(concat(table, parts))
     return tables[0], tables[1]
 

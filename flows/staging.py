@@ -116,8 +116,12 @@ def commit_staged(lake: Store, staged: StagedFile, path: str, put_options: dict[
     target first (scratch may be another file system), then the atomic rename."""
     if lake.is_local:
         temporary = lake.temporary_file(path)
-        shutil.copyfile(staged.local, temporary)
-        lake.commit_file(temporary, path)
+        try:
+            shutil.copyfile(staged.local, temporary)
+            lake.commit_file(temporary, path)
+        finally:  # gone once committed; a kill leaves it to the partition rebuild's sweep of old temporaries
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
     else:
         lake.commit_file(staged.local, path, **put_options)  # and the local file is gone
 
