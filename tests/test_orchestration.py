@@ -118,9 +118,8 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
 def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):
     """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
     (when the folder is listed again) and ends after its staging returned, lock released."""
-    from flows import publish as publishing
-
     from flows import pipeline
+    from flows import publish as publishing
 
     spans, began, original_current, original_stage = [], {}, publishing._current, pipeline.stage_folder
 
