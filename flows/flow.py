@@ -337,9 +337,10 @@ def published_rows(settings: LakeSettings, day: date, partitions: set[Partition]
     """The day's events and record changes as the lake has them now (deduplicated, whatever this run
     re-read), for its DNS summary: a recheck that read nothing still summarizes the whole day."""
     lake = open_store(settings.lake)
-    wanted = pc.field("delivery_date") == pa.scalar(day, pa.date32())
+    delivered = pc.field("delivery_date") == pa.scalar(day, pa.date32())
+    failed_writes = pc.field("error_code").is_valid() & ((pc.field("read_only") == pa.scalar(False)) | pc.field("read_only").is_null())
     tables = []
-    for table in (EVENTS, RECORD_CHANGES):
+    for table, wanted in ((EVENTS, delivered & failed_writes), (RECORD_CHANGES, delivered)):  # the summary's events are failed calls
         parts = []
         for partition in sorted(p for p in partitions if p.column == "event_date"):
             path = f"{partition.visible_folder(table)}/{VISIBLE}"
