@@ -70,12 +70,13 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
         summary = DaySummary(
             delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
             files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
-            bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
+            bytes_read=sum(r.size for r in results), records_read=sum(r.records_read or 0 for r in results),
             route53_records=sum(r.route53_records for r in results), events_written=events.num_rows,
             duplicates_dropped=duplicates, record_changes_written=changes.num_rows,
             records_quarantined=pc.sum(pc.is_valid(fresh["quarantine"]["record_index"])).as_py() or 0,
             keys_skipped=len(listing.skipped), rejected_kinds=dict(Counter(fresh["quarantine"]["error_kind"].to_pylist())),
             files_missing=len(missing), events_from_missing_files=carried["events"].num_rows,
+            files_not_parsed=sum(not r.parsed for r in results),
         )
         reconcile(summary, events, len(results))
         findings = check_digests(settings, listing, results)

@@ -324,7 +324,7 @@ SOURCE_FILES = Table(
         _col("size_bytes", BIGINT, "Size of the object as stored (gzip), in bytes; null when not read."),
         _col("etag", STRING, "S3 ETag of the object as listed; null for local files and missing ones."),
         _col("sha256", STRING, "SHA-256 of the object's bytes as stored (not the digest's hash of the uncompressed content)."),
-        _col("records", BIGINT, "Records in the file's Records list; 0 for a rejected file, null when not read."),
+        _col("records", BIGINT, "Records in the file's Records list; 0 for a rejected file, null when not read or not parsed (see parsed)."),
         _col("route53_records", BIGINT, "Records of the selected event sources in the file."),
         _col("rejected_kind", STRING, "error_kind of a file rejected whole (see quarantine); null when the file was usable."),
         _col(
@@ -333,6 +333,9 @@ SOURCE_FILES = Table(
             "in no digest), hash_mismatch, no_finding (checked, no problem); null when no digest was checked.",
         ),
         _col("run_id", STRING, "Id of the pipeline run that wrote the row; null for now: a rerun over the same input stages the same bytes, so an id per run would force a rebuild of every partition it touches."),
+        _col("parsed", BOOL, "False for a file whose decompressed bytes cannot spell any selected eventSource value (in any case, "
+             "escaped or not): it holds no selected record, so it was neither parsed record by record nor counted (records null) "
+             "nor checked as JSON. True for every other file read, rejected or not; null when not read."),
     ),
 )
 
