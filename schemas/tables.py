@@ -333,9 +333,8 @@ SOURCE_FILES = Table(
             "in no digest), hash_mismatch, no_finding (checked, no problem); null when no digest was checked.",
         ),
         _col("run_id", STRING, "Id of the pipeline run that wrote the row; null for now: a rerun over the same input stages the same bytes, so an id per run would force a rebuild of every partition it touches."),
-        _col("parsed", BOOL, "False for a file whose decompressed bytes cannot spell any selected eventSource value (in any case, "
-             "escaped or not): it holds no selected record, so it was neither parsed record by record nor counted (records null) "
-             "nor checked as JSON. True for every other file read, rejected or not; null when not read."),
+        _col("parsed", BOOL, "False: the file's bytes spell no selected eventSource (any case, escaped or not), so it holds "
+             "none and was not parsed, counted (records null) or checked as JSON. True for any other file read; null if not read."),
     ),
 )
 
