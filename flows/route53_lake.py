@@ -157,9 +157,11 @@ def writable_folder(location: str) -> None:
 
 def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
     if args.no_prefect:
+        from flows.locks import terminate_releases_locks
         from flows.pipeline import run_without_prefect
 
-        return run_without_prefect(settings, days, args.workers)
+        with terminate_releases_locks():  # a run told to stop releases its lake locks (flows.locks)
+            return run_without_prefect(settings, days, args.workers)
     if "PREFECT_API_URL" not in os.environ:
         # A temporary server lives only for this run: its own service logs (e.g. a flush
         # racing its shutdown) are noise here, while flow and task logs still show.
