@@ -37,18 +37,16 @@ def may_hold_selected(text: bytes, event_sources: frozenset[str]) -> bool:
     event_sources are lower-case (as the settings store them); any other value makes this True."""
     if not event_sources or not all(_PLAIN.fullmatch(source) for source in event_sources):
         return True  # a value this search does not know how to look for: parse
-    if b"\\" in text and _ASCII_OR_KELVIN_ESCAPE.search(text):
-        return True
-    if any("k" in source for source in event_sources) and _KELVIN in text:
-        return True
     needles = [source.encode() for source in event_sources]
     overlap = max(map(len, needles)) - 1
     view = memoryview(text)
-    for start in range(0, max(len(text) - overlap, 1), _CHUNK):
+    for start in range(0, max(len(text) - overlap, 1), _CHUNK):  # first: a file that names one plainly stops early
         folded = _folded(view[start:start + _CHUNK + overlap])
         if any(needle in folded for needle in needles):
             return True
-    return False
+    if b"\\" in text and _ASCII_OR_KELVIN_ESCAPE.search(text):
+        return True
+    return any("k" in source for source in event_sources) and _KELVIN in text
 
 
 def _folded(chunk: memoryview) -> bytes:
