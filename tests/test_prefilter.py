@@ -95,9 +95,11 @@ def test_an_escape_elsewhere_that_cannot_spell_a_source_character_does_not_force
 def test_a_needle_across_the_prefilters_chunks_is_found():
     from transforms import prefilter
 
-    for cut in range(len(ROUTE53) + 1):
-        text = b"x" * (prefilter._CHUNK - cut) + ROUTE53.upper().encode() + b"x" * 7
-        assert may_hold_selected(text, SOURCES), cut
+    for boundary in (prefilter._FIRST_CHUNK, prefilter._FIRST_CHUNK + prefilter._CHUNK):
+        for cut in range(len(ROUTE53) + 1):
+            text = b"x" * (boundary - cut) + ROUTE53.upper().encode() + b"x" * cut
+            assert may_hold_selected(text, SOURCES), (boundary, cut)
+            assert not may_hold_selected(text.replace(b"ROUTE53", b"ROUTE54"), SOURCES)
 
 
 def _folder(tmp_path, files: dict[str, bytes]) -> tuple[LakeSettings, list[str]]:

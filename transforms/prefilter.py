@@ -30,6 +30,7 @@ _CASE_BIT = pa.scalar(0x20, pa.uint8())
 _ASCII_OR_KELVIN_ESCAPE = re.compile(rb"\\u(?:00[0-7][0-9a-fA-F]|212[aA])")
 _KELVIN = "\u212a".encode()
 _CHUNK = 1 << 20  # bytes folded at a time: a copy of the whole text would add its size to the worker's peak
+_FIRST_CHUNK = 1 << 16  # a file holding Route 53 records names their source within its first dozens of records
 
 
 def may_hold_selected(text: bytes, event_sources: frozenset[str]) -> bool:
@@ -39,11 +40,15 @@ def may_hold_selected(text: bytes, event_sources: frozenset[str]) -> bool:
         return True  # a value this search does not know how to look for: parse
     needles = [source.encode() for source in event_sources]
     overlap = max(map(len, needles)) - 1
-    view = memoryview(text)
-    for start in range(0, max(len(text) - overlap, 1), _CHUNK):  # first: a file that names one plainly stops early
-        folded = _folded(view[start:start + _CHUNK + overlap])
+    view, start, size = memoryview(text), 0, _FIRST_CHUNK
+    while True:  # first: a file that names a source plainly stops early, most often in its first few records
+        folded = _folded(view[start:start + size + overlap])
         if any(needle in folded for needle in needles):
             return True
+        start += size
+        if start >= len(text) - overlap:
+            break
+        size = _CHUNK
     if b"\\" in text and _ASCII_OR_KELVIN_ESCAPE.search(text):
         return True
     return any("k" in source for source in event_sources) and _KELVIN in text
