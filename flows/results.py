@@ -83,7 +83,7 @@ def describe(s: DaySummary) -> str:
         f"{s.route53_records} Route 53 -> {s.events_written} event(s), {s.record_changes_written} record change(s)"
     )
     if s.files_not_parsed:
-        text += f" ({s.files_not_parsed} file(s) without a selected eventSource not parsed nor counted)"
+        text += f", {s.files_not_parsed} file(s) not parsed (they name no selected eventSource; their records are not counted)"
     if s.duplicates_dropped:
         text += f", {s.duplicates_dropped} duplicate(s) dropped"
     if s.files_missing:
@@ -122,6 +122,8 @@ class RunSummary:
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
         counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
         memory = f"; largest worker process: {self.largest_worker_mib} MiB" if self.largest_worker_mib else ""
+        if self.total("files_not_parsed"):
+            counts += f", files not parsed (no selected eventSource, records not counted): {self.total('files_not_parsed')}"
         failed = f"; FAILED: {len(self.failures)}" if self.failures else ""
         return (f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}; "
                 f"partitions rebuilt: {self.partitions_rebuilt}{memory}{failed}")
