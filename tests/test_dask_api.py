@@ -92,3 +92,25 @@ def test_an_external_cluster_without_prefect_api_url_is_refused_with_the_fix(mon
     assert "PREFECT_API_URL" in str(refused.value)
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         assert external_cluster_api() == "http://127.0.0.1:4200/api"
+
+
+def test_a_worker_that_imports_an_unguarded_script_again_refuses_to_run_the_flow(tmp_path):
+    """What a LocalCluster worker restarted by its nanny meets (it is spawned with the caller's
+    script again): the flow's first step refuses, naming the fix, instead of running a second flow."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing
+        from flows.dask_cluster import refuse_flow_in_worker
+        refuse_flow_in_worker()  # what the flow does first; in the script's own process, nothing
+        def child():
+            pass
+        if __name__ == "__main__":
+            worker = multiprocessing.get_context("spawn").Process(target=child)
+            worker.start()
+            worker.join()
+            print("worker exit", worker.exitcode)
+    """))
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "worker exit 1" in result.stdout, result.stderr
+    assert UNGUARDED in result.stderr
