@@ -86,8 +86,9 @@ def _spawn_without_main() -> Iterator[None]:
 
 
 def refuse_flow_in_worker() -> None:
-    """Raise when this is a spawned process running its parent's script again (an unguarded call)."""
-    if multiprocessing.parent_process() is None or "__mp_main__" not in sys.modules:
+    """Raise when this is a spawned process running its parent's script again (an unguarded call):
+    multiprocessing runs it under the name __mp_main__, and only there."""
+    if "__mp_main__" not in sys.modules:
         return
     frame = sys._getframe(1)
     while frame is not None:
