@@ -182,7 +182,13 @@ def terminate_releases_locks() -> Iterator[None]:
         yield
         return
 
+    installer = os.getpid()
+
     def raise_terminated(signum: int, frame: object) -> None:
+        if os.getpid() != installer:  # a process forked meanwhile (a reading worker) inherited this: it just ends
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise Terminated("terminated (SIGTERM)")
 
     previous = signal.signal(signal.SIGTERM, raise_terminated)

@@ -130,3 +130,18 @@ def test_inside_a_prefect_task_the_wait_is_in_the_runs_log(prefect_server, tmp_p
                 break
             time.sleep(0.2)
     assert any("waiting for lake lock 'folder-x'" in line and f"pid {holder.pid}" in line for line in lines), lines
+
+
+def test_a_process_forked_under_the_sigterm_handler_still_ends_on_sigterm():
+    """Reading workers are forked from the run after the handler is installed: one whose parent is
+    killed gets SIGTERM (PR_SET_PDEATHSIG) and must end, not raise inside its pool's loop."""
+    with locks.terminate_releases_locks():
+        child = os.fork()
+        if child == 0:
+            import time
+
+            time.sleep(60)
+            os._exit(0)
+        os.kill(child, signal.SIGTERM)
+        _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
