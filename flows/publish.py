@@ -85,11 +85,12 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
             summary = DaySummary(
                 delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
                 files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
-                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
+                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read or 0 for r in results),
                 route53_records=sum(r.route53_records for r in results), events_written=counts.distinct,
                 duplicates_dropped=counts.rows - counts.distinct, record_changes_written=counts.changes_of_kept,
                 records_quarantined=quarantined, keys_skipped=len(listing.skipped), rejected_kinds=dict(kinds),
                 files_missing=len(missing), events_from_missing_files=sum(rows_of(c, EVENTS).num_rows for c in carried.values()),
+                files_not_parsed=sum(not r.parsed for r in results),
             )
             changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
             reconcile(summary, counts.changes_of_all, changes_staged, len(results))

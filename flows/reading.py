@@ -85,7 +85,7 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_con
         )
     return FileResult(
         **common, records_read=flat.records_read, route53_records=flat.selected, rejected=None,
-        events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine,
+        events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine, parsed=flat.parsed,
     )
 
 
