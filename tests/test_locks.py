@@ -136,12 +136,15 @@ def test_a_process_forked_under_the_sigterm_handler_still_ends_on_sigterm():
     """Reading workers are forked from the run after the handler is installed: one whose parent is
     killed gets SIGTERM (PR_SET_PDEATHSIG) and must end, not raise inside its pool's loop."""
     with locks.terminate_releases_locks():
+        ready_read, ready_write = os.pipe()
         child = os.fork()
         if child == 0:
             import time
 
+            os.write(ready_write, b"1")  # a signal that arrives during fork itself is dropped by Python: wait for the child
             time.sleep(60)
             os._exit(0)
+        os.read(ready_read, 1)
         os.kill(child, signal.SIGTERM)
         _, status = os.waitpid(child, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
