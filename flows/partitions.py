@@ -191,16 +191,23 @@ def _queries(con, partition: Partition, local: dict[str, list[str]]):
         events, changes = local[EVENTS.name], local[RECORD_CHANGES.name]
         if not events:
             return [(RECORD_CHANGES, []), (EVENTS, [])]
+        # A copy of an event is (the staged file it is in, its source file, its record index); the
+        # copies kept are held as small numbers (one per staged file and source file), so the memory a
+        # rebuild needs grows by ~16 bytes per event, not by its names.
+        con.execute(f"""
+            create temp table copies as
+            select staged_as, source_file, row_number() over (order by staged_as, source_file) as copy
+            from (select distinct parse_filename(filename) as staged_as, source_file from {_files_sql(events)})""")
         con.execute(f"""
             create temp table kept as
-            select event_id, source_file, record_index, parse_filename(filename) as staged_as, event_time
-            from {_files_sql(events)}
+            select c.copy, e.record_index, e.event_time
+            from {_files_sql(events)} e join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file
             qualify row_number() over (
-                partition by event_id
-                order by delivery_date, regexp_extract(source_file, '{_DELIVERY_MINUTE}', 1), source_file, record_index,
-                         parse_filename(filename)) = 1""")
-        join = ("join kept k on e.event_id = k.event_id and e.source_file = k.source_file "
-                "and e.record_index = k.record_index and parse_filename(e.filename) = k.staged_as")
+                partition by e.event_id
+                order by e.delivery_date, regexp_extract(e.source_file, '{_DELIVERY_MINUTE}', 1), e.source_file, e.record_index,
+                         c.staged_as) = 1""")
+        join = ("join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file "
+                "join kept k on k.copy = c.copy and k.record_index = e.record_index")
         ranges = _time_ranges(con)
         # record_changes first: the two files are replaced one after the other, and a reader in
         # between (or after a crash there, until the next run) had better see a new event's changes
