@@ -219,9 +219,10 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
                 run.fail(f"partitions of {day}", error)
             run.folders += folders
             rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
-            events, changes = published_rows(settings, day, partitions)
-            create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
-                                     description=f"What changed in Route 53, delivered {day}")
+            try:
+                summarize_day(settings, day, partitions)
+            except Exception as error:  # noqa: BLE001 - a summary that cannot be made costs the summary, never the run
+                logger.warning("no DNS summary for %s: %s: %s", day, type(error).__name__, error)
             update_progress_artifact(progress, 100 * (number + 1) / len(days))
     finally:
         if pool:
@@ -339,6 +340,14 @@ def backfill_days(start: date, end: date) -> list[date]:
     if (end - start).days + 1 > MAX_BACKFILL_DAYS:
         raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
     return delivery_days(start, end)
+
+
+@task(name="summarize-day", **_IO)
+def summarize_day(settings: LakeSettings, day: date, partitions: set[Partition]) -> None:
+    """The day's DNS summary artifact, built from what the lake now holds for it."""
+    events, changes = published_rows(settings, day, partitions)
+    create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
+                             description=f"What changed in Route 53, delivered {day}")
 
 
 def published_rows(settings: LakeSettings, day: date, partitions: set[Partition]) -> tuple[pa.Table, pa.Table]:
