@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -23,16 +24,17 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 import prefect.runtime  # noqa: E402
 from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import (  # noqa: E402
-    create_markdown_artifact,
     create_progress_artifact,
-    create_table_artifact,
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
-from flows import scratch  # noqa: E402
+from flows import fanout, outcome, scratch  # noqa: E402
+from flows.checks import check_before_any_work  # noqa: E402
+from flows.fanout import BackfillFailed  # noqa: E402, F401 - raised by backfill; tests and callers catch it here
 from flows.listing import LogObject, Trail  # noqa: E402
 from flows.partitions import Partition  # noqa: E402
 from flows.pipeline import (  # noqa: E402
@@ -46,15 +48,10 @@ from flows.pipeline import (  # noqa: E402
     folder_changed,
     list_day,
     list_trails,
-    raise_failures,
     read_and_flatten,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder  # noqa: E402
-from flows.report import day_rows, dns_markdown  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
-from schemas.tables import EVENTS, RECORD_CHANGES  # noqa: E402
-from transforms.digest import dns_digest  # noqa: E402
-from transforms.lake import concat, drop_duplicate_events  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
@@ -141,9 +138,26 @@ def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
     return rebuilt
 
 
-def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()) -> RunSummary:
-    """Run `publish_days` on the task runner the settings choose."""
-    return publish_days.with_options(task_runner=task_runner_for(settings))(settings, days, sorted(recheck))
+def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()):
+    """The pipeline over delivery days inside the calling flow run (no inner subflow: the run a
+    person opens holds every artifact), on the task runner the settings choose; then the run's
+    artifacts, events and final state (outcome.finish)."""
+    with task_runner_scope(settings):
+        run, report = publish_days(settings, days, set(recheck))
+    return outcome.finish(settings, run, report)
+
+
+@contextmanager
+def task_runner_scope(settings: LakeSettings):
+    """Tasks submitted in this block go to the task runner `settings.task_runner` chooses. A flow's
+    task runner is fixed when it is declared, but settings are a run's parameters: the flow's own
+    (threads) serves `threads`; for `dask` the run's context is entered again with the Dask runner."""
+    context = FlowRunContext.get()
+    if settings.task_runner == "threads" or context is None:
+        yield
+        return
+    with task_runner_for(settings) as runner, context.model_copy(update={"task_runner": runner}):
+        yield
 
 
 def task_runner_for(settings: LakeSettings):
@@ -157,25 +171,23 @@ def task_runner_for(settings: LakeSettings):
     return ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
 
 
-@flow(name="route53-lake-publish", persist_result=False, validate_parameters=False)
-def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) -> RunSummary:
-    """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
-    summary per day. Days in `recheck` only read the folders that changed since their last run.
+def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -> tuple[RunSummary, outcome.RunReport]:
+    """The pipeline over delivery days, with a progress artifact: the run's summary, and its report
+    (outcome.RunReport: table rows, the event dates published or checked, events sent). Days in `recheck` only read the folders that changed since their last run.
     Tasks and their results pickle, so a Dask task runner can carry them; a task reads a batch of
     a folder's files one at a time and holds their Route 53 rows, never a day's text."""
-    recheck = set(recheck)
     logger = get_run_logger()
     scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days])
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
-    rows, shown = [], 0.0
+    report, shown = outcome.RunReport(), 0.0
     for number, day in enumerate(days):
-        started = time.monotonic()
+        started, failed_before = time.monotonic(), len(run.failures)
         listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
         reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
                  for x in listings]
-        total, folders, results_of_day, done = sum(len(x.objects) for x in listings) or 1, [], [], 0
+        total, folders, done = sum(len(x.objects) for x in listings) or 1, [], 0
         for listing, futures in zip(listings, reads, strict=True):
             try:
                 results = []
@@ -194,7 +206,6 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
                 done += len(listing.objects)
             folders.append(staged.summary)
             partitions |= staged.partitions
-            results_of_day += results
             if staged.digest_failure:
                 run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
         try:
@@ -202,20 +213,43 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
         except Exception as error:  # noqa: BLE001 - the other days are still published
             run.fail(f"partitions of {day}", error)
         run.folders += folders
-        rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
-        events, changes, _ = drop_duplicate_events(concat(EVENTS, (r.events for r in results_of_day)),
-                                                   concat(RECORD_CHANGES, (r.record_changes for r in results_of_day)))
-        create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
-                                 description=f"What changed in Route 53, delivered {day}")
+        report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
         shown = 100 * (number + 1) / len(days)
         update_progress_artifact(progress, shown)
-    create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
-    logger.info(run.describe())
-    raise_failures(run)
-    return run
+    return run, report
 
 
-@flow(name="route53-lake", persist_result=False, validate_parameters=True)
+def run_name(prefix: str, first, last=None) -> str:
+    """`nightly-2026-11-02`, `backfill-2026-11-01..2026-11-03`: what a run covers, in its name."""
+    first, last = str(first), str(last or first)
+    return f"{prefix}-{first}" if first == last else f"{prefix}-{first}..{last}"
+
+
+def _parameter(name: str):
+    return (prefect.runtime.flow_run.parameters or {}).get(name)
+
+
+def _range_name() -> str:
+    days = sorted(str(d) for d in _parameter("days") or [])
+    first = _parameter("start") or _parameter("end") or (days[0] if days else None) or scheduled_day()
+    last = _parameter("end") or first
+    name = run_name("route53-lake", first, last)
+    return f"{name}+{len(days)}day(s)" if days else name
+
+
+def _nightly_name() -> str:
+    return run_name("nightly", _parameter("day") or scheduled_day())
+
+
+def _backfill_name() -> str:
+    return run_name("backfill", _parameter("start"), _parameter("end"))
+
+
+RUNNER = ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
+_FLOW = {"persist_result": False, "validate_parameters": True, "task_runner": RUNNER}
+
+
+@flow(name="route53-lake", flow_run_name=_range_name, **_FLOW)
 def route53_lake(
     start: date | None = None,
     end: date | None = None,
@@ -247,11 +281,11 @@ def route53_lake(
     return process_days(settings, delivery_days(start, end, days))
 
 
-@flow(name="route53-lake-nightly", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
 def nightly(
     settings: LakeSettings = DEFAULT_SETTINGS,
     day: date | None = None,
-    recheck_days: Annotated[int, Field(ge=0, le=31)] = 3,
+    recheck_days: Annotated[int, Field(ge=0, le=31, description="How many earlier delivery days to recheck for late or replaced files.")] = 3,
 ) -> RunSummary:
     """Publish one delivery day (default: the day before the scheduled time) and recheck the days
     before it for late files, reading a folder again only when its listing changed.
@@ -266,24 +300,21 @@ def nightly(
     return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
 
 
-@flow(name="route53-lake-day", flow_run_name="day-{day}", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-day", flow_run_name="day-{day}", **_FLOW)
 def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> RunSummary:
-    """Publish one delivery day (a backfill's child run).
+    """Publish one delivery day (a backfill's child run; retry it alone from its page).
 
     Args:
         day: Delivery day (UTC).
         settings: Where to read and write, and what to keep.
     """
-    return process_days(settings, [day])
+    return process_days(settings, delivery_days(day, day))
 
 
-class BackfillFailed(RuntimeError):
-    """Some days of a backfill failed; the others completed."""
-
-
-@flow(name="route53-lake-backfill", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
 def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) -> dict[str, str]:
-    """Publish every delivery day from start to end, one child flow run per day.
+    """Publish every delivery day from start to end, one child flow run `day-YYYY-MM-DD` per day,
+    up to `settings.backfill_concurrency` at once.
 
     Args:
         start: First delivery day (UTC).
@@ -291,34 +322,12 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
         settings: Where to read and write, and what to keep.
     """
     days = backfill_days(start, end)
-    logger = get_run_logger()
-    logger.info("backfill of %d delivery day(s), %s to %s", len(days), start, end)
-    states, rows = {}, []
-    for day in days:
-        started = time.monotonic()
-        states[day.isoformat()] = state = route53_lake_day(day=day, settings=settings, return_state=True)
-        rows.append(backfill_row(day.isoformat(), state, time.monotonic() - started))
-    create_table_artifact(key="route53-lake-backfill", table=rows,
-                          description=f"Backfill {start} to {end}: each day's child run, its state and counts")
-    outcome = {day: state.type.value for day, state in states.items()}
-    failed = [day for day, state in states.items() if not state.is_completed()]
-    if failed:
-        raise BackfillFailed(f"{len(failed)} of {len(days)} day(s) failed: {', '.join(failed)}; the others completed. "
-                             "Retry a day with a backfill of that day alone.")
-    logger.info("all %d day(s) completed", len(days))
-    return outcome
-
-
-def backfill_row(day: str, state, seconds: float) -> dict:
-    """A day of the backfill's table: the child run's state, then its counts (blank if it failed)."""
-    summary = state.result(raise_on_failure=False) if state.is_completed() else None
-    row = day_rows(day, summary.folders if isinstance(summary, RunSummary) else [], seconds)
-    if summary is None:
-        row = {k: (v if k in ("delivery_day", "seconds") else None) for k, v in row.items()}
-    return {"delivery_day": day, "state": state.type.value, **row}
+    check_before_any_work(settings)
+    return fanout.run_backfill(route53_lake_day, settings, days)
 
 
 def backfill_days(start: date, end: date) -> list[date]:
+    """The days of a backfill, refused (SettingsError, the command line's words) before any work."""
     if (end - start).days + 1 > MAX_BACKFILL_DAYS:
         raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
     return delivery_days(start, end)

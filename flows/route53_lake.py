@@ -19,6 +19,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
+from flows.checks import preflight, writable_folder  # noqa: F401 - writable_folder: imported from here by callers
 from flows.cli_errors import (
     BAD_ARGUMENTS,
     DONE,
@@ -110,30 +111,6 @@ def run_main(argv: list[str]) -> int:
     print(run.describe())
     print(f"lake: {settings.lake}")
     return DONE
-
-
-def preflight(settings: LakeSettings) -> None:
-    """What can be checked before any file is read: the public keys a verification needs (a local
-    file is read by the settings themselves), and that a local lake can be written."""
-    if settings.digest_signatures == "verify" and settings.digest_public_keys and settings.digest_public_keys.startswith("s3://"):
-        from flows.pipeline import read_public_keys
-
-        read_public_keys(settings.digest_public_keys)  # SettingsError naming the file and the problem
-    if not settings.lake.startswith("s3://"):
-        writable_folder(settings.lake)
-
-
-def writable_folder(location: str) -> None:
-    """A local lake exists as a folder we may write, or can be created in one."""
-    path = os.path.abspath(os.path.expanduser(location))
-    existing = path
-    while not os.path.lexists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise SettingsError(f"lake: {existing} is a file, not a folder; choose another --lake")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise SettingsError(f"lake: cannot write in {existing} (permission denied or a read-only file system); "
-                            "choose a folder this user can write, or fix its owner or mode")
 
 
 def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):

@@ -138,6 +138,7 @@ class LakeSettings(BaseModel):
     digest_public_keys: Annotated[str | None, Field(description="The trail region's public keys as `aws cloudtrail list-public-keys --start-time ... > keys.json` prints them: s3:// or a local path.")] = None
     task_runner: Annotated[Literal["threads", "dask"], Field(description="Where the flow's tasks run: threads in the flow's process, or a Dask cluster.")] = "threads"
     dask_address: Annotated[str | None, Field(description="Dask scheduler address (tcp://host:8786) for task_runner dask; default: a local cluster with one process per core.")] = None
+    backfill_concurrency: Annotated[int, Field(ge=1, le=64, description="Days of a backfill published at once, each its own child run day-YYYY-MM-DD: on the work pool's workers when the backfill runs from a deployment (the route53-lake-day/day deployment), else on the Dask cluster (task_runner dask) or in threads of the backfill's process.")] = 4
     drop_missing_files: Annotated[bool, Field(description="Drop the rows of log files an earlier run read that the source no longer has (retention, lifecycle rules). Off: the lake keeps them, and the manifest marks those files in_source: false.")] = False
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
     kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None

@@ -1,0 +1,195 @@
+"""A backfill's days, fanned out: each day its own child flow run `day-YYYY-MM-DD` (visible and
+retryable alone), at most `settings.backfill_concurrency` at once, on
+
+- the work pool, when the backfill itself runs from a deployment and the day deployment
+  (`route53-lake-day/day`) exists: N process workers publish N days at once;
+- the Dask cluster, when `settings.task_runner` is dask: one task per day, the day's own tasks on
+  threads inside that Dask worker;
+- else threads of the backfill's process.
+
+The parent then leaves a table (every day: state, counts, the cause of a failure in one line), a
+DNS summary per event date the days delivered (from the lake), and fails naming the failed days
+and why. Days take turns on shared folders and partitions through the lake's locks.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+
+import prefect.runtime
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.outcome import notes as run_notes
+from flows.report import day_rows, dns_markdown
+from flows.results import RunSummary
+from flows.settings import LakeSettings
+from flows.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
+
+DAY_DEPLOYMENT = "route53-lake-day/day"
+
+
+class BackfillFailed(RuntimeError):
+    """Some days of a backfill failed; the others completed."""
+
+
+@dataclass
+class DayOutcome:
+    """A child run as the parent reports it."""
+
+    day: str
+    state: str  # COMPLETED, FAILED, CRASHED, ...
+    state_name: str  # "Completed", "Completed with warnings", "Failed", ...
+    cause: str | None
+    summary: RunSummary | None
+    seconds: float
+    run_name: str | None = None
+
+
+def cause_of(message: str | None) -> str:
+    """A failed state's message in one line: the exception's own words, not Prefect's preamble."""
+    text = " ".join((message or "no message").split())
+    for preamble in ("Flow run encountered an exception: ", "Task run encountered an exception: "):
+        text = text.removeprefix(preamble)
+    return text[:240]
+
+
+def _outcome(day: str, state, seconds: float, name: str | None = None) -> DayOutcome:
+    summary = None
+    if state.is_completed():
+        result = state.result(raise_on_failure=False)
+        summary = result if isinstance(result, RunSummary) else None
+    cause = None if state.is_completed() else cause_of(state.message)
+    return DayOutcome(day, state.type.value, state.name or state.type.value.title(), cause, summary, seconds, name)
+
+
+# -- where the children run ----------------------------------------------------------------------
+
+def _in_threads(day_flow: Callable, settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
+    def one(day: date) -> DayOutcome:
+        started = time.monotonic()
+        state = day_flow(day=day, settings=settings, return_state=True)
+        return _outcome(day.isoformat(), state, time.monotonic() - started, f"day-{day}")
+
+    with ThreadPoolExecutor(max_workers=settings.backfill_concurrency, thread_name_prefix="backfill-day") as pool:
+        # each thread in a copy of this run's context: the child runs are this run's subflows
+        return list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
+
+
+def _on_work_pool(settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
+    from prefect.deployments import run_deployment
+
+    parameters = settings.model_dump(mode="json")
+
+    def one(day: date) -> DayOutcome:
+        started = time.monotonic()
+        child = run_deployment(DAY_DEPLOYMENT, parameters={"day": day.isoformat(), "settings": parameters},
+                               flow_run_name=f"day-{day}", timeout=None, poll_interval=2, as_subflow=True)
+        return _outcome(day.isoformat(), child.state, time.monotonic() - started, child.name)
+
+    with ThreadPoolExecutor(max_workers=settings.backfill_concurrency, thread_name_prefix="backfill-day") as pool:
+        return list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
+
+
+@task(name="backfill-day", persist_result=False)
+def _day_on_dask(day_flow: Callable, day: date, settings: LakeSettings) -> DayOutcome:
+    started = time.monotonic()
+    state = day_flow(day=day, settings=settings, return_state=True)
+    return _outcome(day.isoformat(), state, time.monotonic() - started, f"day-{day}")
+
+
+def _on_dask(day_flow: Callable, settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
+    from prefect.context import FlowRunContext
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        runner = DaskTaskRunner(address=settings.dask_address)
+    else:
+        runner = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+            "n_workers": settings.backfill_concurrency, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    inner = settings.model_copy(update={"task_runner": "threads"})  # the day's tasks: threads of its Dask worker
+    outcomes, window = [], []
+    with runner, FlowRunContext.get().model_copy(update={"task_runner": runner}):
+        for day in days:
+            if len(window) == settings.backfill_concurrency:  # at most N days at once
+                outcomes.append(window.pop(0).result())
+            window.append(_day_on_dask.submit(day_flow, day, inner))
+        outcomes += [future.result() for future in window]
+    return outcomes
+
+
+def _day_deployment_exists() -> bool:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(DAY_DEPLOYMENT)
+        except Exception:  # noqa: BLE001 - ObjectNotFound: not deployed, the days run here
+            return False
+    return True
+
+
+def where_days_run(settings: LakeSettings) -> str:
+    if prefect.runtime.deployment.id and _day_deployment_exists():
+        return "work pool"
+    return "dask" if settings.task_runner == "dask" else "threads"
+
+
+# -- the parent ----------------------------------------------------------------------------------
+
+def run_backfill(day_flow: Callable, settings: LakeSettings, days: list[date]) -> dict[str, str]:
+    """Every day as its own child run, then the parent's table, summaries and verdict."""
+    logger = get_run_logger()
+    where = where_days_run(settings)
+    logger.info("backfill of %d delivery day(s), %s to %s: up to %d at once (%s)",
+                len(days), days[0], days[-1], settings.backfill_concurrency, where)
+    if where == "work pool":
+        outcomes = _on_work_pool(settings, days)
+    elif where == "dask":
+        outcomes = _on_dask(day_flow, settings, days)
+    else:
+        outcomes = _in_threads(day_flow, settings, days)
+    report(settings, days, outcomes)
+    failed = [o for o in outcomes if o.state != "COMPLETED"]
+    if failed:
+        causes = "; ".join(f"{o.day}: {o.cause}" for o in failed)
+        raise BackfillFailed(f"{len(failed)} of {len(days)} day(s) failed: {causes}. The others completed; "
+                             "retry a failed day from its run's page, or with a backfill of that day alone.")
+    warned = [o.day for o in outcomes if o.state_name != "Completed"]
+    logger.info("all %d day(s) completed%s", len(days), f"; with warnings: {', '.join(warned)}" if warned else "")
+    return {o.day: o.state for o in outcomes}
+
+
+def backfill_row(outcome: DayOutcome) -> dict:
+    """A day of the parent's table: the child run, its state, the cause if it failed, its counts."""
+    counts = day_rows(outcome.day, outcome.summary.folders if outcome.summary else [], outcome.seconds)
+    if outcome.summary is None:
+        counts = {k: (v if k in ("delivery_day", "seconds") else None) for k, v in counts.items()}
+    counts.pop("delivery_day")
+    return {"delivery_day": outcome.day, "run": outcome.run_name, "state": outcome.state,
+            "state_name": outcome.state_name, "error": outcome.cause, **counts}
+
+
+def report(settings: LakeSettings, days: list[date], outcomes: list[DayOutcome]) -> None:
+    """The parent's artifacts: the table of days, and the DNS summary of every event date the
+    days delivered (rebuilt from the lake once all children are done: the latest, complete page)."""
+    tag = lake_tag(settings.lake)
+    failed = sum(o.state != "COMPLETED" for o in outcomes)
+    create_table_artifact(key=f"route53-lake-backfill-{tag}", table=[backfill_row(o) for o in outcomes],
+                          description=f"Backfill {days[0]} to {days[-1]} into lake {settings.lake}: {len(days) - failed} day(s) "
+                                      f"completed, {failed} failed; each day's child run, state, error and counts")
+    try:
+        summaries = lake_summaries(settings.lake, delivered_event_dates(settings.lake, days[0], days[-1]))
+    except Exception as error:  # noqa: BLE001 - the table above says what happened; the pages are extra
+        get_run_logger().warning("DNS summaries not rebuilt from the lake: %s: %s", type(error).__name__, error)
+        return
+    notes = [f"FAILED delivery day {o.day}: {o.cause}" for o in outcomes if o.cause]
+    notes += [line for o in outcomes if o.summary for line in run_notes(o.summary)]
+    for event_date, summary in summaries.items():
+        create_markdown_artifact(key=summary_key(settings.lake, event_date), markdown=dns_markdown(summary, settings.lake, notes),
+                                 description=f"Route 53 changes on {event_date} (event date) in lake {settings.lake}")
