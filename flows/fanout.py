@@ -45,9 +45,9 @@ class DayOutcome:
     day: str
     state: str  # COMPLETED, FAILED, CRASHED, ...
     state_name: str  # "Completed", "Completed with warnings", "Failed", ...
-    cause: str | None
-    summary: RunSummary | None
-    seconds: float
+    cause: str | None  # why it failed, one line
+    counts: dict | None  # its row of route53-lake-days (None when it failed)
+    notes: list[str]  # its data-quality notes
     run_name: str | None = None
 
 
@@ -59,16 +59,31 @@ def cause_of(message: str | None) -> str:
     return text[:240]
 
 
-def _outcome(day: str, state, seconds: float, name: str | None = None) -> DayOutcome:
-    summary = None
-    if state.is_completed():
+def _outcome(day: str, state, seconds: float, name: str | None = None, counts: dict | None = None) -> DayOutcome:
+    """A child's state as the parent reports it. An in-process child hands over its RunSummary; a
+    child on the work pool its table artifact (`counts`), read from the API."""
+    notes: list[str] = []
+    if state.is_completed() and counts is None:
         result = state.result(raise_on_failure=False)
-        summary = result if isinstance(result, RunSummary) else None
+        if isinstance(result, RunSummary):
+            counts, notes = day_rows(day, result.folders, seconds), run_notes(result)
+    if counts is not None:
+        counts = {**counts, "seconds": round(seconds, 2)}
+    if state.is_completed() and not notes and state.message:  # "finished with warnings: ..."
+        notes = [f"delivery day {day}: {cause_of(state.message)}"]
     cause = None if state.is_completed() else cause_of(state.message)
-    return DayOutcome(day, state.type.value, state.name or state.type.value.title(), cause, summary, seconds, name)
+    return DayOutcome(day, state.type.value, state.name or state.type.value.title(), cause, counts, notes, name)
 
 
 # -- where the children run ----------------------------------------------------------------------
+
+def _bounded(one: Callable[[date], DayOutcome], days: list[date], at_once: int) -> list[DayOutcome]:
+    """`one(day)` for every day, `at_once` at a time, each in a copy of this run's context taken
+    here (so the child runs are this run's subflows), in the order of the days."""
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="backfill-day") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, day) for day in days]
+        return [future.result() for future in futures]
+
 
 def _in_threads(day_flow: Callable, settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
     def one(day: date) -> DayOutcome:
@@ -76,24 +91,39 @@ def _in_threads(day_flow: Callable, settings: LakeSettings, days: list[date]) ->
         state = day_flow(day=day, settings=settings, return_state=True)
         return _outcome(day.isoformat(), state, time.monotonic() - started, f"day-{day}")
 
-    with ThreadPoolExecutor(max_workers=settings.backfill_concurrency, thread_name_prefix="backfill-day") as pool:
-        # each thread in a copy of this run's context: the child runs are this run's subflows
-        return list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
+    return _bounded(one, days, settings.backfill_concurrency)
 
 
 def _on_work_pool(settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
     from prefect.deployments import run_deployment
 
-    parameters = settings.model_dump(mode="json")
+    parameters = settings.model_dump(mode="json", exclude_none=True)  # null is not a value the schema takes
 
     def one(day: date) -> DayOutcome:
         started = time.monotonic()
         child = run_deployment(DAY_DEPLOYMENT, parameters={"day": day.isoformat(), "settings": parameters},
                                flow_run_name=f"day-{day}", timeout=None, poll_interval=2, as_subflow=True)
-        return _outcome(day.isoformat(), child.state, time.monotonic() - started, child.name)
+        counts = _table_row(child.id, settings) if child.state.is_completed() else None
+        return _outcome(day.isoformat(), child.state, time.monotonic() - started, child.name, counts)
 
-    with ThreadPoolExecutor(max_workers=settings.backfill_concurrency, thread_name_prefix="backfill-day") as pool:
-        return list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
+    return _bounded(one, days, settings.backfill_concurrency)
+
+
+def _table_row(flow_run_id, settings: LakeSettings) -> dict | None:
+    """A child run's row of its route53-lake-days table, as the API holds it."""
+    import json
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    key = f"route53-lake-days-{lake_tag(settings.lake)}"
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]), key=ArtifactFilterKey(any_=[key])))
+    if not found:
+        return None
+    rows = found[0].data if isinstance(found[0].data, list) else json.loads(found[0].data)
+    return rows[0] if rows else None
 
 
 @task(name="backfill-day", persist_result=False)
@@ -166,11 +196,10 @@ def run_backfill(day_flow: Callable, settings: LakeSettings, days: list[date]) -
 
 
 def backfill_row(outcome: DayOutcome) -> dict:
-    """A day of the parent's table: the child run, its state, the cause if it failed, its counts."""
-    counts = day_rows(outcome.day, outcome.summary.folders if outcome.summary else [], outcome.seconds)
-    if outcome.summary is None:
-        counts = {k: (v if k in ("delivery_day", "seconds") else None) for k, v in counts.items()}
-    counts.pop("delivery_day")
+    """A day of the parent's table: the child run, its state, the cause if it failed, its counts
+    (blank when it failed)."""
+    counts = outcome.counts or {k: None for k in day_rows(outcome.day, [], 0)}
+    counts = {k: v for k, v in counts.items() if k != "delivery_day"}
     return {"delivery_day": outcome.day, "run": outcome.run_name, "state": outcome.state,
             "state_name": outcome.state_name, "error": outcome.cause, **counts}
 
@@ -189,7 +218,7 @@ def report(settings: LakeSettings, days: list[date], outcomes: list[DayOutcome])
         get_run_logger().warning("DNS summaries not rebuilt from the lake: %s: %s", type(error).__name__, error)
         return
     notes = [f"FAILED delivery day {o.day}: {o.cause}" for o in outcomes if o.cause]
-    notes += [line for o in outcomes if o.summary for line in run_notes(o.summary)]
+    notes += [line for o in outcomes for line in o.notes]
     for event_date, summary in summaries.items():
         create_markdown_artifact(key=summary_key(settings.lake, event_date), markdown=dns_markdown(summary, settings.lake, notes),
                                  description=f"Route 53 changes on {event_date} (event date) in lake {settings.lake}")

@@ -121,12 +121,27 @@ def check_public_keys_file(path: str) -> str:
     return resolved
 
 
+_EMPTY = {"array": [], "string": ""}
+
+
+def _form_friendly(schema: dict) -> None:
+    """Prefect's run form shows an optional field (`anyOf: [X, null]`) as a choice whose null
+    branch reads 'Property is type "None"': the form shows X alone, empty by default, and an
+    empty value means what leaving the field out means (`_empty_is_none`)."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf", [])
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(options) == 2 and len(kept) == 1 and kept[0].get("type") in _EMPTY:
+            del prop["anyOf"]
+            prop.update(kept[0], default=_EMPTY[kept[0]["type"]])
+
+
 class LakeSettings(BaseModel):
     """Where to read, where to write, and what to keep."""
 
     # hide_input_in_errors: a refused value (say a URI with a secret in it) is never quoted back
     # by pydantic, in a terminal or in a Prefect run's log.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True, json_schema_extra=_form_friendly)
 
     source: Annotated[str, Field(description="CloudTrail location: s3://bucket/optional/prefix or a local folder; AWSLogs/ is below it.")] = "data/cloudtrail"
     lake: Annotated[str, Field(description="Lake root: s3://bucket/prefix or a local folder. Nothing is written outside it.")] = "lake"
@@ -162,6 +177,11 @@ class LakeSettings(BaseModel):
         if self.server_side_encryption == "aws:kms" and self.kms_key_id:
             options["SSEKMSKeyId"] = self.kms_key_id
         return options
+
+    @field_validator("accounts", "digest_public_keys", "dask_address", "kms_key_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value == "" or value == [] else value
 
     @field_validator("source", "lake")
     @classmethod
