@@ -65,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
         epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
+        f"'{PROG} automations --webhook-url URL' creates the example Prefect automations (automations/route53-lake.yaml); "
         f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
         "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
@@ -133,13 +134,19 @@ def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _automations_main(argv: list[str]) -> int:
+    from flows.automations import main as automations_main  # Prefect is imported only for this command
+
+    return automations_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `route53-lake` console script and `python -m flows.route53_lake`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     from flows.cli_query import ddl_main, latest_main
     from flows.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake
 
-    commands = {"latest": latest_main, "ddl": ddl_main, "sql": sql_main, "run": run_main}
+    commands = {"latest": latest_main, "ddl": ddl_main, "sql": sql_main, "run": run_main, "automations": _automations_main}
     command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
     try:
         return commands[command](rest)
