@@ -3,8 +3,9 @@ retryable alone), at most `settings.backfill_concurrency` at once, on
 
 - the work pool, when the backfill itself runs from a deployment and the day deployment
   (`route53-lake-day/day`) exists: N process workers publish N days at once;
-- the Dask cluster, when `settings.task_runner` is dask: one task per day, the day's own tasks on
-  threads inside that Dask worker;
+- the Dask cluster, when `settings.task_runner` is dask: the child runs start in threads here and
+  all send their tasks to one cluster (`settings.dask_address`, or a LocalCluster of
+  backfill_concurrency workers started for the backfill);
 - else threads of the backfill's process.
 
 The parent then leaves a table (every day: state, counts, the cause of a failure in one line), a
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import prefect.runtime
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.outcome import notes as run_notes
@@ -126,31 +127,17 @@ def _table_row(flow_run_id, settings: LakeSettings) -> dict | None:
     return rows[0] if rows else None
 
 
-@task(name="backfill-day", persist_result=False)
-def _day_on_dask(day_flow: Callable, day: date, settings: LakeSettings) -> DayOutcome:
-    started = time.monotonic()
-    state = day_flow(day=day, settings=settings, return_state=True)
-    return _outcome(day.isoformat(), state, time.monotonic() - started, f"day-{day}")
-
-
 def _on_dask(day_flow: Callable, settings: LakeSettings, days: list[date]) -> list[DayOutcome]:
-    from prefect.context import FlowRunContext
-    from prefect_dask import DaskTaskRunner
-
+    """The days' child runs start here (threads, bounded) and send their tasks to one Dask
+    cluster: `settings.dask_address`, or a LocalCluster of backfill_concurrency worker processes
+    started for the backfill, so the cluster's workers read several days at once."""
     if settings.dask_address:
-        runner = DaskTaskRunner(address=settings.dask_address)
-    else:
-        runner = DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
-            "n_workers": settings.backfill_concurrency, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
-    inner = settings.model_copy(update={"task_runner": "threads"})  # the day's tasks: threads of its Dask worker
-    outcomes, window = [], []
-    with runner, FlowRunContext.get().model_copy(update={"task_runner": runner}):
-        for day in days:
-            if len(window) == settings.backfill_concurrency:  # at most N days at once
-                outcomes.append(window.pop(0).result())
-            window.append(_day_on_dask.submit(day_flow, day, inner))
-        outcomes += [future.result() for future in window]
-    return outcomes
+        return _in_threads(day_flow, settings, days)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=settings.backfill_concurrency, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        return _in_threads(day_flow, settings.model_copy(update={"dask_address": cluster.scheduler_address}), days)
 
 
 def _day_deployment_exists() -> bool:
