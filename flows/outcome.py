@@ -44,7 +44,21 @@ class RunReport:
         if files:
             self.fresh |= dates
         sent = alerts.day_events(settings.lake, day.isoformat(), files, bool(partitions), folders, failures)
-        self.warnings += [f"{day}: {name.removeprefix('day.')}" for name in sent if name != "day.failed"]
+        self.warnings += [f"{day}: {text}" for text in warnings(sent, folders, failures)]
+
+
+def warnings(sent: list[str], folders: list[DaySummary], failures: list[FolderFailure]) -> list[str]:
+    """What makes a published day "Completed with warnings", in the words of the run's totals."""
+    out = []
+    if "day.quarantined" in sent:
+        rejected, quarantined = sum(f.files_rejected for f in folders), sum(f.records_quarantined for f in folders)
+        out += [f"{rejected} file(s) rejected"] if rejected else []
+        out += [f"{quarantined} record(s) quarantined"] if quarantined else []
+    if "day.digest-mismatch" in sent:
+        out.append(f"{sum(f.digest_problems for f in folders) + sum(f.digest for f in failures)} digest finding(s)")
+    if "day.no-logs" in sent:
+        out.append("no CloudTrail logs")
+    return out
 
 
 def notes(run: RunSummary) -> list[str]:

@@ -32,6 +32,7 @@ from flows.cli_errors import (
     fail,
     plain,
     positive_int,
+    prefect_console_warnings_only,
     quiet_prefect_console,
 )
 from flows.settings import LakeSettings, SettingsError, delivery_days
@@ -111,6 +112,7 @@ def run_main(argv: list[str]) -> int:
         print(describe(folder))
     print(run.describe())
     print(f"lake: {settings.lake}")
+    print(f"query it: {PROG} latest --lake {settings.lake}   or   {PROG} sql --lake {settings.lake}")
     return DONE
 
 
@@ -127,6 +129,9 @@ def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
 
     if not args.debug:
         quiet_prefect_console()  # tracebacks stay in the run's log
+        prefect_console_warnings_only()
+    print(f"publishing {len(days)} delivery day(s) from {settings.source} to {settings.lake} (a Prefect flow run; "
+          "warnings show as they happen, then a line per folder)", flush=True)
     return route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
 
 

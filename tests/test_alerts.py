@@ -100,8 +100,8 @@ def test_a_day_without_logs_and_one_with_warnings_say_so_in_the_state(prefect_se
     settings = LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake"), accounts=["123456789012"])
     state = flows.route53_lake(start=D2, settings=settings, return_state=True)
     assert (state.type.value, state.name) == ("COMPLETED", "Completed with warnings")
-    assert "2026-11-02: quarantined" in state.message
+    assert "2026-11-02: 1 file(s) rejected" in state.message
     quiet = flows.route53_lake(days=[date(2026, 10, 20)], settings=settings, return_state=True)
-    assert quiet.name == "Completed with warnings" and "2026-10-20: no-logs" in quiet.message
+    assert quiet.name == "Completed with warnings" and "2026-10-20: no CloudTrail logs" in quiet.message
     clean = flows.route53_lake(start=D3, settings=settings, return_state=True)
     assert clean.name == "Completed"
