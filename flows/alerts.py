@@ -76,6 +76,6 @@ def risky_events(lake: str, summaries: dict[str, dict]) -> list[str]:
         for row in rows:
             severities[row["severity"]] = severities.get(row["severity"], 0) + 1
         emit("risky-change", lake, day, flagged=summary["risky"]["total"], by_severity=severities,
-             first=[f"{r['severity']} {r['rule']}: {r['zone']} {r['what']} by {r['person'] or r['role']}"[:200] for r in rows[:5]])
+             first=[f"{r['severity']} {r['rule']}: {r['record']} by {r['person'] or r['role']}"[:200] for r in rows[:5]])
         sent.append("risky-change")
     return sent

@@ -33,6 +33,9 @@ from flows.settings import LakeSettings
 from flows.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
 
 DAY_DEPLOYMENT = "route53-lake-day/day"
+# the counts of a day in the parent's table (the child's own table has them all): few, so the
+# error column stays on the page
+BACKFILL_COUNTS = ("files_listed", "files_rejected", "records_quarantined", "events_written", "record_changes_written", "seconds")
 
 
 class BackfillFailed(RuntimeError):
@@ -185,8 +188,8 @@ def run_backfill(day_flow: Callable, settings: LakeSettings, days: list[date]) -
 def backfill_row(outcome: DayOutcome) -> dict:
     """A day of the parent's table: the child run, its state, the cause if it failed, its counts
     (blank when it failed)."""
-    counts = outcome.counts or {k: None for k in day_rows(outcome.day, [], 0)}
-    counts = {k: v for k, v in counts.items() if k != "delivery_day"}
+    counts = outcome.counts or {}
+    counts = {k: counts.get(k) for k in BACKFILL_COUNTS}
     return {"delivery_day": outcome.day, "run": outcome.run_name, "state": outcome.state,
             "state_name": outcome.state_name, "error": outcome.cause, **counts}
 

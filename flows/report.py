@@ -8,7 +8,8 @@ from flows.pipeline import DaySummary
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "bytes_read")
-CELL = 48  # characters per table cell: a summary must fit a laptop screen, not run off the page
+CELL = 34  # characters per table cell: a summary must fit a laptop screen, not run off the page
+WIDE = {"detail": 56, "change": 64}  # the columns that say what happened get more
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
@@ -33,11 +34,11 @@ def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = ()) -> s
              f"**{summary['changes']}** record change(s) applied, **{summary['deletions']}** deletion(s), "
              f"**{summary['failed_attempts']}** failed write attempt(s), **{risky}** flagged risky.", ""]
     sections = (
-        ("Flagged risky (dns_risk)", summary["risky"], ("severity", "rule", "zone", "what", "detail", "person", "role")),
+        ("Flagged risky (dns_risk)", summary["risky"], ("severity", "rule", "record", "detail", "who")),
         ("Changes per hosted zone", summary["by_zone"], ("zone", "created", "upserted", "deleted")),
         ("Who made them", summary["who"], ("person", "role", "changes")),
-        ("What changed", summary["changed"], ("time", "zone", "record", "type", "action", "before", "after", "person")),
-        ("Failed change attempts", summary["failed"], ("time", "call", "error", "zone", "person", "role")),
+        ("What changed", summary["changed"], ("time", "record", "type", "action", "change", "who")),
+        ("Failed change attempts", summary["failed"], ("time", "call", "error", "zone", "who")),
     )
     for title, part, columns in sections:
         lines += [f"## {title}", "", *table(part["rows"], columns, part["total"]), ""]
@@ -50,10 +51,23 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...], total: int | Non
     if not rows:
         return ["None."]
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    out += ["| " + " | ".join(cell(shown(row, c), WIDE.get(c, CELL)) for c in columns) + " |" for row in rows]
     if total is not None and total > len(rows):
         out += ["", f"... and {total - len(rows)} more (query the lake: `route53-lake sql --lake LAKE`)."]
     return out
+
+
+def shown(row: dict[str, Any], column: str) -> Any:
+    """A row's value for a column; `who` is the person when known, else the role; `change` is
+    before -> after (a CREATE has no before, a DELETE no after)."""
+    if column == "who":
+        return row.get("person") or row.get("role")
+    if column == "change":
+        before, after = row.get("before"), row.get("after")
+        ttl = (f"TTL {row['before_ttl']} -> {row['after_ttl']}; " if None not in (row.get("before_ttl"), row.get("after_ttl"))
+               and row["before_ttl"] != row["after_ttl"] else "")  # first: a cut cell keeps it
+        return f"{ttl}{before or '(none)'} -> {after or '(none)'}" if before is not None or after is not None else ""
+    return row.get(column)
 
 
 def cell(value: Any, width: int = CELL) -> str:

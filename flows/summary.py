@@ -38,7 +38,7 @@ QUERIES = {
         select {_WHO}, count(*) as changes from changes where event_date = $day and applied
         group by all order by changes desc, person, role""",
     "risky": f"""
-        select severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name) as what, detail,
+        select severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name || coalesce(' in ' || coalesce(zone_name, hosted_zone_id), '')) as record, detail,
                {_WHO}, applied
         from dns_risk where event_date = $day
         order by case severity when 'high' then 0 when 'medium' then 1 else 2 end, event_time, rule""",
@@ -47,7 +47,7 @@ QUERIES = {
                record_type as type, action,
                case when action = 'UPSERT' and not before_known then '(not seen)'
                     else {_VALUE.format('before_')} end as before,
-               {_VALUE.format('after_')} as after, {_WHO}
+               {_VALUE.format('after_')} as after, before_ttl, after_ttl, {_WHO}
         from record_history where event_date = $day
         order by event_time, event_id, change_index""",
     "failed": f"""
