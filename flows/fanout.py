@@ -55,12 +55,17 @@ class DayOutcome:
     run_name: str | None = None
 
 
+PREAMBLES = ("Flow run encountered an exception: ", "Task run encountered an exception: ",
+             "RunFailed: ", "1 part(s) of the run failed, the rest was published: ")
+CAUSE = 480  # characters: a long cause keeps its start (what failed) and its end (what to do)
+
+
 def cause_of(message: str | None) -> str:
     """A failed state's message in one line: the exception's own words, not Prefect's preamble."""
     text = " ".join((message or "no message").split())
-    for preamble in ("Flow run encountered an exception: ", "Task run encountered an exception: "):
+    for preamble in PREAMBLES:
         text = text.removeprefix(preamble)
-    return text[:240]
+    return text if len(text) <= CAUSE else f"{text[:CAUSE // 2 - 2]} … {text[-(CAUSE // 2 - 2):]}"
 
 
 def _outcome(day: str, state, seconds: float, name: str | None = None, counts: dict | None = None) -> DayOutcome:

@@ -81,7 +81,7 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02")
             child = next(c for c in children if c["name"] == "day-2026-11-02")
             page.goto(f"{server.url}/runs/flow-run/{child['id']}")
-            page.get_by_role("tab", name="Artifacts").click()
+            page.get_by_text("Artifacts", exact=True).first.click()
             page.get_by_text("route53-dns-changes-2026-11-02", exact=False).first.wait_for()
             assert page.get_by_text("did not produce any artifacts").count() == 0
             page.screenshot(path=str(SHOTS / "backfill-child-artifacts.png"), full_page=True)
