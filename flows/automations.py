@@ -64,6 +64,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--webhook-url", required=True, help="where notifications are POSTed as JSON {subject, body} "
                                                         "(Slack, Teams, PagerDuty or your own endpoint)")
     args = p.parse_args(argv)
+    import os
+
+    from flows.settings import SettingsError
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise SettingsError("PREFECT_API_URL is not set: automations live on a running Prefect server; "
+                            "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Orchestration) and run this again")
     for name in create(args.webhook_url):
         print(f"automation: {name}")
     print(f"notifications go to the webhook block {BLOCK}; edit automations/route53-lake.yaml and run this again to change them")
