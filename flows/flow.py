@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
@@ -20,13 +22,13 @@ from typing import Annotated
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A temporary server (no PREFECT_API_URL) migrates its database first: on a busy machine that takes
+# longer than Prefect's 20 s, and the run failed before it started.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import prefect.runtime  # noqa: E402
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
-from prefect.artifacts import (  # noqa: E402
-    create_progress_artifact,
-    update_progress_artifact,
-)
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
@@ -35,22 +37,20 @@ from pydantic import Field  # noqa: E402
 from flows import fanout, outcome, scratch  # noqa: E402
 from flows.checks import check_before_any_work  # noqa: E402
 from flows.fanout import BackfillFailed  # noqa: E402, F401 - raised by backfill; tests and callers catch it here
-from flows.listing import LogObject, Trail  # noqa: E402
+from flows.listing import Trail  # noqa: E402
 from flows.partitions import Partition  # noqa: E402
 from flows.pipeline import (  # noqa: E402
-    FILE_CONCURRENCY,
     DayListing,
-    FileResult,
     FolderFailure,
     RunSummary,
-    batches,
     describe,
     folder_changed,
     list_day,
     list_trails,
-    read_and_flatten,
+    load_folder,
 )
-from flows.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder  # noqa: E402
+from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
+from flows.reading import reading_pool  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
@@ -111,22 +111,25 @@ def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, ch
     return listings, partitions
 
 
-@task(name="read-files", **_IO)
-def read_files(objs: list[LogObject], settings: LakeSettings, day: date, hash_content: bool) -> list[FileResult]:
-    results = [read_and_flatten(settings, obj, day, hash_content) for obj in objs]
-    for result in results:
-        if result.rejected:
-            get_run_logger().warning("quarantined %s: %s", result.uri, result.quarantine["error_message"][0])
-    return results
+def _folder_task_name() -> str:
+    listing = prefect.runtime.task_run.parameters["listing"]
+    return f"folder-{listing.unit.day}-{listing.unit.trail.account}-{listing.unit.region}"
 
 
-@task(name="stage-folder", **_IO)
-def stage(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> Staged:
-    """A day folder's rows staged in the lake, under the folder's lake lock (runs take turns
-    whatever started them: the lake is the arbiter, not this Prefect server)."""
-    staged = stage_folder(settings, listing, results, read_and_flatten)
-    get_run_logger().info(describe(staged.summary))
-    return staged
+@task(name="read-and-stage-folder", task_run_name=_folder_task_name, **_IO)
+def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> tuple[Staged, int | None]:
+    """Read a day folder's files (on the run's worker processes, or in this Dask worker) and stage
+    its rows in the lake, under the folder's lake lock (runs take turns whatever started them: the
+    lake is the arbiter, not this Prefect server). One task per folder: a task run costs tens of
+    milliseconds, as much as reading a small file, and a night of a large organisation has
+    hundreds of thousands of files. Returns what was staged and the readers' peak memory (MiB)."""
+    part = RunSummary(days=[listing.unit.day.isoformat()], run_id=run_id)
+    staged = load_folder(settings, listing, part, pool)
+    logger = get_run_logger()
+    for uri, message in staged.rejected_files:
+        logger.warning("quarantined %s: %s", uri, message)
+    logger.info(describe(staged.summary))
+    return staged, part.largest_worker_mib
 
 
 @task(name="publish-partitions", **_IO)
@@ -160,6 +163,9 @@ def task_runner_scope(settings: LakeSettings):
         yield
 
 
+FOLDER_CONCURRENCY = 4  # folders read and staged at once: enough to keep the reading processes busy
+
+
 def task_runner_for(settings: LakeSettings):
     if settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
@@ -168,54 +174,54 @@ def task_runner_for(settings: LakeSettings):
             return DaskTaskRunner(address=settings.dask_address)
         return DaskTaskRunner(cluster_class="distributed.LocalCluster",
                               cluster_kwargs={"processes": True, "threads_per_worker": 1, "dashboard_address": None})
-    return ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
+    return ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)
 
 
 def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -> tuple[RunSummary, outcome.RunReport]:
-    """The pipeline over delivery days, with a progress artifact: the run's summary, and its report
-    (outcome.RunReport: table rows, the event dates published or checked, events sent). Days in `recheck` only read the folders that changed since their last run.
-    Tasks and their results pickle, so a Dask task runner can carry them; a task reads a batch of
-    a folder's files one at a time and holds their Route 53 rows, never a day's text."""
+    """The pipeline over delivery days, with a progress artifact: the run's summary and its report
+    (outcome.RunReport: table rows, the event dates published or checked, events sent; the
+    artifacts and the final state come after, in outcome.finish). Days in `recheck` only read the
+    folders that changed since their last run.
+    One task per day folder reads and stages it: on threads, the parsing runs on a pool of worker
+    processes shared by the run; on Dask, in the Dask workers. Tasks and results pickle."""
     logger = get_run_logger()
     scratch.sweep()
-    run = RunSummary(days=[d.isoformat() for d in days])
+    run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
-    report, shown = outcome.RunReport(), 0.0
-    for number, day in enumerate(days):
-        started, failed_before = time.monotonic(), len(run.failures)
-        listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-        reads = [read_files.map(batches(x.objects), settings=unmapped(settings), day=unmapped(day), hash_content=unmapped(bool(x.digests)))
-                 for x in listings]
-        total, folders, done = sum(len(x.objects) for x in listings) or 1, [], 0
-        for listing, futures in zip(listings, reads, strict=True):
+    pool = reading_pool(settings.reading_workers()) if settings.task_runner == "threads" else None
+    report = outcome.RunReport()
+    try:
+        for number, day in enumerate(days):
+            started, failed_before = time.monotonic(), len(run.failures)
+            listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
+            futures = [load.submit(settings, listing, run.run_id, pool) for listing in listings]
+            folders, total, done = [], sum(len(x.objects) for x in listings) or 1, 0
+            for listing, future in zip(listings, futures, strict=True):
+                try:
+                    staged, peak = future.result()
+                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                    run.fail(listing.unit.folder, error)
+                    logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
+                    continue
+                finally:
+                    done += len(listing.objects)
+                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
+                run.largest_worker_mib = max(run.largest_worker_mib or 0, peak or 0) or None
+                folders.append(staged.summary)
+                partitions |= staged.partitions
+                if staged.digest_failure:
+                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
             try:
-                results = []
-                for future in futures:
-                    results += future.result()
-                    percent = 100 * (number + (done + len(results)) / total) / len(days)
-                    if percent - shown >= 1:  # one API call per percent, not per file
-                        shown = percent
-                        update_progress_artifact(progress, percent)
-                staged = stage(settings, listing, results)
-            except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                run.fail(listing.unit.folder, error)
-                logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
-                continue
-            finally:
-                done += len(listing.objects)
-            folders.append(staged.summary)
-            partitions |= staged.partitions
-            if staged.digest_failure:
-                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
-        try:
-            run.partitions_rebuilt += publish(settings, sorted(partitions))
-        except Exception as error:  # noqa: BLE001 - the other days are still published
-            run.fail(f"partitions of {day}", error)
-        run.folders += folders
-        report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
-        shown = 100 * (number + 1) / len(days)
-        update_progress_artifact(progress, shown)
+                run.partitions_rebuilt += publish(settings, sorted(partitions))
+            except Exception as error:  # noqa: BLE001 - the other days are still published
+                run.fail(f"partitions of {day}", error)
+            run.folders += folders
+            report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
+            update_progress_artifact(progress, 100 * (number + 1) / len(days))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     return run, report
 
 
@@ -245,7 +251,7 @@ def _backfill_name() -> str:
     return run_name("backfill", _parameter("start"), _parameter("end"))
 
 
-RUNNER = ThreadPoolTaskRunner(max_workers=FILE_CONCURRENCY)
+RUNNER = ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)  # the flows' own: task_runner threads
 _FLOW = {"persist_result": False, "validate_parameters": True, "task_runner": RUNNER}
 
 

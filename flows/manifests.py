@@ -100,7 +100,7 @@ def file_entry(result: FileResult) -> dict:
 
 def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,
                    findings: DigestFindings | None = None, missing: list[dict] | None = None,
-                   staged_sha256: dict[str, str] | None = None) -> bytes:
+                   staged_sha256: dict[str, str] | None = None, source_files_run_id: str | None = None) -> bytes:
     """What a later run needs to tell whether the folder changed, and what an analyst needs to see
     what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
     files = [file_entry(r) for r in results] + [{**f, "in_source": False} for f in missing or []]
@@ -113,6 +113,7 @@ def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[Fi
         "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
         "outputs": summary.outputs,
         "staged_sha256": staged_sha256 or {},  # a rerun leaves a staged file alone when its bytes would not change
+        "source_files_run_id": source_files_run_id,  # the run that staged the folder's source_files rows as they are
         "digest_check": None if findings is None else {**asdict(findings), "ok": findings.ok},
     }
     return json.dumps(manifest, indent=2, sort_keys=True).encode()

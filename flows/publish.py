@@ -16,7 +16,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pyarrow as pa
@@ -27,12 +27,13 @@ from flows.digests import DigestMismatchError, check_digests, digest_text
 from flows.listing import LogObject, list_day_folder
 from flows.locks import lake_lock
 from flows.manifests import manifest_bytes, manifest_path, read_manifest, unit_name
-from flows.partitions import Partition, partition_of, refresh, staged_path
+from flows.partitions import STAGING, Partition, partition_of, refresh, staged_path
 from flows.results import DayListing, DaySummary, FileResult
 from flows.settings import LakeSettings
+from flows.spool import rows_of, spool_result
+from flows.staging import StagedFiles, commit_staged, count_events
 from flows.storage import Store, open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES
-from transforms.lake import concat, drop_duplicate_events, split_by_event_date
 from transforms.source_files import source_file_rows
 
 log = logging.getLogger("route53_lake")
@@ -48,71 +49,84 @@ class Staged:
     summary: DaySummary
     partitions: set[Partition]  # to rebuild: those the folder stages into now, and those it staged into before
     digest_failure: str | None = None  # digest_policy fail: what to fail the run with, once the rows are published
+    rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (uri, why) of each file quarantined whole
 
     def raise_digest_failure(self) -> None:
         if self.digest_failure:
             raise DigestMismatchError(self.digest_failure)
 
 
-def stage_folder(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader) -> Staged:
-    """Stage one day folder's rows."""
-    lake, unit = open_store(settings.lake), listing.unit
-    with lake_lock(lake, f"folder-{unit_name(settings, unit)}", log):
-        listing, results = _current(settings, listing, results, read)
-        previous = read_manifest(lake, manifest_path(settings, unit))
-        uris = {r.uri for r in results}
-        missing = [] if settings.drop_missing_files else [f for f in previous.get("files", []) if f["uri"] not in uris]
-        carried = _rows_of(lake, previous.get("outputs", []), {f["uri"] for f in missing})
-        fresh = {t.name: concat(t, (getattr(r, t.name) for r in results)) for t in (EVENTS, RECORD_CHANGES, QUARANTINE)}
-        events, changes, duplicates = drop_duplicate_events(
-            concat(EVENTS, [fresh["events"], carried["events"]]), concat(RECORD_CHANGES, [fresh["record_changes"], carried["record_changes"]]))
-        quarantine = concat(QUARANTINE, [fresh["quarantine"], carried["quarantine"]])
-        summary = DaySummary(
-            delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
-            files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
-            bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
-            route53_records=sum(r.route53_records for r in results), events_written=events.num_rows,
-            duplicates_dropped=duplicates, record_changes_written=changes.num_rows,
-            records_quarantined=pc.sum(pc.is_valid(fresh["quarantine"]["record_index"])).as_py() or 0,
-            keys_skipped=len(listing.skipped), rejected_kinds=dict(Counter(fresh["quarantine"]["error_kind"].to_pylist())),
-            files_missing=len(missing), events_from_missing_files=carried["events"].num_rows,
-        )
-        reconcile(summary, events, len(results))
-        findings = check_digests(settings, listing, results)
-        summary.digest_problems = 0 if findings is None else len(findings.problems)
+def stage_folder(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+                 run_id: str | None = None) -> Staged:
+    """Stage one day folder's rows, streaming them a file at a time (flows/staging.py). run_id: the
+    run's id, for source_files (the Prefect flow run's id, or the command line's own)."""
+    lake, unit, name = open_store(settings.lake), listing.unit, unit_name(settings, listing.unit)
+    with lake_lock(lake, f"folder-{name}", log):
+        files = StagedFiles(name)
+        try:
+            listing, results = _current(settings, listing, results, read, files.work)
+            previous = read_manifest(lake, manifest_path(settings, unit))
+            uris = {r.uri for r in results}
+            missing = [] if settings.drop_missing_files else [f for f in previous.get("files", []) if f["uri"] not in uris]
+            quarantined, kinds = 0, Counter()
+            for result in results:  # one file's rows in memory at a time
+                files.add(EVENTS, rows_of(result, EVENTS))
+                files.add(RECORD_CHANGES, rows_of(result, RECORD_CHANGES))
+                quarantine = rows_of(result, QUARANTINE)
+                files.add(QUARANTINE, quarantine, unit.day.isoformat())
+                quarantined += pc.sum(pc.is_valid(quarantine["record_index"])).as_py() or 0
+                kinds.update(quarantine["error_kind"].to_pylist())
+            carried = _carry(lake, previous.get("outputs", []), {f["uri"] for f in missing}, files, unit.day.isoformat())
+            built = files.close()
+            counts = count_events(files.local_paths(EVENTS), files.work)
+            summary = DaySummary(
+                delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
+                files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
+                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
+                route53_records=sum(r.route53_records for r in results), events_written=counts.distinct,
+                duplicates_dropped=counts.rows - counts.distinct, record_changes_written=counts.changes_of_kept,
+                records_quarantined=quarantined, keys_skipped=len(listing.skipped), rejected_kinds=dict(kinds),
+                files_missing=len(missing), events_from_missing_files=carried,
+            )
+            changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
+            reconcile(summary, counts.changes_of_all, changes_staged, len(results))
+            findings = check_digests(settings, listing, results)
+            summary.digest_problems = 0 if findings is None else len(findings.problems)
 
-        name = unit_name(settings, unit)
-        outputs = {}
-        for table, data in ((EVENTS, events), (RECORD_CHANGES, changes)):
-            for event_date, part in split_by_event_date(data, table).items():
-                outputs[staged_path(table, event_date.isoformat(), name)] = part
-        if quarantine.num_rows:
-            outputs[staged_path(QUARANTINE, unit.day.isoformat(), name)] = quarantine.sort_by([(k, "ascending") for k in QUARANTINE.sort_by])
-        files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
-        summary.outputs = sorted([*outputs, files_path])
-        # completeness as data: the manifest's files as rows. run_id stays null: a rerun over the same
-        # input must stage the same bytes, so nothing is rebuilt (and tables compare byte for byte).
-        document = json.loads(manifest_bytes(settings, listing, results, summary, findings, missing))
-        outputs[files_path] = source_file_rows(document, run_id=None)
-        staged = {path: staged_bytes(part) for path, part in outputs.items()}
-        hashes = {path: hashlib.sha256(data).hexdigest() for path, data in staged.items()}
-        put_options = settings.s3_put_options()
-        for path, data in staged.items():
-            # an identical staged file is left alone, so the partitions it feeds need no rebuild
-            if previous.get("staged_sha256", {}).get(path) != hashes[path] or not lake.exists(path):
-                lake.write_bytes(path, data, **put_options)
+            files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
+            summary.outputs = sorted([*built, files_path])
+            # completeness as data: the manifest's files as rows, with the id of the run that first staged
+            # them as they are. They are compared without it, so a rerun over the same input stages the
+            # same bytes and nothing is rebuilt.
+            document = json.loads(manifest_bytes(settings, listing, results, summary, findings, missing))
+            hashes = {path: f.sha256 for path, f in built.items()}
+            hashes[files_path] = hashlib.sha256(staged_bytes(source_file_rows(document, run_id=None))).hexdigest()
+            before = previous.get("staged_sha256", {})
+            staged_by = previous.get("source_files_run_id") if before.get(files_path) == hashes[files_path] else run_id
+            put_options = settings.s3_put_options()
+            for path, staged in built.items():
+                # an identical staged file is left alone, so the partitions it feeds need no rebuild
+                if before.get(path) != staged.sha256 or not lake.exists(path):
+                    commit_staged(lake, staged, path, put_options)
+            if before.get(files_path) != hashes[files_path] or not lake.exists(files_path):
+                lake.write_bytes(files_path, staged_bytes(source_file_rows(document, run_id=staged_by)), **put_options)
+        finally:
+            files.discard()
         earlier = set(previous.get("outputs", []))
-        for stale in sorted(p for p in earlier - set(outputs) if p.startswith("_staging/")):
+        for stale in sorted(p for p in earlier - set(summary.outputs) if p.startswith(f"{STAGING}/")):
             lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild
-        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes)
+        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes,
+                                  source_files_run_id=staged_by)
         lake.write_bytes(manifest_path(settings, unit), manifest, **put_options)
     failure = None
     if summary.digest_problems and settings.digest_policy == "fail":
         failure = f"{unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}"
-    return Staged(summary, {partition_of(p) for p in set(outputs) | earlier}, failure)
+    rejected = [(r.uri, r.quarantine["error_message"][0].as_py()) for r in results if r.rejected and r.quarantine.num_rows]
+    return Staged(summary, {partition_of(p) for p in set(summary.outputs) | earlier}, failure, rejected)
 
 
-def _current(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader) -> tuple[DayListing, list[FileResult]]:
+def _current(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+             spool: str) -> tuple[DayListing, list[FileResult]]:
     """The folder as it is now, and its files read as they are now: what was read after this run
     listed is kept, anything added or changed since is read (here, under the folder's lock)."""
     objects, skipped = list_day_folder(open_store(settings.source), listing.unit)
@@ -122,29 +136,35 @@ def _current(settings: LakeSettings, listing: DayListing, results: list[FileResu
     for obj in objects:
         result = read_then.get(obj.path)
         if result is None or listed_then.get(obj.path) != obj or result.size != obj.size:
-            result = read(settings, obj, listing.unit.day, bool(listing.digests))
+            result = spool_result(read(settings, obj, listing.unit.day, bool(listing.digests)), spool)
         current.append(replace(result, mtime=obj.mtime))
     return replace(listing, objects=objects, skipped=skipped), current
 
 
-def _rows_of(lake: Store, outputs: Iterable[str], uris: set[str]) -> dict[str, pa.Table]:
-    """The rows an earlier run staged (or, in an earlier layout, published) from the given source files."""
-    rows = {t.name: [] for t in (EVENTS, RECORD_CHANGES, QUARANTINE)}
-    if uris:
-        wanted = pa.array(sorted(uris))
-        for path in outputs:
-            table = next((t for t in (EVENTS, RECORD_CHANGES, QUARANTINE) if path.split("/")[-3] == t.name), None)
-            if table is None:
-                continue
-            try:
-                data = pq.read_table(pa.BufferReader(lake.read_bytes(path)))
-            except FileNotFoundError:
-                continue
-            rows[table.name].append(data.filter(pc.is_in(data["source_file"], value_set=wanted)))
-    return {t.name: concat(t, rows[t.name]) for t in (EVENTS, RECORD_CHANGES, QUARANTINE)}
+def _carry(lake: Store, outputs: Iterable[str], uris: set[str], files: StagedFiles, day: str) -> int:
+    """Stage again the rows an earlier run staged (or, in an earlier layout, published) from the
+    given source files, a row group at a time; returns how many events were carried."""
+    carried = 0
+    if not uris:
+        return 0
+    wanted = pa.array(sorted(uris))
+    for path in outputs:
+        table = next((t for t in (EVENTS, RECORD_CHANGES, QUARANTINE) if path.split("/")[-3] == t.name), None)
+        if table is None:
+            continue
+        try:
+            handle = lake.open_for_read(path)
+        except FileNotFoundError:
+            continue
+        with handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=8192):
+                rows = pa.Table.from_batches([batch]).filter(pc.is_in(batch["source_file"], value_set=wanted))
+                files.add(table, rows, day if table is QUARANTINE else None)
+                carried += rows.num_rows if table is EVENTS else 0
+    return carried
 
 
-def reconcile(summary: DaySummary, events: pa.Table, files_read: int) -> None:
+def reconcile(summary: DaySummary, changes_of_events: int, changes_staged: int, files_read: int) -> None:
     """Every Route 53 record read (and every event kept from files gone from the source) is an
     event, a dropped duplicate, or a quarantined record; every change of every staged event is a
     record_changes row; every listed file was read."""
@@ -157,9 +177,8 @@ def reconcile(summary: DaySummary, events: pa.Table, files_read: int) -> None:
             f"{summary.route53_records} Route 53 records read and {summary.events_from_missing_files} kept, but "
             f"{summary.events_written} events + {summary.duplicates_dropped} duplicates + {summary.records_quarantined} quarantined = {accounted}"
         )
-    expected_changes = pc.sum(events["change_count"]).as_py() or 0
-    if summary.record_changes_written != expected_changes:
-        problems.append(f"events carry {expected_changes} changes but {summary.record_changes_written} rows were made")
+    if changes_staged != changes_of_events:
+        problems.append(f"events carry {changes_of_events} changes but {changes_staged} rows were made")
     if problems:
         where = f"{summary.account}/{summary.region} {summary.delivery_date}"
         raise ReconciliationError(f"counts do not reconcile for {where}: " + "; ".join(problems))
@@ -188,9 +207,10 @@ def partitions_of_manifest(settings: LakeSettings, listing: DayListing) -> set[P
     return {partition_of(p) for p in manifest.get("outputs", [])}
 
 
-def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader) -> DaySummary:
+def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+                run_id: str | None = None) -> DaySummary:
     """Stage one day folder and rebuild the partitions it touches."""
-    staged = stage_folder(settings, listing, results, read)
+    staged = stage_folder(settings, listing, results, read, run_id)
     publish_partitions(settings, staged.partitions)
     staged.raise_digest_failure()
     return staged.summary

@@ -3,6 +3,7 @@ staging a folder did, and what a whole run did. Plain data, picklable (Dask carr
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -36,6 +37,8 @@ class FileResult:
     record_changes: pa.Table
     quarantine: pa.Table
     mtime: float | None = None  # local sources: the file's modification time when it was listed
+    spooled: dict[str, str] = field(default_factory=dict)  # table name -> Arrow IPC file holding its rows (flows/spool.py)
+    reader_peak_mib: int | None = None  # peak RSS of the worker process that read the file
 
     _TABLES = {"events": EVENTS, "record_changes": RECORD_CHANGES, "quarantine": QUARANTINE}
 
@@ -111,6 +114,7 @@ class RunSummary:
     failures: list[FolderFailure] = field(default_factory=list)
     partitions_rebuilt: int = 0
     largest_worker_mib: int | None = None  # peak RSS of the largest reading process (--workers > 1)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the flow run's id, or the command line's own
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)

@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
                    help="drop the rows of log files an earlier run read that the source no longer has (default: keep them)")
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
     p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
-                   help=f"with --no-prefect: processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
+                   help=f"processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback (and Prefect's)")
     return p
 
@@ -96,7 +96,7 @@ def run_main(argv: list[str]) -> int:
     settings = LakeSettings(accounts=args.accounts, **_given(
         source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
         digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
-        drop_missing_files=args.drop_missing_files or None))
+        drop_missing_files=args.drop_missing_files or None, workers=args.workers))
     days = delivery_days(args.start, args.end, args.days)
     try:
         preflight(settings)

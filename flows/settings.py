@@ -131,9 +131,13 @@ def _form_friendly(schema: dict) -> None:
     for prop in schema.get("properties", {}).values():
         options = prop.get("anyOf", [])
         kept = [o for o in options if o.get("type") != "null"]
-        if len(options) == 2 and len(kept) == 1 and kept[0].get("type") in _EMPTY:
+        if len(options) == 2 and len(kept) == 1:
             del prop["anyOf"]
-            prop.update(kept[0], default=_EMPTY[kept[0]["type"]])
+            prop.update(kept[0])
+            if kept[0].get("type") in _EMPTY:
+                prop["default"] = _EMPTY[kept[0]["type"]]
+            else:  # a number: left empty, the form sends nothing, and the default (None) holds
+                prop.pop("default", None)
 
 
 class LakeSettings(BaseModel):
@@ -151,6 +155,7 @@ class LakeSettings(BaseModel):
     digest_policy: Annotated[Literal["off", "record", "fail"], Field(description="CloudTrail digest check per day folder: off; record findings (missing, unlisted, altered files) in the manifest; or also fail the run.")] = "record"
     digest_signatures: Annotated[Literal["off", "verify"], Field(description="Also verify each digest's RSA signature (S3 sources only: the signature is S3 object metadata); needs digest_public_keys.")] = "off"
     digest_public_keys: Annotated[str | None, Field(description="The trail region's public keys as `aws cloudtrail list-public-keys --start-time ... > keys.json` prints them: s3:// or a local path.")] = None
+    workers: Annotated[int | None, Field(ge=1, le=256, description="Processes that read and parse log files in parallel, for task_runner threads and the command line; default: one per core. (With dask, the cluster's workers do.)")] = None
     task_runner: Annotated[Literal["threads", "dask"], Field(description="Where the flow's tasks run: threads in the flow's process, or a Dask cluster.")] = "threads"
     dask_address: Annotated[str | None, Field(description="Dask scheduler address (tcp://host:8786) for task_runner dask; default: a local cluster with one process per core.")] = None
     backfill_concurrency: Annotated[int, Field(ge=1, le=64, description="Days of a backfill published at once, each its own child run day-YYYY-MM-DD: on the work pool's workers when the backfill runs from a deployment (the route53-lake-day/day deployment), else on the Dask cluster (task_runner dask) or in threads of the backfill's process.")] = 4
@@ -208,6 +213,9 @@ class LakeSettings(BaseModel):
         if self.digest_signatures == "verify" and (self.digest_policy == "off" or not self.digest_public_keys):
             raise SettingsError("digest_signatures verify needs digest_public_keys and a digest_policy other than off")
         return self
+
+    def reading_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @field_validator("dask_address")
     @classmethod

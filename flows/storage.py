@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -129,16 +129,24 @@ class Store:
     def read_bytes(self, relative: str) -> bytes:
         if not self.is_local:
             return self.fs.cat_file(self.path(relative))
+        with self.open_for_read(relative) as handle:
+            return handle.read()
+
+    def open_for_read(self, relative: str) -> BinaryIO:
+        """A seekable binary handle (a local file is opened below the root, never through a link)."""
+        if not self.is_local:
+            return self.fs.open(self.path(relative), "rb")
         folder, name = self._split(relative)
         cached = self._folder_for_read(folder)
         try:
             fd = os.open(name, _FILE, dir_fd=cached.fd)
         except OSError as error:
             raise self._explained(error, relative) from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OutsideRootError(f"refusing to read {self.path(relative)}: not a regular file")
-            return handle.read()
+        handle = os.fdopen(fd, "rb")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            handle.close()
+            raise OutsideRootError(f"refusing to read {self.path(relative)}: not a regular file")
+        return handle
 
     def metadata(self, relative: str) -> dict[str, str]:
         """An S3 object's user metadata (x-amz-meta-*, without the prefix); {} for a local file."""

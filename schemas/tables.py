@@ -332,7 +332,7 @@ SOURCE_FILES = Table(
             "What CloudTrail's digests say: missing (listed, not in the bucket), unlisted (delivered in a digest's hour, "
             "in no digest), hash_mismatch, no_finding (checked, no problem); null when no digest was checked.",
         ),
-        _col("run_id", STRING, "Id of the pipeline run that wrote the row; null for now: a rerun over the same input stages the same bytes, so an id per run would force a rebuild of every partition it touches."),
+        _col("run_id", STRING, "Id of the run that first staged the folder's files as they are (the Prefect flow run id, or a random id per command-line run); a rerun over the same input keeps it, so it stages the same bytes and nothing is rebuilt."),
     ),
 )
 

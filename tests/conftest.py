@@ -144,6 +144,23 @@ def deployed_prefect(tmp_path_factory):
 def lake_files(lake: Path) -> dict[str, bytes]:
     """Every file of a local lake by path, except `_state/`: its locks and the partitions' build
     records name this lake's own file times, so two lakes made from the same input differ there
-    and only there."""
-    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*"))
-            if p.is_file() and not str(p.relative_to(lake)).startswith("_state/")}
+    and only there. Run ids (source_files.run_id, the manifest's source_files_run_id) name the run
+    that staged a folder, so they are blanked: the rest must be the same bytes."""
+    files = {}
+    for path in sorted(lake.rglob("*")):
+        name = str(path.relative_to(lake))
+        if path.is_file() and not name.startswith("_state/"):
+            files[name] = _without_run_ids(name, path.read_bytes())
+    return files
+
+
+def _without_run_ids(name: str, data: bytes) -> bytes:
+    if name.startswith(("source_files/", "_staging/source_files/")) and name.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(pa.BufferReader(data))
+        return json.dumps(table.drop_columns(["run_id"]).to_pylist(), default=str).encode()
+    if name.startswith("_manifests/") and name.endswith(".json") and b"source_files_run_id" in data:
+        return json.dumps({**json.loads(data), "source_files_run_id": None}, sort_keys=True).encode()
+    return data

@@ -82,3 +82,27 @@ def test_completeness_queries_on_a_lake_with_a_file_the_digest_lists_taken_away(
     assert [(str(day), account) for day, account, _ in gaps] == [
         ("2026-10-31", "123456789012"), ("2026-10-31", "210987654321"), ("2026-11-02", "123456789012"),
         ("2026-11-02", "210987654321"), ("2026-11-04", "123456789012"), ("2026-11-04", "210987654321")]
+
+
+def test_run_id_names_the_run_that_staged_the_files_as_they_are_and_a_rerun_keeps_it(tmp_path):
+    shutil.copytree(DATA / "cloudtrail", tmp_path / "trail")
+    settings = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"))
+    days = [date(2026, 11, 1), date(2026, 11, 3)]
+
+    def run_ids() -> dict[str, set]:
+        rows = connect(str(tmp_path / "lake")).sql("select folder, run_id from source_files").fetchall()
+        return {folder: {run_id for f, run_id in rows if f == folder} for folder in {f for f, _ in rows}}
+
+    first = run_without_prefect(settings, days)
+    assert set().union(*run_ids().values()) == {first.run_id}
+    before = {p: p.read_bytes() for p in (tmp_path / "lake").rglob("*.parquet")}
+    second = run_without_prefect(settings, days)
+    assert second.run_id != first.run_id and set().union(*run_ids().values()) == {first.run_id}
+    assert {p: p.read_bytes() for p in (tmp_path / "lake").rglob("*.parquet")} == before  # nothing restaged or rebuilt
+
+    (late,) = [p for p in (tmp_path / "trail").rglob("*20261101T1137Z*.json.gz")]
+    late.with_name(late.name.replace("T1137Z", "T2355Z")).write_bytes(late.read_bytes())
+    third = run_without_prefect(settings, days)
+    changed = late.parent.relative_to(tmp_path / "trail").as_posix()
+    ids = run_ids()
+    assert ids.pop(changed) == {third.run_id} and set().union(*ids.values()) == {first.run_id}
