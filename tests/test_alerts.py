@@ -81,7 +81,8 @@ def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_d
         return original(self, relative)
 
     monkeypatch.setattr(Store, "read_bytes", access_denied_on_d3)
-    settings = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"), accounts=["123456789012"])
+    settings = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"), accounts=["123456789012"],
+                            workers=1)  # read in this process, where the fault is
     with pytest.raises(RunFailed):
         flows.route53_lake(start=D1, end=D3, settings=settings)
 

@@ -56,7 +56,8 @@ def reads(monkeypatch):
 
 
 def settings_for(root) -> LakeSettings:
-    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"))
+    """workers=1: files are read in this process, where the tests' spies and faults are."""
+    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), workers=1)
 
 
 def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_server, trail, reads):
@@ -133,7 +134,7 @@ def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_r
     assert flows.backfill(start=D1, end=D3, settings=fanned) == {d.isoformat(): "COMPLETED" for d in (D1, D2, D3)}
     assert sorted(spans) == ["day-2026-11-01", "day-2026-11-02", "day-2026-11-03"]
     monkeypatch.setattr(pipeline, "find_trails", original)
-    sequential = LakeSettings(source=str(trail / "trail"), lake=str(trail / "sequential"), backfill_concurrency=1)
+    sequential = settings_for(trail).model_copy(update={"lake": str(trail / "sequential"), "backfill_concurrency": 1})
     flows.backfill(start=D1, end=D3, settings=sequential)
     assert lake_files(trail / "lake") == lake_files(trail / "sequential")
 
