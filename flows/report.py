@@ -13,12 +13,12 @@ WIDE = {"detail": 56, "change": 64}  # the columns that say what happened get mo
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
-    """One row of the run's table: a delivery day, all its folders added up. `quarantined` is
-    files rejected plus records quarantined (both kept, as before, for readers of the table)."""
+    """One row of the run's table: a delivery day, all its folders added up. One vocabulary with
+    the log lines: files_rejected (whole files) and records_quarantined (single records); until
+    2026-12-01 a column `quarantined` added the two up."""
     row: dict[str, Any] = {"delivery_day": day, "folders": len(folders)}
     row.update({name: sum(getattr(f, name) for f in folders) for name in TABLE_COLUMNS})
     row["files_read"] = row["files_listed"]
-    row["quarantined"] = row["files_rejected"] + row["records_quarantined"]
     row["seconds"] = round(seconds, 2)
     return row
 
