@@ -8,8 +8,8 @@ from flows.pipeline import DaySummary
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "bytes_read")
-CELL = 34  # characters per table cell: a summary must fit a laptop screen, not run off the page
-WIDE = {"detail": 56, "change": 64}  # the columns that say what happened get more
+CELL = 28  # characters per table cell: a summary must fit a laptop screen, not run off the page
+WIDE = {"detail": 40, "change": 48}  # the columns that say what happened get more
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
