@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ import duckdb
 import pyarrow
 
 from benchmarks.generate import DAY, generate
+from benchmarks.proc_peak import run_and_watch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -42,8 +44,8 @@ TARGETS = {"sparse": 4.0, "dense": 3.0}  # ours / DuckDB throughput, from the is
 @dataclass
 class Job:
     profile: str
-    kind: str  # ours | prefect | duckdb | floor
-    workers: int | None  # None: the Prefect flow's own task runner
+    kind: str  # ours | server | prefect | duckdb | floor
+    workers: int | None
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
@@ -51,13 +53,12 @@ class Job:
 
     @property
     def label(self) -> str:
-        return {"ours": "ours --no-prefect", "prefect": "ours, Prefect flow (ephemeral server)",
+        return {"ours": "ours --no-prefect", "server": "ours, Prefect flow (long-lived server)",
+                "prefect": "ours, Prefect flow (temporary server)",
                 "duckdb": "DuckDB SQL peer", "floor": "floor (read + gunzip + byte check)"}[self.kind]
 
     @property
     def workers_text(self) -> str:
-        if self.workers is None:
-            return "8 threads"
         return f"{self.workers} {'thread' if self.kind == 'duckdb' else 'process'}{'es' if self.workers > 1 and self.kind != 'duckdb' else ''}{'s' if self.workers > 1 and self.kind == 'duckdb' else ''}"
 
 
@@ -66,8 +67,9 @@ def argv_for(job: Job, source: Path, out: Path) -> list[str]:
     if job.kind == "ours":
         return [py, "-m", "flows.route53_lake", "--no-prefect", "--workers", str(job.workers),
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
-    if job.kind == "prefect":
-        return [py, "-m", "flows.route53_lake", "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
+    if job.kind in ("prefect", "server"):  # the flow, as a deployment runs it: its reading on worker processes
+        return [py, "-m", "flows.route53_lake", "--workers", str(job.workers),
+                "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind == "duckdb":
         return [py, "-m", "benchmarks.duckdb_peer", "--source", str(source), "--day", day, "--out", str(out),
                 "--threads", str(job.workers)]
@@ -91,15 +93,38 @@ with open(sys.argv[1], "w") as f:
 
 
 def measure(argv: list[str], env: dict, log: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS MiB) of one subprocess and its descendants."""
+    """(wall seconds, CPU seconds, peak RSS MiB of the largest process) of one subprocess and its
+    descendants. The peak is each process's own VmHWM, sampled from /proc (benchmarks/proc_peak.py)."""
     usage_file = log.with_suffix(".usage")
     with open(log, "wb") as out:
-        subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(usage_file), *argv], cwd=ROOT, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=False)
-    code, wall, cpu, maxrss_kib = usage_file.read_text().split()
+        _, peaks = run_and_watch([sys.executable, "-S", "-c", LAUNCHER, str(usage_file), *argv], cwd=ROOT, env=env,
+                                 stdout=out, stderr=subprocess.STDOUT)
+    code, wall, cpu, _ = usage_file.read_text().split()
     if int(code) != 0:
         sys.exit(f"FAILED ({code}): {' '.join(argv)}\n{log.read_text()[-4000:]}")
-    return float(wall), float(cpu), int(maxrss_kib) / 1024
+    return float(wall), float(cpu), peaks.largest()[1]
+
+
+def long_lived_server(work: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """A Prefect server started once, as a deployment's runs find it; (process, its API URL)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open(work / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    sys.exit(f"the Prefect server did not start: {(work / 'server.log').read_text()[-2000:]}")
 
 
 def environment(work: Path) -> dict:
@@ -183,7 +208,7 @@ WORKER_RSS = re.compile(r"largest worker process: (\d+) MiB")
 
 
 def table(jobs: list[Job], stats: dict[str, dict]) -> str:
-    lines = ["| profile | run | workers | median s | MB/s compressed | MB/s JSON | records/s | peak RSS per process, MiB | peak RSS per worker, MiB | CPU s |",
+    lines = ["| profile | run | workers | median s | MB/s compressed | MB/s JSON | records/s | peak RSS of the largest process, MiB | peak RSS per worker, MiB | CPU s |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for job in jobs:
         s = stats[job.profile]
@@ -209,7 +234,11 @@ def ratios(jobs: list[Job]) -> list[str]:
                 target = TARGETS[profile]
                 parts.append(f"ours/DuckDB throughput = {r:.2f}x (target >= {target:g}x: {'met' if r >= target else 'NOT met'});")
             if (profile, "floor", w) in by:
-                parts.append(f"ours/floor throughput = {by[(profile, 'floor', w)] / ours:.1%} of the floor")
+                parts.append(f"ours/floor throughput = {by[(profile, 'floor', w)] / ours:.1%} of the floor;")
+            for kind, name in (("server", "long-lived server"), ("prefect", "temporary server")):
+                if (profile, kind, w) in by:
+                    r = by[(profile, kind, w)] / ours
+                    parts.append(f"flow ({name}) / --no-prefect wall = {r:.2f}x" + (f" (target <= 1.3x: {'met' if r <= 1.3 else 'NOT met'});" if kind == "server" else ";"))
             out.append(" ".join(parts))
     return out
 
@@ -233,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
-    p.add_argument("--only", default="ours,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
+    p.add_argument("--only", default="ours,server,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", type=Path, help="cache folder of generated data (default: $TMPDIR/route53-lake-bench)")
     p.add_argument("--tiny", action="store_true", help="smoke test: ~2 MB, 1 repeat, workers 1, no RESULTS.md")
@@ -254,19 +283,24 @@ def main(argv: list[str] | None = None) -> int:
     stats = {prof: s for prof, (_, s) in data.items()}
     jobs = []
     for prof in profiles:
-        for kind in ("ours", "prefect", "duckdb", "floor"):
+        for kind in ("ours", "server", "prefect", "duckdb", "floor"):
             if kind in kinds:
-                jobs += [Job(prof, kind, None)] if kind == "prefect" else [Job(prof, kind, w) for w in workers]
+                jobs += [Job(prof, kind, w) for w in workers]
 
     agree = []
     with tempfile.TemporaryDirectory(prefix="route53-lake-bench-") as tmp:
         work = Path(tmp)
         env = environment(work)
+        server = None
+        if "server" in kinds:
+            server, api = long_lived_server(work, env)
+        server_env = {**env, "PREFECT_API_URL": api} if server else env
         for repeat in range(args.repeats):
             outputs = {}
             for i, job in enumerate(jobs):
                 out = work / f"out-{repeat}-{i}"
-                wall, cpu, rss = measure(argv_for(job, data[job.profile][0], out), env, work / f"log-{repeat}-{i}.txt")
+                wall, cpu, rss = measure(argv_for(job, data[job.profile][0], out), server_env if job.kind == "server" else env,
+                                         work / f"log-{repeat}-{i}.txt")
                 job.wall.append(wall)
                 job.cpu.append(cpu)
                 job.rss_mib.append(rss)
@@ -274,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                     job.worker_mib.append(float(found.group(1)))
                 print(f"  repeat {repeat + 1}/{args.repeats} {job.profile:6} {job.label:40} {job.workers_text:11} "
                       f"{wall:7.2f} s  cpu {cpu:7.2f} s  rss {rss:6.0f} MiB", file=sys.stderr, flush=True)
-                if repeat == 0 and job.kind in ("ours", "prefect", "duckdb"):
+                if repeat == 0 and job.kind in ("ours", "server", "prefect", "duckdb"):
                     outputs[(job.profile, job.kind, job.workers)] = out
                 else:
                     shutil.rmtree(out, ignore_errors=True)
@@ -287,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                             agree.append((prof, k, w, problems))
                 for o in outputs.values():
                     shutil.rmtree(o, ignore_errors=True)
+        if server:
+            server.terminate()
+            server.wait(timeout=60)
 
     report = [
         f"Machine: {machine()}",

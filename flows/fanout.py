@@ -141,10 +141,16 @@ def _on_dask(day_flow: Callable, settings: LakeSettings, days: list[date]) -> li
     started for the backfill, so the cluster's workers read several days at once."""
     if settings.dask_address:
         return _in_threads(day_flow, settings, days)
-    from distributed import LocalCluster
+    from contextlib import nullcontext
 
-    with LocalCluster(n_workers=settings.backfill_concurrency, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.dask_cluster import local_cluster, prefect_api_url
+
+    api = prefect_api_url()  # the workers', and the children's: one run, one API (flows.dask_cluster)
+    with local_cluster(n_workers=settings.backfill_concurrency, threads_per_worker=1, processes=True, dashboard_address=None,
+                       env={"PREFECT_API_URL": api} if api else {}) as cluster, \
+            (temporary_settings(updates={PREFECT_API_URL: api}) if api else nullcontext()):
         return _in_threads(day_flow, settings.model_copy(update={"dask_address": cluster.scheduler_address}), days)
 
 

@@ -167,13 +167,21 @@ FOLDER_CONCURRENCY = 4  # folders read and staged at once: enough to keep the re
 
 
 def task_runner_for(settings: LakeSettings):
+    """Threads, or Dask: an external cluster, or a LocalCluster whose workers use this run's
+    Prefect API and never run the calling script again (flows.dask_cluster)."""
     if settings.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
 
+        from flows.dask_cluster import external_cluster_api, local_cluster, prefect_api_url, refuse_flow_in_worker
+
+        refuse_flow_in_worker()
         if settings.dask_address:
+            external_cluster_api()
             return DaskTaskRunner(address=settings.dask_address)
-        return DaskTaskRunner(cluster_class="distributed.LocalCluster",
-                              cluster_kwargs={"processes": True, "threads_per_worker": 1, "dashboard_address": None})
+        api = prefect_api_url()
+        return DaskTaskRunner(cluster_class=local_cluster, cluster_kwargs={
+            "processes": True, "threads_per_worker": 1, "dashboard_address": None,
+            "env": {"PREFECT_API_URL": api} if api else {}})
     return ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)
 
 

@@ -10,7 +10,12 @@ the arbiter, not an orchestrator's database.
   process is gone loses it at once. Taking over a stale lock is itself a conditional PUT on the
   stale ETag, so two waiters cannot both win.
 
-A waiting run says so in its log: which lock, who holds it, and until when.
+A waiting run says so in its log at once and every 30 s: which lock, who holds it (pid and host;
+on S3 until when its lease runs, when a dead holder loses it), and until when this run waits
+before giving up. A lock is released however the `with` block is left: normally, by an
+exception, or, under `terminate_releases_locks` (the command line's --no-prefect runs), by
+SIGTERM, which it turns into an exception. Prefect's flow engine does the same with its own
+SIGTERM handler (TerminationSignal) while a flow runs.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -60,10 +67,9 @@ class Holder:
             return None  # a torn or foreign object: treated as stale
 
     def describe(self) -> str:
-        if not self.expires:  # a local flock: held until that process ends
-            return f"pid {self.pid} on {self.host}"
-        until = time.strftime("%H:%M:%S UTC", time.gmtime(self.expires))
-        return f"pid {self.pid} on {self.host} (lease until {until})"
+        if not self.expires:  # a local flock: the kernel releases it when that process ends
+            return f"pid {self.pid} on {self.host} (until that process ends or releases it)"
+        return f"pid {self.pid} on {self.host} (lease until {_clock(self.expires)}, renewed while it runs)"
 
     def is_stale(self, now: float) -> bool:
         if now > self.expires:
@@ -127,18 +133,69 @@ def _holder_text(fd: int) -> str:
     return holder.describe() if holder else "another run"
 
 
+def _clock(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
 def _wait(attempt, holder_text, name: str, log: logging.Logger, wait_seconds: float) -> None:
-    """Call attempt() until it succeeds, saying that we wait and for whom."""
-    deadline, said = time.monotonic() + wait_seconds, 0.0
+    """Call attempt() until it succeeds, saying at once (and every 30 s) that we wait, for what,
+    for whom and until when."""
+    log = _run_logger(log)
+    started = time.monotonic()
+    deadline, said = started + wait_seconds, None
+    give_up_at = _clock(time.time() + wait_seconds)
     while not attempt():
         now = time.monotonic()
         if now > deadline:
             raise LockTimeout(f"gave up after {wait_seconds:.0f} s waiting for lake lock {name!r}, held by {holder_text()}; "
                               "is another run stuck? It is released when that run ends")
-        if now - said >= _SAY_AGAIN_SECONDS:
-            log.info("waiting for lake lock %r, held by %s (another run publishing the same data)", name, holder_text())
+        if said is None or now - said >= _SAY_AGAIN_SECONDS:
+            log.warning("waiting for lake lock %r (another run is publishing the same data), held by %s; "
+                        "waiting until %s at most, then this run gives up", name, holder_text(), give_up_at)
             said = now
         time.sleep(_POLL_SECONDS)
+    if said is not None:
+        log.info("got lake lock %r after waiting %.0f s", name, time.monotonic() - started)
+
+
+def _run_logger(log: logging.Logger) -> logging.Logger | logging.LoggerAdapter:
+    """Inside a Prefect flow or task run, its run logger, so that a wait shows in the run's log in
+    the UI; elsewhere (--no-prefect) the logger given. Prefect is not imported for this."""
+    if "prefect" not in sys.modules:
+        return log
+    from prefect.context import FlowRunContext, TaskRunContext
+    from prefect.logging import get_run_logger
+
+    return get_run_logger() if TaskRunContext.get() or FlowRunContext.get() else log
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every lock held is released on the way out."""
+
+
+@contextlib.contextmanager
+def terminate_releases_locks() -> Iterator[None]:
+    """Within the block, SIGTERM raises Terminated in the main thread (as Ctrl-C raises
+    KeyboardInterrupt) instead of ending the process at once: `with` blocks, lake locks among
+    them, are left as for any exception. Elsewhere than the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    installer = os.getpid()
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        if os.getpid() != installer:  # a process forked meanwhile (a reading worker) inherited this: it just ends
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _me(expires: float) -> Holder:

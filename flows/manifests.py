@@ -95,7 +95,7 @@ def _sha256(source: Store, path: str) -> str:
 def file_entry(result: FileResult) -> dict:
     return {"uri": result.uri, "size": result.size, "etag": result.etag, "mtime": result.mtime, "sha256": result.sha256,
             "records": result.records_read, "route53_records": result.route53_records, "rejected": result.rejected,
-            "in_source": True}
+            "parsed": result.parsed, "in_source": True}
 
 
 def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,

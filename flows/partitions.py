@@ -39,8 +39,10 @@ from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Tab
 STAGING = "_staging"
 STATE = "_state/partitions"
 VISIBLE = "part-0.parquet"
+ROW_GROUP_BYTES = 16 << 20  # ...or fewer rows: a row group of wide events (their raw JSON) is written once it holds this much
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB, and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
+SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
 log = logging.getLogger("route53_lake")
 
 # Tables rebuilt together: record_changes follows the copies of events that events keeps.
@@ -154,12 +156,12 @@ def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], 
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set enable_progress_bar = false")  # it drew on the terminal of a long rebuild
-        for table, query in _queries(con, partition, local):
+        for table, queries in _queries(con, partition, local):
             target = f"{partition.visible_folder(table)}/{VISIBLE}"
-            if query is None:
+            if not queries:
                 lake.delete(target)  # nothing staged any more (files dropped on purpose)
                 continue
-            _write(lake, con.sql(query).to_arrow_reader(8192), table, target, put_options)
+            _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
     finally:
         con.close()
 
@@ -183,15 +185,15 @@ def _columns(table: Table, alias: str) -> str:
 
 
 def _queries(con, partition: Partition, local: dict[str, list[str]]):
-    """(table, SQL giving the partition's rows in order) for each table of the partition; the SQL is
-    None when nothing is staged for that table."""
+    """(table, the SQL queries whose results, one after the other, are the partition's rows in order)
+    for each table of the partition; no query when nothing is staged for that table."""
     if partition.column == "event_date":
         events, changes = local[EVENTS.name], local[RECORD_CHANGES.name]
         if not events:
-            return [(RECORD_CHANGES, None), (EVENTS, None)]
+            return [(RECORD_CHANGES, []), (EVENTS, [])]
         con.execute(f"""
             create temp table kept as
-            select event_id, source_file, record_index, parse_filename(filename) as staged_as
+            select event_id, source_file, record_index, parse_filename(filename) as staged_as, event_time
             from {_files_sql(events)}
             qualify row_number() over (
                 partition by event_id
@@ -199,21 +201,41 @@ def _queries(con, partition: Partition, local: dict[str, list[str]]):
                          parse_filename(filename)) = 1""")
         join = ("join kept k on e.event_id = k.event_id and e.source_file = k.source_file "
                 "and e.record_index = k.record_index and parse_filename(e.filename) = k.staged_as")
+        ranges = _time_ranges(con)
         # record_changes first: the two files are replaced one after the other, and a reader in
         # between (or after a crash there, until the next run) had better see a new event's changes
         # before the event than an event whose changes are missing.
-        return [(RECORD_CHANGES, None if not changes else
-                 f"select {_columns(RECORD_CHANGES, 'e')} from {_files_sql(changes)} e {join} order by {_order(RECORD_CHANGES, 'e')}"),
-                (EVENTS, f"select {_columns(EVENTS, 'e')} from {_files_sql(events)} e {join} order by {_order(EVENTS, 'e')}")]
+        return [(RECORD_CHANGES, [] if not changes else [
+                    f"select {_columns(RECORD_CHANGES, 'e')} from {_files_sql(changes)} e {join} where {where} order by {_order(RECORD_CHANGES, 'e')}"
+                    for where in ranges]),
+                (EVENTS, [f"select {_columns(EVENTS, 'e')} from {_files_sql(events)} e {join} where {where} order by {_order(EVENTS, 'e')}"
+                          for where in ranges])]
     queries = []
     for table in partition.tables:
         paths = local[table.name]
         key = ", ".join(f'"{k}"' for k in table.key)
-        queries.append((table, None if not paths else
+        queries.append((table, [] if not paths else [
                         f"select {_columns(table, 'e')} from {_files_sql(paths)} e "
                         f"qualify row_number() over (partition by {key} order by parse_filename(e.filename)) = 1 "
-                        f"order by {_order(table, 'e')}"))
+                        f"order by {_order(table, 'e')}"]))
     return queries
+
+
+def _time_ranges(con) -> list[str]:
+    """Conditions on e.event_time that cut the kept events into consecutive ranges of about
+    SORT_RANGE_ROWS events: each range is sorted on its own, so DuckDB never sorts more wide rows
+    (events carry their raw JSON) than its memory holds, and the ranges, in order, are the
+    partition in order. (Sorting a whole partition of wide rows did not stay within the memory
+    limit: DuckDB spills the sort keys, not the payload it drags along.)"""
+    bounds = [row[0] for row in con.execute(f"""
+        select event_time from (select event_time, row_number() over (order by event_time) as n from kept)
+        where n % {SORT_RANGE_ROWS} = 1 and n > 1 order by 1""").fetchall()]
+    bounds = list(dict.fromkeys(bounds))  # many events of one instant: one range holds them all
+    if not bounds:
+        return ["true"]
+    cuts = [f"timestamptz '{b.isoformat()}'" for b in bounds]
+    return ([f"e.event_time < {cuts[0]}"] + [f"e.event_time >= {lo} and e.event_time < {hi}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
+            + [f"e.event_time >= {cuts[-1]}"])
 
 
 def _order(table: Table, alias: str) -> str:
@@ -227,18 +249,16 @@ def _write(lake: Store, batches: pa.RecordBatchReader, table: Table, target: str
     sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in table.sort_by], null_placement="at_end")
     try:
         with pq.ParquetWriter(temporary, table.schema, compression="zstd", write_statistics=True, sorting_columns=sorting) as writer:
-            pending, rows, written = [], 0, 0
+            pending, rows, size, written = [], 0, 0, 0
             for batch in batches:
                 pending.append(batch)
-                rows += batch.num_rows
-                while rows >= ROW_GROUP_ROWS:
-                    group = _as_schema(pa.Table.from_batches(pending), table)
-                    writer.write_table(group.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
-                    written += ROW_GROUP_ROWS
-                    rest = group.slice(ROW_GROUP_ROWS)
-                    pending, rows = rest.to_batches(), rest.num_rows
+                rows, size = rows + batch.num_rows, size + batch.nbytes
+                if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
+                    writer.write_table(_as_schema(pa.Table.from_batches(pending), table), row_group_size=rows)
+                    written += rows
+                    pending, rows, size = [], 0, 0
             if rows:
-                writer.write_table(_as_schema(pa.Table.from_batches(pending), table), row_group_size=ROW_GROUP_ROWS)
+                writer.write_table(_as_schema(pa.Table.from_batches(pending), table), row_group_size=rows)
                 written += rows
         if not written:  # a table with nothing in this partition has no file in it (as before)
             os.remove(temporary)

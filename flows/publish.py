@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -68,25 +69,28 @@ def stage_folder(settings: LakeSettings, listing: DayListing, results: list[File
             previous = read_manifest(lake, manifest_path(settings, unit))
             uris = {r.uri for r in results}
             missing = [] if settings.drop_missing_files else [f for f in previous.get("files", []) if f["uri"] not in uris]
+            carried = _carried(lake, previous.get("outputs", []), {f["uri"] for f in missing}, files.work)
             quarantined, kinds = 0, Counter()
-            for result in results:  # one file's rows in memory at a time
+            for uri, result in sorted([(r.uri, r) for r in results] + list(carried.items()), key=lambda item: item[0]):
+                # one file's rows in memory at a time, in the order of their names, whether read now or carried
                 files.add(EVENTS, rows_of(result, EVENTS))
                 files.add(RECORD_CHANGES, rows_of(result, RECORD_CHANGES))
                 quarantine = rows_of(result, QUARANTINE)
                 files.add(QUARANTINE, quarantine, unit.day.isoformat())
-                quarantined += pc.sum(pc.is_valid(quarantine["record_index"])).as_py() or 0
-                kinds.update(quarantine["error_kind"].to_pylist())
-            carried = _carry(lake, previous.get("outputs", []), {f["uri"] for f in missing}, files, unit.day.isoformat())
+                if uri not in carried:  # quarantine counts are of what was read now
+                    quarantined += pc.sum(pc.is_valid(quarantine["record_index"])).as_py() or 0
+                    kinds.update(quarantine["error_kind"].to_pylist())
             built = files.close()
             counts = count_events(files.local_paths(EVENTS), files.work)
             summary = DaySummary(
                 delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
                 files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
-                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read for r in results),
+                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read or 0 for r in results),
                 route53_records=sum(r.route53_records for r in results), events_written=counts.distinct,
                 duplicates_dropped=counts.rows - counts.distinct, record_changes_written=counts.changes_of_kept,
                 records_quarantined=quarantined, keys_skipped=len(listing.skipped), rejected_kinds=dict(kinds),
-                files_missing=len(missing), events_from_missing_files=carried,
+                files_missing=len(missing), events_from_missing_files=sum(rows_of(c, EVENTS).num_rows for c in carried.values()),
+                files_not_parsed=sum(not r.parsed for r in results),
             )
             changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
             reconcile(summary, counts.changes_of_all, changes_staged, len(results))
@@ -141,27 +145,38 @@ def _current(settings: LakeSettings, listing: DayListing, results: list[FileResu
     return replace(listing, objects=objects, skipped=skipped), current
 
 
-def _carry(lake: Store, outputs: Iterable[str], uris: set[str], files: StagedFiles, day: str) -> int:
-    """Stage again the rows an earlier run staged (or, in an earlier layout, published) from the
-    given source files, a row group at a time; returns how many events were carried."""
-    carried = 0
+def _carried(lake: Store, outputs: Iterable[str], uris: set[str], spool: str) -> dict[str, FileResult]:
+    """The rows an earlier run staged (or, in an earlier layout, published) from the given source
+    files, streamed a batch at a time into the spool, one spooled result per file as if read now
+    (only its rows: the file's counts are the manifest's)."""
     if not uris:
-        return 0
-    wanted = pa.array(sorted(uris))
-    for path in outputs:
-        table = next((t for t in (EVENTS, RECORD_CHANGES, QUARANTINE) if path.split("/")[-3] == t.name), None)
-        if table is None:
-            continue
-        try:
-            handle = lake.open_for_read(path)
-        except FileNotFoundError:
-            continue
-        with handle:
-            for batch in pq.ParquetFile(handle).iter_batches(batch_size=8192):
-                rows = pa.Table.from_batches([batch]).filter(pc.is_in(batch["source_file"], value_set=wanted))
-                files.add(table, rows, day if table is QUARANTINE else None)
-                carried += rows.num_rows if table is EVENTS else 0
-    return carried
+        return {}
+    wanted, writers, spooled = pa.array(sorted(uris)), {}, {}
+    try:
+        for path in outputs:
+            table = next((t for t in (EVENTS, RECORD_CHANGES, QUARANTINE) if path.split("/")[-3] == t.name), None)
+            if table is None:
+                continue
+            try:
+                handle = lake.open_for_read(path, spool)
+            except FileNotFoundError:
+                continue
+            with handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=8192):
+                    rows = pa.Table.from_batches([batch]).filter(pc.is_in(batch["source_file"], value_set=wanted))
+                    for uri in pc.unique(rows["source_file"]).to_pylist():
+                        key = (uri, table.name)
+                        if key not in writers:
+                            spooled.setdefault(uri, {})[table.name] = target = os.path.join(spool, f"carried-{len(writers)}.arrow")
+                            writers[key] = pa.ipc.new_file(target, table.schema)
+                        writers[key].write_table(rows.filter(pc.equal(rows["source_file"], uri)).cast(table.schema))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return {uri: FileResult(uri=uri, path="", size=0, etag=None, sha256="", content_sha256=None, records_read=0,
+                            route53_records=0, rejected=None, events=EVENTS.empty, record_changes=RECORD_CHANGES.empty,
+                            quarantine=QUARANTINE.empty, spooled=paths)
+            for uri, paths in spooled.items()}
 
 
 def reconcile(summary: DaySummary, changes_of_events: int, changes_staged: int, files_read: int) -> None:

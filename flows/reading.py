@@ -44,9 +44,10 @@ def reading_pool(workers: int) -> ProcessPoolExecutor | None:
     start = "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_die_with_parent)
     # Start every worker now, from this thread: a worker is signalled when the thread that started it
-    # ends (PR_SET_PDEATHSIG), and a flow's task threads come and go; spawned workers import in parallel.
-    for started in [pool.submit(os.getpid) for _ in range(workers)]:
-        started.result()
+    # ends (PR_SET_PDEATHSIG), and a flow's task threads come and go. Not waited for: spawned workers
+    # import while the run lists its folders.
+    for _ in range(workers):
+        pool.submit(os.getpid)
     return pool
 
 
@@ -84,7 +85,7 @@ def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_con
         )
     return FileResult(
         **common, records_read=flat.records_read, route53_records=flat.selected, rejected=None,
-        events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine,
+        events=flat.events, record_changes=flat.record_changes, quarantine=flat.quarantine, parsed=flat.parsed,
     )
 
 

@@ -30,7 +30,7 @@ class FileResult:
     etag: str | None
     sha256: str  # of the bytes as stored
     content_sha256: str | None  # of the uncompressed content, as digests list it; only when a digest covers the file
-    records_read: int
+    records_read: int | None  # None when the file was not parsed (see `parsed`)
     route53_records: int
     rejected: str | None  # error kind when the whole file went to quarantine
     events: pa.Table
@@ -39,6 +39,7 @@ class FileResult:
     mtime: float | None = None  # local sources: the file's modification time when it was listed
     spooled: dict[str, str] = field(default_factory=dict)  # table name -> Arrow IPC file holding its rows (flows/spool.py)
     reader_peak_mib: int | None = None  # peak RSS of the worker process that read the file
+    parsed: bool = True  # False: its bytes cannot spell a selected eventSource, so it was neither parsed nor counted
 
     _TABLES = {"events": EVENTS, "record_changes": RECORD_CHANGES, "quarantine": QUARANTINE}
 
@@ -62,7 +63,7 @@ class DaySummary:
     files_listed: int = 0
     files_rejected: int = 0
     bytes_read: int = 0
-    records_read: int = 0
+    records_read: int = 0  # records of the files parsed (a file not parsed is not counted: files_not_parsed)
     route53_records: int = 0
     events_written: int = 0
     duplicates_dropped: int = 0
@@ -73,6 +74,7 @@ class DaySummary:
     digest_problems: int = 0
     files_missing: int = 0  # files an earlier run read that the source no longer has: their rows are kept
     events_from_missing_files: int = 0
+    files_not_parsed: int = 0  # files whose bytes cannot spell a selected eventSource: read, not parsed, not counted
     outputs: list[str] = field(default_factory=list)  # staged files of the folder
 
 
@@ -83,6 +85,8 @@ def describe(s: DaySummary) -> str:
         f"{s.delivery_date} {trail}{s.account}/{s.region}: {s.files_listed} file(s), {s.records_read} record(s), "
         f"{s.route53_records} Route 53 -> {s.events_written} event(s), {s.record_changes_written} record change(s)"
     )
+    if s.files_not_parsed:
+        text += f", {s.files_not_parsed} file(s) not parsed (they name no selected eventSource; their records are not counted)"
     if s.duplicates_dropped:
         text += f", {s.duplicates_dropped} duplicate(s) dropped"
     if s.files_missing:
@@ -128,6 +132,8 @@ class RunSummary:
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "files_rejected")
         counts = ", ".join(f"{n.replace('_', ' ')}: {self.total(n)}" for n in names)
         memory = f"; largest worker process: {self.largest_worker_mib} MiB" if self.largest_worker_mib else ""
+        if self.total("files_not_parsed"):
+            counts += f", files not parsed (no selected eventSource, records not counted): {self.total('files_not_parsed')}"
         failed = f"; FAILED: {len(self.failures)}" if self.failures else ""
         return (f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}; "
                 f"partitions rebuilt: {self.partitions_rebuilt}{memory}{failed}")

@@ -87,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
     p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
                    help=f"processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
+    p.add_argument("--task-runner", choices=("threads", "dask"),
+                   help="where the Prefect flow's tasks run: threads in this process (default) or a Dask cluster")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
+                   help="with --task-runner dask: an external Dask scheduler (default: a local cluster, one process per core); "
+                   "its workers and this run need PREFECT_API_URL set to the same Prefect server")
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback (and Prefect's)")
     return p
 
@@ -96,9 +101,11 @@ def run_main(argv: list[str]) -> int:
     settings = LakeSettings(accounts=args.accounts, **_given(
         source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
         digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
-        drop_missing_files=args.drop_missing_files or None, workers=args.workers))
+        drop_missing_files=args.drop_missing_files or None, workers=args.workers,
+        task_runner=args.task_runner, dask_address=args.dask_address))
     days = delivery_days(args.start, args.end, args.days)
     try:
+        check_runner(args, settings)
         preflight(settings)
         run = _run(args, settings, days)
     except SettingsError as exc:
@@ -116,11 +123,26 @@ def run_main(argv: list[str]) -> int:
     return DONE
 
 
+def check_runner(args: argparse.Namespace, settings: LakeSettings) -> None:
+    """--task-runner and --dask-address agree with each other and with --no-prefect, and an
+    external cluster has a Prefect server its workers can share (flows.dask_cluster)."""
+    if args.no_prefect and (args.task_runner == "dask" or args.dask_address):
+        raise SettingsError("--task-runner dask and --dask-address choose where the Prefect flow's tasks run; "
+                            "--no-prefect runs without Prefect (use --workers)")
+    if settings.dask_address and settings.task_runner != "dask":
+        raise SettingsError("--dask-address needs --task-runner dask")
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        raise SettingsError("--dask-address: set PREFECT_API_URL, here and on the cluster's workers, to one Prefect server "
+                            "they all reach (otherwise each worker starts a temporary server of its own)")
+
+
 def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
     if args.no_prefect:
+        from flows.locks import terminate_releases_locks
         from flows.pipeline import run_without_prefect
 
-        return run_without_prefect(settings, days, args.workers)
+        with terminate_releases_locks():  # a run told to stop releases its lake locks (flows.locks)
+            return run_without_prefect(settings, days, args.workers)
     if "PREFECT_API_URL" not in os.environ:
         # A temporary server lives only for this run: its own service logs (e.g. a flush
         # racing its shutdown) are noise here, while flow and task logs still show.

@@ -26,7 +26,8 @@ from flows.scratch import scratch_dir
 from flows.storage import Store
 from schemas.tables import Table
 
-ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a group
+ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a row group...
+ROW_GROUP_BYTES = 16 << 20  # ...or this many bytes of rows (wide events carry their raw JSON)
 DUCKDB_MEMORY = "128MB"
 
 
@@ -81,24 +82,24 @@ class _Writer:
         self.local, self.rows = local, 0
         self._schema = pa.schema([f.remove_metadata() for f in table.schema])  # descriptions live in the visible files
         self._pending: list[pa.Table] = []
-        self._pending_rows = 0
+        self._pending_rows = self._pending_bytes = 0
         self._file = pq.ParquetWriter(local, self._schema, compression="zstd", write_statistics=False)
 
     def append(self, data: pa.Table) -> None:
         self._pending.append(data.select(self._schema.names).cast(self._schema))
         self._pending_rows += data.num_rows
-        while self._pending_rows >= ROW_GROUP_ROWS:
-            self._flush(ROW_GROUP_ROWS)
+        self._pending_bytes += data.nbytes
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
+            self._flush()
 
-    def _flush(self, rows: int) -> None:
-        pending = pa.concat_tables(self._pending)
-        self._file.write_table(pending.slice(0, rows), row_group_size=rows)
-        rest = pending.slice(rows)
-        self._pending, self._pending_rows, self.rows = ([rest] if rest.num_rows else []), rest.num_rows, self.rows + rows
+    def _flush(self) -> None:
+        self._file.write_table(pa.concat_tables(self._pending), row_group_size=self._pending_rows)
+        self.rows += self._pending_rows
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
 
     def close(self) -> StagedFile:
         if self._pending_rows:
-            self._flush(self._pending_rows)
+            self._flush()
         self._file.close()
         digest = hashlib.sha256()
         with open(self.local, "rb") as handle:
@@ -116,8 +117,12 @@ def commit_staged(lake: Store, staged: StagedFile, path: str, put_options: dict[
     target first (scratch may be another file system), then the atomic rename."""
     if lake.is_local:
         temporary = lake.temporary_file(path)
-        shutil.copyfile(staged.local, temporary)
-        lake.commit_file(temporary, path)
+        try:
+            shutil.copyfile(staged.local, temporary)
+            lake.commit_file(temporary, path)
+        finally:  # gone once committed; a kill leaves it to the partition rebuild's sweep of old temporaries
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
     else:
         lake.commit_file(staged.local, path, **put_options)  # and the local file is gone
 

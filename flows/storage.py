@@ -129,13 +129,18 @@ class Store:
     def read_bytes(self, relative: str) -> bytes:
         if not self.is_local:
             return self.fs.cat_file(self.path(relative))
-        with self.open_for_read(relative) as handle:
+        with self.open_for_read(relative, scratch="") as handle:
             return handle.read()
 
-    def open_for_read(self, relative: str) -> BinaryIO:
-        """A seekable binary handle (a local file is opened below the root, never through a link)."""
+    def open_for_read(self, relative: str, scratch: str) -> BinaryIO:
+        """A seekable binary handle: a local file opened below the root, never through a link; an S3
+        object downloaded whole into the folder `scratch` first (then read as a local file)."""
         if not self.is_local:
-            return self.fs.open(self.path(relative), "rb")
+            local = os.path.join(scratch, uuid.uuid4().hex)
+            self.fs.get_file(self.path(relative), local)
+            handle = open(local, "rb")  # noqa: SIM115 - the caller closes it
+            os.remove(local)  # the open handle keeps the data until it is closed
+            return handle
         folder, name = self._split(relative)
         cached = self._folder_for_read(folder)
         try:

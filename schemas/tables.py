@@ -324,7 +324,7 @@ SOURCE_FILES = Table(
         _col("size_bytes", BIGINT, "Size of the object as stored (gzip), in bytes; null when not read."),
         _col("etag", STRING, "S3 ETag of the object as listed; null for local files and missing ones."),
         _col("sha256", STRING, "SHA-256 of the object's bytes as stored (not the digest's hash of the uncompressed content)."),
-        _col("records", BIGINT, "Records in the file's Records list; 0 for a rejected file, null when not read."),
+        _col("records", BIGINT, "Records in the file's Records list; 0 for a rejected file, null when not read or not parsed (see parsed)."),
         _col("route53_records", BIGINT, "Records of the selected event sources in the file."),
         _col("rejected_kind", STRING, "error_kind of a file rejected whole (see quarantine); null when the file was usable."),
         _col(
@@ -333,6 +333,8 @@ SOURCE_FILES = Table(
             "in no digest), hash_mismatch, no_finding (checked, no problem); null when no digest was checked.",
         ),
         _col("run_id", STRING, "Id of the run that first staged the folder's files as they are (the Prefect flow run id, or a random id per command-line run); a rerun over the same input keeps it, so it stages the same bytes and nothing is rebuilt."),
+        _col("parsed", BOOL, "False: the file's bytes spell no selected eventSource (any case, escaped or not), so it holds "
+             "none and was not parsed, counted (records null) or checked as JSON. True for any other file read; null if not read."),
     ),
 )
 

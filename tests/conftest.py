@@ -150,11 +150,11 @@ def lake_files(lake: Path) -> dict[str, bytes]:
     for path in sorted(lake.rglob("*")):
         name = str(path.relative_to(lake))
         if path.is_file() and not name.startswith("_state/"):
-            files[name] = _without_run_ids(name, path.read_bytes())
+            files[name] = without_run_ids(name, path.read_bytes())
     return files
 
 
-def _without_run_ids(name: str, data: bytes) -> bytes:
+def without_run_ids(name: str, data: bytes) -> bytes:
     if name.startswith(("source_files/", "_staging/source_files/")) and name.endswith(".parquet"):
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -333,13 +333,24 @@ def test_a_selected_record_beyond_the_size_bound_is_quarantined_unread_and_anoth
     (body(GOOD, b'{"userAgent":"\\ud800", "x": [1, 2}'), ErrorKind.NOT_JSON),
     (body(GOOD, b'{"userAgent":"\\ud800", "x": "unterminated}]}'), ErrorKind.NOT_JSON),
     (body(GOOD, b'{"userAgent":"\\ud800"}, \xff'), ErrorKind.NOT_UTF8),
-    (b'{"userAgent":"\\ud800", "Records": {}}', ErrorKind.NOT_A_LOG_FILE),
-    (b'[{"userAgent":"\\ud800"}]', ErrorKind.NOT_A_LOG_FILE),
+    # (a file must name a selected source to be parsed at all: see the next test)
+    (b'{"userAgent":"\\ud800", "eventSource": "route53.amazonaws.com", "Records": {}}', ErrorKind.NOT_A_LOG_FILE),
+    (b'[{"userAgent":"\\ud800", "eventSource": "route53.amazonaws.com"}]', ErrorKind.NOT_A_LOG_FILE),
 ])
 def test_the_lenient_readings_name_a_damaged_file_as_the_strict_one_does(text, kind):
     with pytest.raises(Rejected) as refused:
         flatten(text)
     assert refused.value.kind is kind, refused.value
+
+
+@pytest.mark.parametrize("text", [b'{"userAgent":"\\ud800", "Records": {}}', b'[{"userAgent":"\\ud800"}]', b"{not json",
+                                  b'{"Records": [{"eventSource": "s3.amazonaws.com"}, "not an object", {"eventSource": {}}]}'])
+def test_a_file_that_cannot_spell_a_selected_source_is_not_parsed_so_not_judged(text):
+    """The issue's decision: bytes that spell no selected eventSource hold no selected record, so
+    they are not parsed, not counted and not checked as JSON; a file that does not decompress is
+    still rejected (see test_prefilter)."""
+    flat = flatten(text)
+    assert (flat.parsed, flat.records_read, flat.selected, flat.quarantine.num_rows) == (False, None, 0, 0)
 
 
 def test_deep_nesting_elsewhere_in_the_file_never_reaches_a_parser():

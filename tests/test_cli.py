@@ -77,3 +77,36 @@ def test_worker_processes_report_their_peak_memory(tmp_path):
                  "--no-prefect", "--workers", "2", "--digest-policy", "off")
     found = re.search(r"largest worker process: (\d+) MiB", result.stdout + result.stderr)
     assert found and 20 < int(found.group(1)) < 300, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--task-runner", "dask", "--no-prefect"], "--no-prefect runs without Prefect"),
+    (["--dask-address", "tcp://127.0.0.1:8786", "--no-prefect"], "--no-prefect runs without Prefect"),
+    (["--dask-address", "tcp://127.0.0.1:8786"], "--dask-address needs --task-runner dask"),
+    (["--task-runner", "dask", "--dask-address", "tcp://127.0.0.1:8786"], "set PREFECT_API_URL"),
+    (["--task-runner", "dask", "--dask-address", "127.0.0.1:8786"], "expected tcp://host:port"),
+    (["--task-runner", "spark"], "invalid choice"),
+])
+def test_task_runner_options_are_checked_before_any_work(args, words, tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PREFECT_API")}
+    result = cli(*args, "--lake", str(tmp_path / "lake"), env=env)
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(("args", "runner", "address"), [
+    ([], "threads", None),
+    (["--task-runner", "threads"], "threads", None),
+    (["--task-runner", "dask"], "dask", None),
+    (["--task-runner", "dask", "--dask-address", "tcp://10.0.0.5:8786"], "dask", "tcp://10.0.0.5:8786"),
+])
+def test_task_runner_options_become_the_settings(args, runner, address, monkeypatch, tmp_path):
+    from flows import route53_lake as command
+    from flows.results import RunSummary
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    seen = []
+    monkeypatch.setattr(command, "_run", lambda args_, settings, days: seen.append(settings) or RunSummary(days=[]))
+    assert command.main([*args, "--lake", str(tmp_path / "lake"), "--start", "2026-11-01"]) == 0
+    assert (seen[0].task_runner, seen[0].dask_address) == (runner, address)

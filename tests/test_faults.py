@@ -14,7 +14,7 @@ import pytest
 from flows.flow import route53_lake
 from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
-from tests.conftest import ROOT, a_record, gz, log_key, other_record, route53_record
+from tests.conftest import ROOT, a_record, gz, log_key, other_record, route53_record, without_run_ids
 from tests.fault_proxy import FaultProxy
 
 ACCT = "123456789012"
@@ -45,7 +45,8 @@ def trail(s3, bucket):
 def lake_of(s3, lake: str) -> dict[str, bytes]:
     s3.invalidate_cache()
     root = lake.removeprefix("s3://")
-    return {k.removeprefix(root): s3.cat_file(k) for k in s3.find(root)}
+    return {k.removeprefix(root): without_run_ids(k.removeprefix(root + "/"), s3.cat_file(k)) for k in s3.find(root)
+            if not k.removeprefix(root + "/").startswith("_state/")}  # as tests.conftest.lake_files
 
 
 def clean_lake(s3, source: str, lake: str) -> dict[str, bytes]:

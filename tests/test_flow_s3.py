@@ -13,7 +13,7 @@ from flows.duckdb_lake import connect
 from flows.flow import route53_lake
 from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
-from tests.conftest import a_record, gz, log_key, other_record, route53_record
+from tests.conftest import a_record, gz, log_key, other_record, route53_record, without_run_ids
 
 ACCT = "123456789012"
 pytestmark = pytest.mark.slow
@@ -50,7 +50,8 @@ def trail(s3, bucket):
 def lake_objects(s3, lake: str) -> dict[str, bytes]:
     root = lake.removeprefix("s3://")
     s3.invalidate_cache()
-    return {path.removeprefix(root): s3.cat_file(path) for path in s3.find(root)}
+    return {path.removeprefix(root): without_run_ids(path.removeprefix(root + "/"), s3.cat_file(path)) for path in s3.find(root)
+            if not path.removeprefix(root + "/").startswith("_state/")}  # as tests.conftest.lake_files
 
 
 def test_flow_publishes_s3_to_s3_and_reads_back_in_duckdb_and_polars(prefect_server, s3, trail, s3_endpoint):

@@ -142,7 +142,12 @@ def check_invariants(flat: Flattened) -> None:
 
 def agree_with_reference(data: bytes, flat: Flattened) -> None:
     """Where the reference (standard library, recursive) reads the file, its tables are the same."""
-    reference = flatten_records(read_log_file_reference(data), source_file="s3://t/f.json.gz", delivery_date=DAY,
+    try:
+        records = read_log_file_reference(data)
+    except Rejected:
+        assert not flat.parsed  # damage in a file that holds no selected record is not looked for
+        return
+    reference = flatten_records(records, source_file="s3://t/f.json.gz", delivery_date=DAY,
                                 event_sources=SOURCES, window=WINDOW, limits=DEFAULT_LIMITS)
     assert_same(reference, flat)
 
@@ -161,7 +166,7 @@ def test_a_value_injected_into_one_record_costs_at_most_that_record(name, data, 
     flat = read(gzip.compress(text, mtime=0))
     assert isinstance(flat, Flattened), f"the file was rejected: {flat}"
     check_invariants(flat)
-    assert flat.records_read == len(records)
+    assert flat.records_read == (len(records) if flat.parsed else None)
     events = set(flat.events["record_index"].to_pylist())
     assert published - {index} <= events  # every other record that was published still is
     if index in published and field not in HARD and not value.startswith((b"[[[", b'{"a":')):

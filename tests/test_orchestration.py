@@ -55,9 +55,9 @@ def reads(monkeypatch):
     return seen
 
 
-def settings_for(root) -> LakeSettings:
-    """workers=1: files are read in this process, where the tests' spies and faults are."""
-    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), workers=1)
+def settings_for(root, workers: int = 1) -> LakeSettings:
+    """workers=1: files are read in the flow's own process, where these tests watch the reads."""
+    return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), workers=workers)
 
 
 def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_server, trail, reads):
@@ -186,9 +186,10 @@ def table_rows(table) -> list[dict]:
 def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):
     """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
     (when the folder is listed again) and ends after its staging returned, lock released."""
+    from flows import pipeline
     from flows import publish as publishing
 
-    spans, began, original_current, original_stage = [], {}, publishing._current, flows.stage_folder
+    spans, began, original_current, original_stage = [], {}, publishing._current, pipeline.stage_folder
 
     def slow_current(*args):
         began[threading.get_ident()] = time.monotonic()
@@ -201,7 +202,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
         return staged
 
     monkeypatch.setattr(publishing, "_current", slow_current)
-    monkeypatch.setattr(flows, "stage_folder", timed_stage)
+    monkeypatch.setattr(pipeline, "stage_folder", timed_stage)
     errors = []
 
     def one_run():
@@ -225,21 +226,18 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
     assert con.sql("select count(*) from record_changes").fetchall() == [(2,)]
 
 
-def test_a_folder_is_read_in_batches_one_task_run_each(prefect_server, tmp_path, monkeypatch):
-    """A Prefect task run costs tens of milliseconds: files are read in batches, every file once."""
-    import prefect.runtime
-
+def test_a_folder_is_one_task_run_its_files_parsed_on_worker_processes(prefect_server, tmp_path):
+    """A Prefect task run costs tens of milliseconds, as much as reading a small file: a folder is
+    one task run whatever its number of files, and the parsing runs on processes, not threads."""
     for n in range(40):
         put(tmp_path, D1, f"{n // 60:02d}{n % 60:02d}", f"Many{n:02d}AbCdEfGhIjK", route53_record(f"m{n}", f"{D1}T08:00:00Z"))
-    by_task, original = {}, flows.read_and_flatten
+    from datetime import UTC, datetime
 
-    def spy(settings, obj, day, hash_content):
-        by_task.setdefault(prefect.runtime.task_run.id, []).append(obj.path)
-        return original(settings, obj, day, hash_content)
-
-    monkeypatch.setattr(flows, "read_and_flatten", spy)
-    run = flows.route53_lake(start=D1, source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"))
-    assert run.total("events_written") == 40
-    read = [path for paths in by_task.values() for path in paths]
-    assert sorted(read) == sorted(set(read)) and len(read) == 40
-    assert sorted(len(paths) for paths in by_task.values()) == sorted(len(b) for b in flows.batches(list(range(40)))) == [1] + [3] * 13
+    since = datetime.now(UTC)
+    state = flows.route53_lake(start=D1, settings=settings_for(tmp_path, workers=2), return_state=True)
+    run = state.result()
+    assert run.total("events_written") == 40 and run.total("files_listed") == 40
+    assert run.largest_worker_mib  # reported by the worker processes that parsed the files
+    with get_client(sync_client=True) as client:
+        names = [t.name for t in client.read_task_runs() if t.name.startswith("folder-") and t.created >= since]
+    assert names == [f"folder-{D1}-123456789012-us-east-1"]

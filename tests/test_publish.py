@@ -147,4 +147,30 @@ def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_pa
     for result in (full, empty):
         again = pickle.loads(pickle.dumps(result))
         assert again == result and again.events.schema == result.events.schema
-    assert (full.events.num_rows, full.record_changes.num_rows, empty.events.num_rows, empty.records_read) == (1, 1, 0, 5)
+    assert (full.events.num_rows, full.record_changes.num_rows, empty.events.num_rows) == (1, 1, 0)
+    assert (full.parsed, full.records_read, empty.parsed, empty.records_read) == (True, 1, False, None)  # no Route 53 needle
+
+
+def test_a_partition_sorted_in_time_ranges_is_the_partition_sorted_whole(tmp_path, monkeypatch):
+    """Large partitions are sorted a range of event times at a time (bounded memory): the ranges,
+    in order, are exactly the whole sort, ties at a range's edge included, and every change follows."""
+    from flows import partitions
+
+    records = [route53_record(f"e{i:03d}", f"2026-11-02T{i % 24:02d}:{(i * 7) % 60:02d}:00Z",
+                              a_record(f"r{i}.example.com.", "192.0.2.1"), a_record(f"s{i}.example.com.", "192.0.2.2"))
+               for i in range(120)]
+    for part in range(4):
+        key = tmp_path / "trail" / log_key("123456789012", DAY.isoformat(), f"{10 + part:02d}00")
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(gz(records[part::4] + records[:3]))  # a few duplicates across files too
+    run_without_prefect(settings_for(tmp_path), [DAY])
+    whole = {t: pq.read_table(next((tmp_path / "lake" / t).glob("*/part-0.parquet"))) for t in ("events", "record_changes")}
+
+    monkeypatch.setattr(partitions, "SORT_RANGE_ROWS", 7)
+    ranged = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "ranged"))
+    run_without_prefect(ranged, [DAY])
+    for table, data in whole.items():
+        cut = pq.read_table(next((tmp_path / "ranged" / table).glob("*/part-0.parquet")))
+        assert cut.num_rows == data.num_rows > 100 and cut.equals(data), table
+    assert whole["events"]["event_id"].to_pylist() == sorted(whole["events"]["event_id"].to_pylist(),
+                                                              key=lambda e: (records[int(e[1:])]["eventTime"], e))

@@ -34,13 +34,16 @@ DEFAULT_EVENT_SOURCES = frozenset({"route53.amazonaws.com"})
 @dataclass
 class Flattened:
     """What one file's records became. Counts reconcile:
-    selected == events.num_rows + quarantined (record-level rows of this file)."""
+    selected == events.num_rows + quarantined (record-level rows of this file).
+    parsed False: the file's text cannot spell a selected eventSource, so it was not parsed
+    (route53_fast.flatten_file) and records_read is None (not counted)."""
 
     events: pa.Table
     record_changes: pa.Table
     quarantine: pa.Table
-    records_read: int
+    records_read: int | None
     selected: int
+    parsed: bool = True
 
 
 _ROWS_PER_TABLE = 4096  # rows become Arrow tables this many at a time: as Python dicts they cost ~1 KB each

@@ -23,12 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from msgspec import UNSET, Meta, Raw, Struct, field
 
-from schemas.tables import EVENTS, RECORD_CHANGES, STRINGS, Table
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, STRINGS, Table
 from transforms.envelope import candidate_records, identify
 from transforms.errors import ErrorKind, Rejected
 from transforms.jsonscan import Broken, depth_at_most
 from transforms.limits import DEFAULT_LIMITS, Limits, out_of_memory, too_deep, too_large
 from transforms.names import normalize_record_name, strip_prefix
+from transforms.prefilter import may_hold_selected
 from transforms.route53 import (
     _EVENT_COLUMNS_ON_CHANGES,
     _READ_PREFIXES,
@@ -63,7 +64,16 @@ def flatten_file(
     reference has no record text to measure.
 
     Records are read a batch at a time (decoded, converted, made into Arrow columns, dropped), so
-    memory per record is its row in the output plus a few dozen bytes, whatever the file holds."""
+    memory per record is its row in the output plus a few dozen bytes, whatever the file holds.
+
+    A text that cannot spell any of event_sources (transforms.prefilter) holds no selected record:
+    it is not parsed at all, and comes back empty with parsed=False and records_read None (not
+    counted: an exact count costs as much as the parse). Such a file is not checked as JSON
+    either, so where the reference rejects it or quarantines a record of it whose eventSource is
+    not text, this path finds nothing; everything else is the reference's reading, row for row."""
+    if not may_hold_selected(text, event_sources):
+        return Flattened(events=EVENTS.empty, record_changes=RECORD_CHANGES.empty, quarantine=QUARANTINE.empty,
+                         records_read=None, selected=0, parsed=False)
     try:
         return _flatten_file(text, source_file, delivery_date, event_sources, window, limits)
     except MemoryError:  # within the bounds, yet more than the worker has: this file's rows are dropped

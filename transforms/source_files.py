@@ -75,7 +75,7 @@ def source_file_rows(manifest: dict[str, Any], run_id: str | None) -> pa.Table:
             **common, "source_file": file["uri"], "delivered_at": delivered_at(file["uri"]), "was_read": True,
             "size_bytes": file.get("size"), "etag": file.get("etag"), "sha256": file.get("sha256"),
             "records": file.get("records"), "route53_records": file.get("route53_records"),
-            "rejected_kind": file.get("rejected"),
+            "rejected_kind": file.get("rejected"), "parsed": file.get("parsed", True),  # every file was, before the field
             "digest_verdict": None if check is None else verdict if verdict in ("hash_mismatch", "unlisted") else "no_finding",
         })
     read = {row["source_file"] for row in rows}

@@ -1,0 +1,60 @@
+"""Whether a decompressed log file can hold a record of a selected event source, by byte search only.
+
+flatten_event selects a record when its eventSource, decoded from JSON and lower-cased (str.lower),
+is one of the configured values (the settings allow only [a-z0-9.-] in them). A file whose bytes
+cannot spell any of those values holds no selected record, so flatten_file counts it as read
+without parsing it record by record. Bytes can spell a value three ways, and each is looked for:
+
+- in ASCII letters of either case: searched for in a copy of the bytes with bit 0x20 set, which
+  makes upper-case letters lower-case and leaves lower-case letters, digits, '.' and '-' alone (a
+  few control bytes turn into digits, '.' or '-': that can only make a false match, never hide one);
+- with a \\uXXXX escape, which JSON allows for any character: any escape of a code point below 0x80
+  (or of the Kelvin sign) counts as a possible spelling. The short escapes (\\" \\\\ \\/ \\b \\f \\n
+  \\r \\t) spell no character a value can hold;
+- with U+212A KELVIN SIGN, whose lower-case is "k": the only character beyond ASCII whose
+  lower-case is ASCII (U+0130's is "i" and a combining dot). A test checks this over all of Unicode.
+
+A false match only costs the parse that every file had before. A file without any match is not
+checked as JSON either: damage in it cannot hide a selected record, since it holds none.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_PLAIN = re.compile(r"[a-z0-9.-]+")
+_CASE_BIT = pa.scalar(0x20, pa.uint8())
+_ASCII_OR_KELVIN_ESCAPE = re.compile(rb"\\u(?:00[0-7][0-9a-fA-F]|212[aA])")
+_KELVIN = "\u212a".encode()
+_CHUNK = 1 << 20  # bytes folded at a time: a copy of the whole text would add its size to the worker's peak
+_FIRST_CHUNK = 1 << 16  # a file holding Route 53 records names their source within its first dozens of records
+
+
+def may_hold_selected(text: bytes, event_sources: frozenset[str]) -> bool:
+    """False only when no record of the text can have one of event_sources as its eventSource.
+    event_sources are lower-case (as the settings store them); any other value makes this True."""
+    if not event_sources or not all(_PLAIN.fullmatch(source) for source in event_sources):
+        return True  # a value this search does not know how to look for: parse
+    needles = [source.encode() for source in event_sources]
+    overlap = max(map(len, needles)) - 1
+    view, start, size = memoryview(text), 0, _FIRST_CHUNK
+    while True:  # first: a file that names a source plainly stops early, most often in its first few records
+        folded = _folded(view[start:start + size + overlap])
+        if any(needle in folded for needle in needles):
+            return True
+        start += size
+        if start >= len(text) - overlap:
+            break
+        size = _CHUNK
+    if b"\\" in text and _ASCII_OR_KELVIN_ESCAPE.search(text):
+        return True
+    return any("k" in source for source in event_sources) and _KELVIN in text
+
+
+def _folded(chunk: memoryview) -> bytes:
+    """The bytes with bit 0x20 set in each (A-Z -> a-z), computed by Arrow over the buffer in place."""
+    data = pa.Array.from_buffers(pa.uint8(), len(chunk), [None, pa.py_buffer(chunk)])
+    return pc.bit_wise_or(data, _CASE_BIT).buffers()[1].slice(0, len(chunk)).to_pybytes()
