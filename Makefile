@@ -15,6 +15,10 @@ $(INSTALLED): pyproject.toml constraints.txt
 run: $(INSTALLED)
 	$(BIN)/route53-lake --source data/cloudtrail --lake lake --start 2026-11-01 --end 2026-11-03 --day 2015-01-16
 	$(BIN)/route53-lake latest --lake lake
+	@echo
+	@echo "Next: query the lake:  $(BIN)/route53-lake sql --lake lake   (tables, views such as dns_risk and record_history; sql/cookbook/)"
+	@echo "      the Prefect UI, the nightly schedule and a backfill from its form: README.md, section Orchestration"
+	@echo "      (prefect server start; prefect work-pool create local-process --type process; prefect deploy --all; prefect worker start)"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -131,3 +131,20 @@ def quiet_prefect_console() -> None:
         for handler in logger.handlers:
             if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _NoTraceback):
                 handler.setFormatter(_NoTraceback(handler.formatter))
+
+
+class _WarningsOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+def prefect_console_warnings_only() -> None:
+    """The command line prints what happened itself, once the run is done (a line per folder,
+    the totals): Prefect's console shows only warnings and errors meanwhile (a rejected file, a
+    failed folder), not a line per task state. The run's log on the server keeps everything."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in (logging.getLogger(), *(logging.getLogger(n) for n in ("prefect", "prefect.flow_runs", "prefect.task_runs"))):
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(isinstance(f, _WarningsOnly) for f in handler.filters):
+                handler.addFilter(_WarningsOnly())

@@ -15,6 +15,7 @@ import os
 import time
 import uuid
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -26,23 +27,18 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import prefect.runtime  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
-from prefect.artifacts import (  # noqa: E402
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
-from flows import scratch  # noqa: E402
+from flows import fanout, outcome, scratch  # noqa: E402
+from flows.checks import check_before_any_work  # noqa: E402
+from flows.fanout import BackfillFailed  # noqa: E402, F401 - raised by backfill; tests and callers catch it here
 from flows.listing import Trail  # noqa: E402
-from flows.partitions import VISIBLE, Partition  # noqa: E402
+from flows.partitions import Partition  # noqa: E402
 from flows.pipeline import (  # noqa: E402
     DayListing,
     FolderFailure,
@@ -53,16 +49,10 @@ from flows.pipeline import (  # noqa: E402
     list_trails,
     load_folder,
     on_worker,
-    raise_failures,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
 from flows.reading import reading_pool  # noqa: E402
-from flows.report import day_rows, dns_markdown  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
-from flows.storage import open_store  # noqa: E402
-from schemas.tables import EVENTS, RECORD_CHANGES  # noqa: E402
-from transforms.digest import dns_digest  # noqa: E402
-from transforms.lake import concat  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
@@ -152,9 +142,26 @@ def publish(settings: LakeSettings, partitions: list[Partition], pool: Executor 
     return rebuilt
 
 
-def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()) -> RunSummary:
-    """Run `publish_days` on the task runner the settings choose."""
-    return publish_days.with_options(task_runner=task_runner_for(settings))(settings, days, sorted(recheck))
+def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()):
+    """The pipeline over delivery days inside the calling flow run (no inner subflow: the run a
+    person opens holds every artifact), on the task runner the settings choose; then the run's
+    artifacts, events and final state (outcome.finish)."""
+    with task_runner_scope(settings):
+        run, report = publish_days(settings, days, set(recheck))
+    return outcome.finish(settings, run, report)
+
+
+@contextmanager
+def task_runner_scope(settings: LakeSettings):
+    """Tasks submitted in this block go to the task runner `settings.task_runner` chooses. A flow's
+    task runner is fixed when it is declared, but settings are a run's parameters: the flow's own
+    (threads) serves `threads`; for `dask` the run's context is entered again with the Dask runner."""
+    context = FlowRunContext.get()
+    if settings.task_runner == "threads" or context is None:
+        yield
+        return
+    with task_runner_for(settings) as runner, context.model_copy(update={"task_runner": runner}):
+        yield
 
 
 FOLDER_CONCURRENCY = 4  # folders read and staged at once: enough to keep the reading processes busy
@@ -179,23 +186,23 @@ def task_runner_for(settings: LakeSettings):
     return ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)
 
 
-@flow(name="route53-lake-publish", persist_result=False, validate_parameters=False)
-def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) -> RunSummary:
-    """The pipeline over delivery days, with a progress artifact, a table artifact and one DNS
-    summary per day. Days in `recheck` only read the folders that changed since their last run.
+def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -> tuple[RunSummary, outcome.RunReport]:
+    """The pipeline over delivery days, with a progress artifact: the run's summary and its report
+    (outcome.RunReport: table rows, the event dates published or checked, events sent; the
+    artifacts and the final state come after, in outcome.finish). Days in `recheck` only read the
+    folders that changed since their last run.
     One task per day folder reads and stages it: on threads, the parsing runs on a pool of worker
     processes shared by the run; on Dask, in the Dask workers. Tasks and results pickle."""
-    recheck = set(recheck)
     logger = get_run_logger()
     scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
     progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
     trails = find_accounts(settings)
     pool = reading_pool(settings.reading_workers()) if settings.task_runner == "threads" else None
-    rows = []
+    report = outcome.RunReport()
     try:
         for number, day in enumerate(days):
-            started = time.monotonic()
+            started, failed_before = time.monotonic(), len(run.failures)
             listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
             futures = [load.submit(settings, listing, run.run_id, pool) for listing in listings]
             folders, total, done = [], sum(len(x.objects) for x in listings) or 1, 0
@@ -219,22 +226,45 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: list[date]) 
             except Exception as error:  # noqa: BLE001 - the other days are still published
                 run.fail(f"partitions of {day}", error)
             run.folders += folders
-            rows.append(day_rows(day.isoformat(), folders, time.monotonic() - started))
-            try:
-                summarize_day(settings, day, partitions)
-            except Exception as error:  # noqa: BLE001 - a summary that cannot be made costs the summary, never the run
-                logger.warning("no DNS summary for %s: %s: %s", day, type(error).__name__, error)
+            report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
             update_progress_artifact(progress, 100 * (number + 1) / len(days))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-    create_table_artifact(key="route53-lake-days", table=rows, description="Per delivery day: files, records, events, changes, quarantined, bytes, seconds")
-    logger.info(run.describe())
-    raise_failures(run)
-    return run
+    return run, report
 
 
-@flow(name="route53-lake", persist_result=False, validate_parameters=True)
+def run_name(prefix: str, first, last=None) -> str:
+    """`nightly-2026-11-02`, `backfill-2026-11-01..2026-11-03`: what a run covers, in its name."""
+    first, last = str(first), str(last or first)
+    return f"{prefix}-{first}" if first == last else f"{prefix}-{first}..{last}"
+
+
+def _parameter(name: str):
+    return (prefect.runtime.flow_run.parameters or {}).get(name)
+
+
+def _range_name() -> str:
+    days = sorted(str(d) for d in _parameter("days") or [])
+    first = _parameter("start") or _parameter("end") or (days[0] if days else None) or scheduled_day()
+    last = _parameter("end") or first
+    name = run_name("route53-lake", first, last)
+    return f"{name}+{len(days)}day(s)" if days else name
+
+
+def _nightly_name() -> str:
+    return run_name("nightly", _parameter("day") or scheduled_day())
+
+
+def _backfill_name() -> str:
+    return run_name("backfill", _parameter("start"), _parameter("end"))
+
+
+RUNNER = ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)  # the flows' own: task_runner threads
+_FLOW = {"persist_result": False, "validate_parameters": True, "task_runner": RUNNER}
+
+
+@flow(name="route53-lake", flow_run_name=_range_name, **_FLOW)
 def route53_lake(
     start: date | None = None,
     end: date | None = None,
@@ -266,11 +296,11 @@ def route53_lake(
     return process_days(settings, delivery_days(start, end, days))
 
 
-@flow(name="route53-lake-nightly", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
 def nightly(
     settings: LakeSettings = DEFAULT_SETTINGS,
     day: date | None = None,
-    recheck_days: Annotated[int, Field(ge=0, le=31)] = 3,
+    recheck_days: Annotated[int, Field(ge=0, le=31, description="How many earlier delivery days to recheck for late or replaced files.")] = 3,
 ) -> RunSummary:
     """Publish one delivery day (default: the day before the scheduled time) and recheck the days
     before it for late files, reading a folder again only when its listing changed.
@@ -285,24 +315,21 @@ def nightly(
     return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
 
 
-@flow(name="route53-lake-day", flow_run_name="day-{day}", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-day", flow_run_name="day-{day}", **_FLOW)
 def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> RunSummary:
-    """Publish one delivery day (a backfill's child run).
+    """Publish one delivery day (a backfill's child run; retry it alone from its page).
 
     Args:
         day: Delivery day (UTC).
         settings: Where to read and write, and what to keep.
     """
-    return process_days(settings, [day])
+    return process_days(settings, delivery_days(day, day))
 
 
-class BackfillFailed(RuntimeError):
-    """Some days of a backfill failed; the others completed."""
-
-
-@flow(name="route53-lake-backfill", persist_result=False, validate_parameters=True)
+@flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
 def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) -> dict[str, str]:
-    """Publish every delivery day from start to end, one child flow run per day.
+    """Publish every delivery day from start to end, one child flow run `day-YYYY-MM-DD` per day,
+    up to `settings.backfill_concurrency` at once.
 
     Args:
         start: First delivery day (UTC).
@@ -310,62 +337,15 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
         settings: Where to read and write, and what to keep.
     """
     days = backfill_days(start, end)
-    logger = get_run_logger()
-    logger.info("backfill of %d delivery day(s), %s to %s", len(days), start, end)
-    states, rows = {}, []
-    for day in days:
-        started = time.monotonic()
-        states[day.isoformat()] = state = route53_lake_day(day=day, settings=settings, return_state=True)
-        rows.append(backfill_row(day.isoformat(), state, time.monotonic() - started))
-    create_table_artifact(key="route53-lake-backfill", table=rows,
-                          description=f"Backfill {start} to {end}: each day's child run, its state and counts")
-    outcome = {day: state.type.value for day, state in states.items()}
-    failed = [day for day, state in states.items() if not state.is_completed()]
-    if failed:
-        raise BackfillFailed(f"{len(failed)} of {len(days)} day(s) failed: {', '.join(failed)}; the others completed. "
-                             "Retry a day with a backfill of that day alone.")
-    logger.info("all %d day(s) completed", len(days))
-    return outcome
-
-
-def backfill_row(day: str, state, seconds: float) -> dict:
-    """A day of the backfill's table: the child run's state, then its counts (blank if it failed)."""
-    summary = state.result(raise_on_failure=False) if state.is_completed() else None
-    row = day_rows(day, summary.folders if isinstance(summary, RunSummary) else [], seconds)
-    if summary is None:
-        row = {k: (v if k in ("delivery_day", "seconds") else None) for k, v in row.items()}
-    return {"delivery_day": day, "state": state.type.value, **row}
+    check_before_any_work(settings)
+    return fanout.run_backfill(route53_lake_day, settings, days)
 
 
 def backfill_days(start: date, end: date) -> list[date]:
+    """The days of a backfill, refused (SettingsError, the command line's words) before any work."""
     if (end - start).days + 1 > MAX_BACKFILL_DAYS:
         raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
     return delivery_days(start, end)
-
-
-@task(name="summarize-day", **_IO)
-def summarize_day(settings: LakeSettings, day: date, partitions: set[Partition]) -> None:
-    """The day's DNS summary artifact, built from what the lake now holds for it."""
-    events, changes = published_rows(settings, day, partitions)
-    create_markdown_artifact(key=f"route53-dns-changes-{day.isoformat()}", markdown=dns_markdown(day.isoformat(), dns_digest(events, changes)),
-                             description=f"What changed in Route 53, delivered {day}")
-
-
-def published_rows(settings: LakeSettings, day: date, partitions: set[Partition]) -> tuple[pa.Table, pa.Table]:
-    """The day's events and record changes as the lake has them now (deduplicated, whatever this run
-    re-read), for its DNS summary: a recheck that read nothing still summarizes the whole day."""
-    lake = open_store(settings.lake)
-    delivered = pc.field("delivery_date") == pa.scalar(day, pa.date32())
-    failed_writes = pc.field("error_code").is_valid() & ((pc.field("read_only") == pa.scalar(False)) | pc.field("read_only").is_null())
-    tables = []
-    for table, wanted in ((EVENTS, delivered & failed_writes), (RECORD_CHANGES, delivered)):  # the summary's events are failed calls
-        parts = []
-        for partition in sorted(p for p in partitions if p.column == "event_date"):
-            path = f"{partition.visible_folder(table)}/{VISIBLE}"
-            if lake.exists(path):
-                parts.append(pq.read_table(pa.BufferReader(lake.read_bytes(path)), filters=wanted))
-        tables.append(concat(table, parts))
-    return tables[0], tables[1]
 
 
 def scheduled_day() -> date:

@@ -91,8 +91,14 @@ def describe(s: DaySummary) -> str:
         text += f", {s.duplicates_dropped} duplicate(s) dropped"
     if s.files_missing:
         text += f", {s.files_missing} file(s) gone from the source (their {s.events_from_missing_files} event(s) kept)"
+    # one vocabulary with the run's totals: files are rejected, records are quarantined (both
+    # leave rows in the quarantine table, whose error kinds close the line)
+    if s.files_rejected:
+        text += f", {s.files_rejected} file(s) rejected"
+    if s.records_quarantined:
+        text += f", {s.records_quarantined} record(s) quarantined"
     if s.rejected_kinds:
-        text += ", quarantined: " + ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
+        text += " (" + ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items())) + ")"
     return text
 
 

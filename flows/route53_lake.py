@@ -19,6 +19,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
+from flows.checks import preflight, writable_folder  # noqa: F401 - writable_folder: imported from here by callers
 from flows.cli_errors import (
     BAD_ARGUMENTS,
     DONE,
@@ -31,6 +32,7 @@ from flows.cli_errors import (
     fail,
     plain,
     positive_int,
+    prefect_console_warnings_only,
     quiet_prefect_console,
 )
 from flows.settings import LakeSettings, SettingsError, delivery_days
@@ -64,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
         epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
+        f"'{PROG} automations --webhook-url URL' creates the example Prefect automations (automations/route53-lake.yaml); "
         f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
         "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
@@ -116,6 +119,7 @@ def run_main(argv: list[str]) -> int:
         print(describe(folder))
     print(run.describe())
     print(f"lake: {settings.lake}")
+    print(f"query it: {PROG} latest --lake {settings.lake}   or   {PROG} sql --lake {settings.lake}")
     return DONE
 
 
@@ -130,30 +134,6 @@ def check_runner(args: argparse.Namespace, settings: LakeSettings) -> None:
     if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
         raise SettingsError("--dask-address: set PREFECT_API_URL, here and on the cluster's workers, to one Prefect server "
                             "they all reach (otherwise each worker starts a temporary server of its own)")
-
-
-def preflight(settings: LakeSettings) -> None:
-    """What can be checked before any file is read: the public keys a verification needs (a local
-    file is read by the settings themselves), and that a local lake can be written."""
-    if settings.digest_signatures == "verify" and settings.digest_public_keys and settings.digest_public_keys.startswith("s3://"):
-        from flows.pipeline import read_public_keys
-
-        read_public_keys(settings.digest_public_keys)  # SettingsError naming the file and the problem
-    if not settings.lake.startswith("s3://"):
-        writable_folder(settings.lake)
-
-
-def writable_folder(location: str) -> None:
-    """A local lake exists as a folder we may write, or can be created in one."""
-    path = os.path.abspath(os.path.expanduser(location))
-    existing = path
-    while not os.path.lexists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise SettingsError(f"lake: {existing} is a file, not a folder; choose another --lake")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise SettingsError(f"lake: cannot write in {existing} (permission denied or a read-only file system); "
-                            "choose a folder this user can write, or fix its owner or mode")
 
 
 def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
@@ -171,11 +151,20 @@ def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
 
     if not args.debug:
         quiet_prefect_console()  # tracebacks stay in the run's log
+        prefect_console_warnings_only()
+    print(f"publishing {len(days)} delivery day(s) from {settings.source} to {settings.lake} (a Prefect flow run; "
+          "warnings show as they happen, then a line per folder)", flush=True)
     return route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
 
 
 def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _automations_main(argv: list[str]) -> int:
+    from flows.automations import main as automations_main  # Prefect is imported only for this command
+
+    return automations_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from flows.cli_query import ddl_main, latest_main
     from flows.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake
 
-    commands = {"latest": latest_main, "ddl": ddl_main, "sql": sql_main, "run": run_main}
+    commands = {"latest": latest_main, "ddl": ddl_main, "sql": sql_main, "run": run_main, "automations": _automations_main}
     command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
     try:
         return commands[command](rest)

@@ -121,12 +121,31 @@ def check_public_keys_file(path: str) -> str:
     return resolved
 
 
+_EMPTY = {"array": [], "string": ""}
+
+
+def _form_friendly(schema: dict) -> None:
+    """Prefect's run form shows an optional field (`anyOf: [X, null]`) as a choice whose null
+    branch reads 'Property is type "None"': the form shows X alone, empty by default, and an
+    empty value means what leaving the field out means (`_empty_is_none`)."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf", [])
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(options) == 2 and len(kept) == 1:
+            del prop["anyOf"]
+            prop.update(kept[0])
+            if kept[0].get("type") in _EMPTY:
+                prop["default"] = _EMPTY[kept[0]["type"]]
+            else:  # a number: left empty, the form sends nothing, and the default (None) holds
+                prop.pop("default", None)
+
+
 class LakeSettings(BaseModel):
     """Where to read, where to write, and what to keep."""
 
     # hide_input_in_errors: a refused value (say a URI with a secret in it) is never quoted back
     # by pydantic, in a terminal or in a Prefect run's log.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True, json_schema_extra=_form_friendly)
 
     source: Annotated[str, Field(description="CloudTrail location: s3://bucket/optional/prefix or a local folder; AWSLogs/ is below it.")] = "data/cloudtrail"
     lake: Annotated[str, Field(description="Lake root: s3://bucket/prefix or a local folder. Nothing is written outside it.")] = "lake"
@@ -139,6 +158,7 @@ class LakeSettings(BaseModel):
     workers: Annotated[int | None, Field(ge=1, le=256, description="Processes that read and parse log files in parallel, for task_runner threads and the command line; default: one per core. (With dask, the cluster's workers do.)")] = None
     task_runner: Annotated[Literal["threads", "dask"], Field(description="Where the flow's tasks run: threads in the flow's process, or a Dask cluster (command line: --task-runner). A script that calls the flow on Dask must do it under `if __name__ == \"__main__\":` (local workers are started without the script; one restarted later would run it again, and refuses to).")] = "threads"
     dask_address: Annotated[str | None, Field(description="Dask scheduler address (tcp://host:8786) for task_runner dask (command line: --dask-address); default: a local cluster with one process per core. An external cluster's workers need PREFECT_API_URL set to the flow's own Prefect server; the flow refuses to start on one without it.")] = None
+    backfill_concurrency: Annotated[int, Field(ge=1, le=64, description="Days of a backfill published at once, each its own child run day-YYYY-MM-DD: on the work pool's workers when the backfill runs from a deployment (the route53-lake-day/day deployment), else on the Dask cluster (task_runner dask) or in threads of the backfill's process.")] = 4
     drop_missing_files: Annotated[bool, Field(description="Drop the rows of log files an earlier run read that the source no longer has (retention, lifecycle rules). Off: the lake keeps them, and the manifest marks those files in_source: false.")] = False
     server_side_encryption: Annotated[Literal["AES256", "aws:kms"], Field(description="Encryption of objects written to an S3 lake: SSE-S3 (AES256) or SSE-KMS (aws:kms).")] = "AES256"
     kms_key_id: Annotated[str | None, Field(description="KMS key id or ARN for aws:kms; default: the account's aws/s3 key.")] = None
@@ -162,6 +182,11 @@ class LakeSettings(BaseModel):
         if self.server_side_encryption == "aws:kms" and self.kms_key_id:
             options["SSEKMSKeyId"] = self.kms_key_id
         return options
+
+    @field_validator("accounts", "digest_public_keys", "dask_address", "kms_key_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value == "" or value == [] else value
 
     @field_validator("source", "lake")
     @classmethod

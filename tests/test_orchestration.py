@@ -16,7 +16,8 @@ from flows import flow as flows
 from flows.pipeline import MANIFESTS
 from flows.settings import LakeSettings
 from flows.storage import Store
-from tests.conftest import a_record, gz, log_key, route53_record
+from flows.summary import lake_tag
+from tests.conftest import a_record, gz, lake_files, log_key, route53_record
 
 ACCT = "123456789012"
 D1, D2, D3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
@@ -83,15 +84,59 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
         return original(self, relative)
 
     monkeypatch.setattr(Store, "read_bytes", broken_d2)
-    with pytest.raises(flows.BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02"):
+    # the cause of the failed day, in one line, in the parent's message
+    with pytest.raises(flows.BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
         flows.backfill(start=D1, end=D3, settings=settings_for(trail))
     published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
+    rows = table_rows(artifact(f"route53-lake-backfill-{lake_tag(str(trail / 'lake'))}"))
+    assert [(r["delivery_day"], r["run"], r["state"], r["events_written"]) for r in rows] == [
+        ("2026-11-01", "day-2026-11-01", "COMPLETED", 1), ("2026-11-02", "day-2026-11-02", "FAILED", None),
+        ("2026-11-03", "day-2026-11-03", "COMPLETED", 1)]
+    assert [r["error"] is None for r in rows] == [True, False, True]
+    assert "PermissionError: AccessDenied: s3:GetObject" in rows[1]["error"] and "\n" not in rows[1]["error"]
+
+
+def test_backfill_with_a_wrong_prefix_fails_once_before_any_child_run(prefect_server, tmp_path):
+    (tmp_path / "wrong" / "AWSLogs").mkdir(parents=True)
+    state = flows.backfill(start=D1, end=D3, settings=LakeSettings(source=str(tmp_path / "wrong"), lake=str(tmp_path / "lake")),
+                           return_state=True)
+    assert state.is_failed() and "check the source prefix" in state.message
     with get_client(sync_client=True) as client:
-        table = {a.key: a for a in client.read_latest_artifacts()}["route53-lake-backfill"]
-    rows = table.data if isinstance(table.data, list) else json.loads(table.data)
-    assert [(r["delivery_day"], r["state"], r["events_written"]) for r in rows] == [
-        ("2026-11-01", "COMPLETED", 1), ("2026-11-02", "FAILED", None), ("2026-11-03", "COMPLETED", 1)]
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="day-2026-11-0")))
+    assert not [c for c in children if c.parameters.get("settings", {}).get("source") == str(tmp_path / "wrong")]
+    assert not (tmp_path / "lake").exists()
+
+
+def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_run(prefect_server, trail, monkeypatch):
+    """Without a deployment the children run in threads of the parent's process, up to
+    backfill_concurrency at once: the spans of their `list-day` tasks overlap (each waits for the
+    others to start, so a sequential run would hang here and fail the barrier instead)."""
+    from flows import pipeline
+
+    barrier, original = threading.Barrier(3, timeout=60), pipeline.find_trails
+    spans = {}
+
+    def meeting_list(store, accounts):
+        import prefect.runtime
+
+        run = str(prefect.runtime.flow_run.name)
+        if not run.startswith("day-"):  # the parent's pre-flight check of the source
+            return original(store, accounts)
+        spans[run] = time.monotonic()
+        barrier.wait()  # all three days are listing at once, or this raises BrokenBarrierError
+        return original(store, accounts)
+
+    monkeypatch.setattr(pipeline, "find_trails", meeting_list)
+    fanned = settings_for(trail).model_copy(update={"backfill_concurrency": 3})
+    assert flows.backfill(start=D1, end=D3, settings=fanned) == {d.isoformat(): "COMPLETED" for d in (D1, D2, D3)}
+    assert sorted(spans) == ["day-2026-11-01", "day-2026-11-02", "day-2026-11-03"]
+    monkeypatch.setattr(pipeline, "find_trails", original)
+    sequential = settings_for(trail).model_copy(update={"lake": str(trail / "sequential"), "backfill_concurrency": 1})
+    flows.backfill(start=D1, end=D3, settings=sequential)
+    assert lake_files(trail / "lake") == lake_files(trail / "sequential")
 
 
 @pytest.mark.parametrize(("start", "end", "words"), [
@@ -104,15 +149,38 @@ def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, trail,
 
 
 def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, trail):
-    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
-    with get_client(sync_client=True) as client:
-        artifacts = {a.key: a for a in client.read_latest_artifacts()}
-    table = artifacts["route53-lake-days"]
-    rows = table.data if isinstance(table.data, list) else json.loads(table.data)
-    assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"]) for r in rows] == [
-        ("2026-11-01", 1, 2, 1), ("2026-11-02", 1, 2, 1)]
-    summary = artifacts["route53-dns-changes-2026-11-02"].data
+    lake = str(trail / "lake")
+    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
+    rows = table_rows(artifact(f"route53-lake-days-{lake_tag(lake)}"))
+    assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"], r["files_rejected"]) for r in rows] == [
+        ("2026-11-01", 1, 2, 1, 0), ("2026-11-02", 1, 2, 1, 0)]
+    summary = artifact(f"route53-dns-changes-2026-11-02-{lake_tag(lake)}").data
+    assert summary.startswith("# Route 53 changes on 2026-11-02") and f"Lake `{lake}`" in summary
     assert "**2** record change(s) applied, **1** deletion(s)" in summary and "s1.example.com." in summary
+
+
+def test_a_recheck_that_reads_nothing_leaves_every_summary_complete(prefect_server, trail):
+    """A nightly run, then the same nightly again (nothing changed: no file is read): each event
+    date's DNS summary is rebuilt from the lake, the same page, not "0 record change(s)"."""
+    put(trail, D2, "2350", "LateForD1AbCdEfGh", route53_record("late1", "2026-11-01T23:50:00Z", a_record("late.example.com.", "192.0.2.9")),
+        age_seconds=3600)  # delivered on D2, an event of D1
+    settings = settings_for(trail)
+    keys = [f"route53-dns-changes-{d}-{lake_tag(settings.lake)}" for d in (D1, D2, D3)]
+    flows.nightly(settings=settings, day=D3, recheck_days=2)
+    first = [artifact(k).data for k in keys]
+    assert "**3** record change(s) applied" in first[0] and "late.example.com." in first[0]  # D1's two, and the late one
+    flows.nightly(settings=settings, day=D3, recheck_days=2)
+    again = [artifact(k).data for k in keys]
+    assert again == first
+
+
+def artifact(key: str):
+    with get_client(sync_client=True) as client:
+        return {a.key: a for a in client.read_latest_artifacts()}[key]
+
+
+def table_rows(table) -> list[dict]:
+    return table.data if isinstance(table.data, list) else json.loads(table.data)
 
 
 def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):

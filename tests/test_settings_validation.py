@@ -162,3 +162,23 @@ def test_a_deployment_refuses_credentials_in_its_parameters_without_logging_them
     text = "\n".join(records.messages) + "".join(capfd.readouterr())
     assert "Parameter validation failed" in text
     assert SECRET not in text and KEY not in text
+
+
+@pytest.mark.parametrize("value", [0, 65, -1])
+def test_backfill_concurrency_is_between_1_and_64(value):
+    with pytest.raises(ValidationError):
+        LakeSettings(backfill_concurrency=value)
+
+
+def test_the_run_form_reads_every_optional_field_as_a_plain_field_and_empty_means_not_given():
+    """Prefect's form shows `anyOf [X, null]` as 'Property is type "None"': the schema offers X,
+    empty by default, and empty is what leaving the field out means."""
+    from flows.flow import backfill, nightly, route53_lake_day
+
+    for flow in (backfill, nightly, route53_lake_day):
+        schema = flow.parameters.model_dump()
+        properties = schema["definitions"]["LakeSettings"]["properties"]
+        assert not [name for name, p in properties.items() if "anyOf" in p]
+        assert all(p.get("description") for p in properties.values())  # every field says what it is
+        assert all(p.get("description") for p in schema["properties"].values())
+    assert LakeSettings(accounts=[], kms_key_id="", dask_address="", digest_public_keys="") == LakeSettings()

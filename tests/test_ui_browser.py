@@ -2,23 +2,28 @@
 Playwright; no browser is downloaded) opens the Prefect UI, goes to the `backfill` deployment,
 Run -> Custom run, picks start and end in the date pickers, points settings.source and
 settings.lake at the sample and a temporary lake, and submits. The run, its child runs and the
-lake are then checked through the REST API and DuckDB."""
+lake are then checked through the REST API and DuckDB, and the pages a person reads are kept as
+screenshots in test-artifacts/ (the README shows copies from docs/screenshots/): the DNS summary,
+the backfill parent's table, a failed backfill, and a reversed range refused."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from flows.summary import lake_tag
 from tests.conftest import DATA, ROOT
 from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = ROOT / "test-artifacts" / "custom-run-form.png"
+SHOTS = ROOT / "test-artifacts"
+SCREENSHOT = SHOTS / "custom-run-form.png"
 EXPECTED = json.loads((DATA / "expected.json").read_text())
 DAYS = ["2026-11-02", "2026-11-03"]
 
@@ -41,42 +46,104 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             page.get_by_role("button", name="Run", exact=True).click()
             page.get_by_text("Custom run", exact=True).click()
 
-            pickers = page.locator(".p-date-button__control")  # start, end: "Select date" buttons
-            pickers.first.wait_for()
-            for picker, day in zip((pickers.nth(0), pickers.nth(1)), DAYS, strict=True):
-                picker.click()  # opens a calendar with a native <input type=date> ("Selected Date")
-                page.locator("input[type=date]").fill(day)
-                page.get_by_role("button", name="Apply", exact=True).click()
+            pick_dates(page, DAYS)
 
             def settings_field(label: str):
                 """The textarea of a settings property, by its exact label ("Source", not "Event Sources")."""
                 title = page.locator(".schema-form-property__label", has_text=re.compile(rf"^{label}( \(Optional\))?$"))
                 return page.locator(".schema-form-property").filter(has=title).last.locator("textarea").first
 
+            page.get_by_text("Accounts", exact=False).first.wait_for()
+            assert page.get_by_text("Property is type", exact=False).count() == 0  # optional fields read as fields
             settings_field("Source").fill(str(DATA / "cloudtrail"))
             settings_field("Lake").fill(str(lake))
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            with page.expect_response(lambda r: r.url.endswith("/create_flow_run") and r.request.method == "POST") as created:
-                page.get_by_role("button", name="Submit", exact=True).click()
-            assert created.value.status == 201, created.value.text()
-            posted = json.loads(created.value.request.post_data or "{}")["parameters"]
-            run_id = created.value.json()["id"]
+            run_id, posted = submit(page)
+            assert (posted["start"], posted["end"]) == tuple(DAYS)
+            assert (posted["settings"]["source"], posted["settings"]["lake"]) == (str(DATA / "cloudtrail"), str(lake))
+
+            run = server.wait_for_run(run_id, timeout=240)
+            assert run["state_type"] == "COMPLETED", run["state"]
+            assert run["deployment_id"] == backfill["id"] and run["name"] == f"backfill-{DAYS[0]}..{DAYS[-1]}"
+            children = server.children([run_id])
+            assert sorted(c["name"] for c in children) == [f"day-{d}" for d in DAYS]
+            assert all(c["state_type"] == "COMPLETED" for c in children)
+            expected = expected_events_by_event_date(EXPECTED, DAYS)
+            assert partitions(lake, "events") == [f"event_date={d}" for d in sorted(expected)]
+            assert lake_events_by_event_date(lake) == expected
+
+            # What a person opens: the backfill's table, the DNS summary of a day, a child's artifacts.
+            tag = lake_tag(str(lake))
+            parent = artifacts_of(server, [run_id])
+            show(page, server, parent[f"route53-lake-backfill-{tag}"], "backfill-parent.png", "day-2026-11-03")
+            show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02")
+            child = next(c for c in children if c["name"] == "day-2026-11-02")
+            page.goto(f"{server.url}/runs/flow-run/{child['id']}")
+            page.get_by_text("Artifacts", exact=True).first.click()
+            page.get_by_text("route53-dns-changes-2026-11-02", exact=False).first.wait_for()
+            assert page.get_by_text("did not produce any artifacts").count() == 0
+            page.screenshot(path=str(SHOTS / "backfill-child-artifacts.png"), full_page=True)
+
+            # A failed day: its cause, one line, in the parent's message and its table's error column.
+            broken = tmp_path / "broken"
+            shutil.copytree(DATA / "cloudtrail", broken)
+            folder = broken / "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/03"
+            victim = sorted(folder.iterdir())[0]
+            victim.unlink()
+            victim.symlink_to("/nonexistent/elsewhere.json.gz")  # refused: links below the source are never followed
+            settings = {**backfill["parameters"]["settings"], "source": str(broken), "lake": str(tmp_path / "lake2")}
+            failed = server.post(f"/deployments/{backfill['id']}/create_flow_run",
+                                 {"parameters": {"start": DAYS[0], "end": DAYS[-1], "settings": settings}})
+            failed = server.wait_for_run(failed["id"], timeout=240)
+            assert failed["state_type"] == "FAILED"
+            assert "1 of 2 day(s) failed: 2026-11-03: " in failed["state"]["message"] and "symbolic link" in failed["state"]["message"]
+            table = artifacts_of(server, [failed["id"]])[f"route53-lake-backfill-{lake_tag(str(tmp_path / 'lake2'))}"]
+            rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+            assert [(r["delivery_day"], r["state"]) for r in rows] == [(DAYS[0], "COMPLETED"), (DAYS[1], "FAILED")]
+            assert rows[0]["error"] is None and "symbolic link" in rows[1]["error"]
+            show(page, server, table, "failed-backfill.png", "symbolic link")
+
+            # A reversed range from the form: refused before any work, in the command line's words.
+            page.goto(f"{server.url}/deployments/deployment/{backfill['id']}")
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_text("Custom run", exact=True).click()
+            pick_dates(page, list(reversed(DAYS)))
+            reversed_id, _ = submit(page)
+            refused = server.wait_for_run(reversed_id, timeout=120)
+            assert refused["state_type"] == "FAILED" and f"start {DAYS[1]} is after end {DAYS[0]}" in refused["state"]["message"]
+            assert server.children([reversed_id]) == []
+            page.goto(f"{server.url}/runs/flow-run/{reversed_id}")
+            page.get_by_text("is after end", exact=False).first.wait_for()
+            page.screenshot(path=str(SHOTS / "reversed-range-refused.png"), full_page=True)
         finally:
             browser.close()
 
-        # What the form sent is what the flow got: the picked dates as ISO dates, the two paths.
-        assert (posted["start"], posted["end"]) == tuple(DAYS)
-        assert (posted["settings"]["source"], posted["settings"]["lake"]) == (str(DATA / "cloudtrail"), str(lake))
 
-        run = server.wait_for_run(run_id, timeout=180)
-        assert run["state_type"] == "COMPLETED", run["state"]
-        assert run["deployment_id"] == backfill["id"]
-        children = server.children([run_id])
-        assert sorted(c["parameters"]["day"] for c in children) == DAYS
-        assert all(c["state_type"] == "COMPLETED" for c in children)
+def pick_dates(page, days: list[str]) -> None:
+    pickers = page.locator(".p-date-button__control")  # start, end: "Select date" buttons
+    pickers.first.wait_for()
+    for picker, day in zip((pickers.nth(0), pickers.nth(1)), days, strict=True):
+        picker.click()  # opens a calendar with a native <input type=date> ("Selected Date")
+        page.locator("input[type=date]").fill(day)
+        page.get_by_role("button", name="Apply", exact=True).click()
 
-        expected = expected_events_by_event_date(EXPECTED, DAYS)
-        assert partitions(lake, "events") == [f"event_date={d}" for d in sorted(expected)]
-        assert lake_events_by_event_date(lake) == expected
+
+def submit(page) -> tuple[str, dict]:
+    """Submit the Custom run form: the new run's id and the parameters the form posted."""
+    with page.expect_response(lambda r: r.url.endswith("/create_flow_run") and r.request.method == "POST") as created:
+        page.get_by_role("button", name="Submit", exact=True).click()
+    assert created.value.status == 201, created.value.text()
+    return created.value.json()["id"], json.loads(created.value.request.post_data or "{}")["parameters"]
+
+
+def artifacts_of(server, run_ids: list[str]) -> dict[str, dict]:
+    return {a["key"]: a for a in server.post("/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": run_ids}}})}
+
+
+def show(page, server, artifact: dict, name: str, text: str) -> None:
+    """An artifact's page in the UI, once `text` shows, as a screenshot."""
+    page.goto(f"{server.url}/artifacts/artifact/{artifact['id']}")
+    page.get_by_text(text, exact=False).first.wait_for()
+    page.screenshot(path=str(SHOTS / name), full_page=True)
