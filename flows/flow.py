@@ -48,7 +48,6 @@ from flows.pipeline import (  # noqa: E402
     list_day,
     list_trails,
     load_folder,
-    on_worker,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
 from flows.reading import reading_pool  # noqa: E402
@@ -134,10 +133,10 @@ def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executo
 
 
 @task(name="publish-partitions", **_IO)
-def publish(settings: LakeSettings, partitions: list[Partition], pool: Executor | None = None) -> int:
+def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
     """The partitions the day's folders staged into, rebuilt (deduplicated, sorted, one file each)
-    where their inputs changed, each under its partition's lake lock (on a worker process of the run)."""
-    rebuilt = on_worker(pool, publish_partitions, settings, partitions)
+    where their inputs changed, each under its partition's lake lock."""
+    rebuilt = publish_partitions(settings, partitions)
     get_run_logger().info("%d partition(s) checked, %d rebuilt", len(partitions), rebuilt)
     return rebuilt
 
@@ -222,7 +221,7 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -
                 if staged.digest_failure:
                     run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
             try:
-                run.partitions_rebuilt += publish(settings, sorted(partitions), pool)
+                run.partitions_rebuilt += publish(settings, sorted(partitions))
             except Exception as error:  # noqa: BLE001 - the other days are still published
                 run.fail(f"partitions of {day}", error)
             run.folders += folders

@@ -75,7 +75,7 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
                     run.fail(listing.unit.folder, error)
                     continue
                 partitions |= staged.partitions
-            _publish(settings, partitions, run, pool)
+            _publish(settings, partitions, run)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -90,20 +90,13 @@ def load_folder(settings: LakeSettings, listing: DayListing, run: RunSummary, po
     try:
         results = read_folder(settings, listing, spool, pool)
         run.largest_worker_mib = max(run.largest_worker_mib or 0, largest_peak_mib(results) or 0) or None
-        staged = on_worker(pool, stage_folder, settings, listing, results, read_and_flatten, run.run_id)
+        staged = stage_folder(settings, listing, results, read_and_flatten, run.run_id)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
     run.folders.append(staged.summary)
     if staged.digest_failure:
         run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
     return staged
-
-
-def on_worker(pool: Executor | None, function, *args):
-    """Run a step on one of the run's worker processes when it has them, else here: staging and
-    rebuilding partitions take their memory (DuckDB's share, the row groups being written) in a
-    worker, and the process that orchestrates (a Prefect flow run holds Prefect itself) stays small."""
-    return function(*args) if pool is None else pool.submit(function, *args).result()
 
 
 def raise_failures(run: RunSummary) -> None:
@@ -115,9 +108,9 @@ def raise_failures(run: RunSummary) -> None:
         raise RunFailed(run)
 
 
-def _publish(settings: LakeSettings, partitions: set, run: RunSummary, pool: Executor | None = None) -> None:
+def _publish(settings: LakeSettings, partitions: set, run: RunSummary) -> None:
     for partition in sorted(partitions):
         try:
-            run.partitions_rebuilt += on_worker(pool, publish_partitions, settings, [partition])
+            run.partitions_rebuilt += publish_partitions(settings, [partition])
         except Exception as error:  # noqa: BLE001 - the other partitions are still published
             run.fail(f"partition {partition.column}={partition.value}", error)

@@ -207,7 +207,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
 
     def one_run():
         try:
-            flows.route53_lake(start=D2, settings=settings_for(trail))  # staged in this process, where it is timed
+            flows.route53_lake(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
