@@ -6,6 +6,7 @@ else Completed."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -90,11 +91,18 @@ def finish(settings: LakeSettings, run: RunSummary, report: RunReport):
     create_table_artifact(key=f"route53-lake-days-{tag}", table=report.rows,
                           description=f"Lake {settings.lake}: per delivery day, folders, files listed and rejected, records, "
                                       "Route 53 records, events, record changes, duplicates, records quarantined, bytes, seconds")
-    try:
-        summaries = lake_summaries(settings.lake, sorted(report.touched))
-    except Exception as error:  # noqa: BLE001 - the lake is published; a summary that cannot be read is a warning
-        logger.warning("DNS summaries not rebuilt from the lake: %s: %s", type(error).__name__, error)
-        summaries, report.warnings = {}, [*report.warnings, "DNS summaries not rebuilt"]
+    for attempt in range(3):
+        try:
+            summaries = lake_summaries(settings.lake, sorted(report.touched))
+            break
+        except Exception as error:  # noqa: BLE001 - the lake is published; a summary that cannot be read is a warning
+            # A partition another run (a backfill's other day) replaces while it is read reads as
+            # damaged ("TProtocolException: Invalid data"): read the lake again, it is whole.
+            if attempt < 2:
+                time.sleep(1 + attempt)
+                continue
+            logger.warning("DNS summaries not rebuilt from the lake: %s: %s", type(error).__name__, error)
+            summaries, report.warnings = {}, [*report.warnings, "DNS summaries not rebuilt"]
     page_notes = notes(run)
     for event_date, summary in summaries.items():
         create_markdown_artifact(key=summary_key(settings.lake, event_date), markdown=dns_markdown(summary, settings.lake, page_notes),
