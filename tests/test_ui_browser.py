@@ -78,7 +78,7 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             tag = lake_tag(str(lake))
             parent = artifacts_of(server, [run_id])
             show(page, server, parent[f"route53-lake-backfill-{tag}"], "backfill-parent.png", "day-2026-11-03")
-            show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02")
+            show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02", height=2400, fits=True)
             child = next(c for c in children if c["name"] == "day-2026-11-02")
             page.goto(f"{server.url}/runs/flow-run/{child['id']}")
             page.get_by_text("Artifacts", exact=True).first.click()
@@ -130,10 +130,18 @@ def pick_dates(page, days: list[str]) -> None:
         page.get_by_role("button", name="Apply", exact=True).click()
 
 
-def submit(page) -> tuple[str, dict]:
-    """Submit the Custom run form: the new run's id and the parameters the form posted."""
-    with page.expect_response(lambda r: r.url.endswith("/create_flow_run") and r.request.method == "POST") as created:
-        page.get_by_role("button", name="Submit", exact=True).click()
+def submit(page, attempts: int = 3) -> tuple[str, dict]:
+    """Submit the Custom run form: the new run's id and the parameters the form posted.
+
+    Prefect's server answers 503 while its SQLite database is busy (its own clients retry those);
+    the UI shows a toast and keeps the form, and a person clicks Submit again, so this does too."""
+    for attempt in range(1, attempts + 1):
+        with page.expect_response(lambda r: r.url.endswith("/create_flow_run") and r.request.method == "POST") as created:
+            page.get_by_role("button", name="Submit", exact=True).click()
+        if created.value.status != 503 or attempt == attempts:
+            break
+        print(f"create_flow_run answered 503 (attempt {attempt}): {created.value.text()}; submitting again")
+        page.wait_for_timeout(3_000)
     assert created.value.status == 201, created.value.text()
     return created.value.json()["id"], json.loads(created.value.request.post_data or "{}")["parameters"]
 
@@ -142,8 +150,28 @@ def artifacts_of(server, run_ids: list[str]) -> dict[str, dict]:
     return {a["key"]: a for a in server.post("/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": run_ids}}})}
 
 
-def show(page, server, artifact: dict, name: str, text: str) -> None:
-    """An artifact's page in the UI, once `text` shows, as a screenshot."""
-    page.goto(f"{server.url}/artifacts/artifact/{artifact['id']}")
-    page.get_by_text(text, exact=False).first.wait_for()
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+def show(page, server, artifact: dict, name: str, text: str, height: int = 1000, fits: bool = False) -> None:
+    """An artifact's page in the UI, once `text` shows, as a screenshot of a window `height` tall
+    (the UI scrolls inside its own panel, so a full-page shot is only as tall as the window).
+    With `fits`, nothing on it may need scrolling sideways at the laptop width of 1400 px (the DNS
+    summary, read first; a table artifact of counts scrolls inside its own table, as Prefect draws it)."""
+    page.set_viewport_size({"width": 1400, "height": height})
+    try:
+        page.goto(f"{server.url}/artifacts/artifact/{artifact['id']}")
+        page.get_by_text(text, exact=False).first.wait_for()
+        assert not fits or sideways(page) == [], f"{name}: a person would scroll sideways to read this"
+        page.screenshot(path=str(SHOTS / name), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def sideways(page) -> list[str]:
+    """What overflows its box sideways on the page: a scroll panel wider inside than out, or the
+    document wider than the window."""
+    return page.evaluate("""() => {
+        const wide = [...document.querySelectorAll('*')].filter(e => e.clientWidth > 0
+            && e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX));
+        const found = wide.map(e => `${e.tagName}.${e.className}: ${e.scrollWidth} px in ${e.clientWidth}`);
+        if (document.documentElement.scrollWidth > window.innerWidth + 1) found.push(`page: ${document.documentElement.scrollWidth} px`);
+        return found;
+    }""")
