@@ -197,12 +197,13 @@ def run_backfill(day_flow: Callable, settings: LakeSettings, days: list[date]) -
 
 
 def backfill_row(outcome: DayOutcome) -> dict:
-    """A day of the parent's table: the child run, its state, the cause if it failed, its counts
-    (blank when it failed)."""
+    """A day of the parent's table: its state, the cause if it failed, the child run, its counts
+    (blank when it failed). The cause comes before the run and counts: Prefect draws a table
+    artifact one line per row, so what comes first is what a person reads without scrolling."""
     counts = outcome.counts or {}
     counts = {k: counts.get(k) for k in BACKFILL_COUNTS}
-    return {"delivery_day": outcome.day, "run": outcome.run_name, "state": outcome.state,
-            "state_name": outcome.state_name, "error": outcome.cause, **counts}
+    return {"delivery_day": outcome.day, "state_name": outcome.state_name, "error": outcome.cause,
+            "run": outcome.run_name, "state": outcome.state, **counts}
 
 
 def report(settings: LakeSettings, days: list[date], outcomes: list[DayOutcome]) -> None:
