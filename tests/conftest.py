@@ -9,18 +9,41 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+import atexit
 import gzip
 import json
 import logging
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# A Prefect home of this test process's own: a command-line run started by a test (without
+# --no-prefect) starts a temporary server on PREFECT_HOME's SQLite file, and two test processes
+# (`make test` runs two) must not share one database, nor touch the developer's ~/.prefect.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="r53lake-tests-prefect-home-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+atexit.register(shutil.rmtree, _PREFECT_HOME, True)
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus" / "real"
 DATA = ROOT / "data"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into its groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs on two processes (pytest-xdist, --dist loadgroup). A test file stays on one
+    process, so its module fixtures (a Spark session, a lake) are built once; the tests on the
+    deployed Prefect server (tests/prefect_server.py: a server, a worker, deployments) share one
+    process and one server whatever file they are in."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = "deployed_prefect" if "deployed_prefect" in getattr(item, "fixturenames", ()) else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
