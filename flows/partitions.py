@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.locks import lake_lock
+from flows.row_groups import RowGroupWriter
 from flows.scratch import scratch_dir
 from flows.storage import Entry, Store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
@@ -39,8 +40,7 @@ from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Tab
 STAGING = "_staging"
 STATE = "_state/partitions"
 VISIBLE = "part-0.parquet"
-ROW_GROUP_BYTES = 16 << 20  # ...or fewer rows: a row group of wide events (their raw JSON) is written once it holds this much
-ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB, and so does the writer's buffer
+ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
 SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
 log = logging.getLogger("route53_lake")
@@ -255,18 +255,14 @@ def _write(lake: Store, batches: pa.RecordBatchReader, table: Table, target: str
     temporary = lake.temporary_file(target)
     sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in table.sort_by], null_placement="at_end")
     try:
-        with pq.ParquetWriter(temporary, table.schema, compression="zstd", write_statistics=True, sorting_columns=sorting) as writer:
-            pending, rows, size, written = [], 0, 0, 0
+        writer = RowGroupWriter(temporary, table.schema, ROW_GROUP_ROWS, write_statistics=True, sorting_columns=sorting)
+        try:
             for batch in batches:
-                pending.append(batch)
-                rows, size = rows + batch.num_rows, size + batch.nbytes
-                if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
-                    writer.write_table(_as_schema(pa.Table.from_batches(pending), table), row_group_size=rows)
-                    written += rows
-                    pending, rows, size = [], 0, 0
-            if rows:
-                writer.write_table(_as_schema(pa.Table.from_batches(pending), table), row_group_size=rows)
-                written += rows
+                writer.append(_as_schema(pa.Table.from_batches([batch]), table))
+        except BaseException:
+            writer.abandon()
+            raise
+        written = writer.close()
         if not written:  # a table with nothing in this partition has no file in it (as before)
             os.remove(temporary)
             lake.delete(target)

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from flows.partitions import staged_path
+from flows.row_groups import RowGroupWriter
 from flows.scratch import scratch_dir
 from flows.storage import Store
 from schemas.tables import Table
 
-ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a row group...
-ROW_GROUP_BYTES = 16 << 20  # ...or this many bytes of rows (wide events carry their raw JSON)
+ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a row group (or 16 MB)
 DUCKDB_MEMORY = "128MB"
 
 
@@ -79,37 +78,23 @@ class StagedFile:
 
 class _Writer:
     def __init__(self, table: Table, local: str) -> None:
-        self.local, self.rows = local, 0
+        self.local = local
         self._schema = pa.schema([f.remove_metadata() for f in table.schema])  # descriptions live in the visible files
-        self._pending: list[pa.Table] = []
-        self._pending_rows = self._pending_bytes = 0
-        self._file = pq.ParquetWriter(local, self._schema, compression="zstd", write_statistics=False)
+        self._file = RowGroupWriter(local, self._schema, ROW_GROUP_ROWS, write_statistics=False)
 
     def append(self, data: pa.Table) -> None:
-        self._pending.append(data.select(self._schema.names).cast(self._schema))
-        self._pending_rows += data.num_rows
-        self._pending_bytes += data.nbytes
-        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._file.write_table(pa.concat_tables(self._pending), row_group_size=self._pending_rows)
-        self.rows += self._pending_rows
-        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        self._file.append(data.select(self._schema.names).cast(self._schema))
 
     def close(self) -> StagedFile:
-        if self._pending_rows:
-            self._flush()
-        self._file.close()
+        rows = self._file.close()
         digest = hashlib.sha256()
         with open(self.local, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-        return StagedFile(self.local, self.rows, digest.hexdigest())
+        return StagedFile(self.local, rows, digest.hexdigest())
 
     def abandon(self) -> None:
-        with contextlib.suppress(Exception):  # the file is being thrown away
-            self._file.close()
+        self._file.abandon()
 
 
 def commit_staged(lake: Store, staged: StagedFile, path: str, put_options: dict[str, str]) -> None:
