@@ -12,6 +12,7 @@ CELL = 28  # characters per table cell: a summary must fit a laptop screen, not 
 ITEM = 60  # characters per part of a list item: a list wraps where a table would scroll
 LONG = {"detail": 120, "change": 120}  # the parts that say what happened get more
 
+
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
     """One row of the run's table: a delivery day, all its folders added up. One vocabulary with
     the log lines: files_rejected (whole files) and records_quarantined (single records); until
