@@ -11,6 +11,7 @@ flatten every file, publish each folder, and summarize.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import uuid
@@ -50,10 +51,17 @@ from flows.pipeline import (  # noqa: E402
     load_folder,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
-from flows.reading import reading_pool  # noqa: E402
+from flows.reading import fork_server, reading_pool  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
+
+# The reading workers' fork server imports the reading code (about a second) while Prefect creates
+# the run, so it is ready when the first folder is read: started as the flows load (a command-line
+# run, a deployment's `prefect.engine`), not in a process multiprocessing started (a Dask worker
+# loading the tasks, which reads in itself).
+if multiprocessing.parent_process() is None:
+    fork_server()
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
 
 

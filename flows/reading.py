@@ -54,15 +54,15 @@ def reading_pool(workers: int) -> ProcessPoolExecutor | None:
     # Workers start on first use, each a fork of the server (milliseconds once it has imported):
     # the run lists its folders meanwhile. The server's environment is that of the run that
     # started it, so each worker takes this run's (AWS_ENDPOINT_URL, credentials, ...).
-    return ProcessPoolExecutor(workers, mp_context=_fork_server(), initializer=_forked_worker,
+    return ProcessPoolExecutor(workers, mp_context=fork_server(), initializer=_forked_worker,
                                initargs=(os.getpid(), dict(os.environ)))
 
 
-def _fork_server() -> BaseContext:
-    """multiprocessing's fork server, started now (it imports while the caller goes on) and kept for
-    the process's life, so every pool of a run, a backfill or a test session reuses it. It imports
-    the reading code once (flows/fork_server.py); a spawned worker imported it itself, and the
-    run's main module too (under a deployment, `prefect.engine`: all of Prefect, in every worker)."""
+def fork_server() -> BaseContext:
+    """multiprocessing's fork server, started if it is not running (it imports while the caller
+    goes on) and kept for the process's life, so every pool of a run, a backfill or a test session
+    reuses it. It imports the reading code once (flows/fork_server.py); a spawned worker imported
+    it itself, and the run's main module too (under a deployment `prefect.engine`: all of Prefect)."""
     context = get_context("forkserver")
     context.set_forkserver_preload(["flows.fork_server"])
     forkserver.ensure_running()
