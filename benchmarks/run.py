@@ -5,9 +5,10 @@
     python -m benchmarks.run --tiny --profile sparse          # smoke test: ~2 MB, 1 repeat, workers 1
 
 Data is generated once per (profile, size, seed) into a cache folder (--keep, default
-$TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4: wall seconds, CPU
-seconds (user + sys of the process and the children it waited for) and ru_maxrss (the largest
-single process among them: "peak RSS per process"). The runs of one repeat go one after the other
+$TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4 and /proc: wall
+seconds, CPU seconds (user + sys of the process and the children it waited for, or of every
+process of the run sampled from /proc when that is more: a fork server is never waited for) and
+the peak RSS of the largest single process among them ("peak RSS per process"). The runs of one repeat go one after the other
 (ours, Prefect, DuckDB, floor, then again), so drifts of the machine hit all of them; the table
 shows medians. Our lake and the DuckDB peer's output must agree (counts and values) or the
 benchmark fails.
