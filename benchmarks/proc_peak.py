@@ -11,6 +11,7 @@ is its peak unless it grew in its last interval.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -21,6 +22,13 @@ from dataclasses import dataclass, field
 @dataclass
 class ProcessPeaks:
     peaks: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (command, VmHWM KiB)
+    cpu: dict[int, float] = field(default_factory=dict)  # pid -> its own user + sys seconds, last sampled
+
+    def cpu_seconds(self) -> float:
+        """CPU of every process of the tree, whoever waited for it (a fork server is never waited
+        for: its own and its workers' CPU is missing from the run's rusage). Each process's last
+        interval is not seen."""
+        return sum(self.cpu.values())
 
     def largest(self) -> tuple[str, float]:
         """(command, MiB) of the process with the largest peak."""
@@ -64,6 +72,16 @@ def _hwm_kib(pid: int) -> int | None:
         return None
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """utime + stime of the process itself (not of the children it waited for)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()  # after "pid (command)"
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -84,6 +102,8 @@ def sample_tree(root: int, peaks: ProcessPeaks, stop: threading.Event, interval:
                 continue
             command, known = peaks.peaks.get(pid, (None, 0))
             peaks.peaks[pid] = (command or _command(pid), max(known, kib))
+            if (cpu := _cpu_seconds(pid)) is not None:
+                peaks.cpu[pid] = cpu
         stop.wait(interval)
 
 
@@ -103,7 +123,7 @@ if __name__ == "__main__":
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
     started = time.perf_counter()
     code, peaks = run_and_watch(argv)
-    print(f"exit {code}, {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"exit {code}, {time.perf_counter() - started:.1f} s, {peaks.cpu_seconds():.1f} CPU s", file=sys.stderr)
     for pid, (command, kib) in sorted(peaks.peaks.items(), key=lambda item: -item[1][1]):
         print(f"{kib / 1024:8.0f} MiB  {pid:>7}  {kind_of(command):<15} {command[:110]}", file=sys.stderr)
     sys.exit(code)

@@ -11,6 +11,7 @@ flatten every file, publish each folder, and summarize.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import uuid
@@ -50,10 +51,17 @@ from flows.pipeline import (  # noqa: E402
     load_folder,
 )
 from flows.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
-from flows.reading import reading_pool  # noqa: E402
+from flows.reading import fork_server, reading_pool  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
+
+# The reading workers' fork server imports the reading code (about a second) while Prefect creates
+# the run, so it is ready when the first folder is read: started as the flows load (a command-line
+# run, a deployment's `prefect.engine`), not in a process multiprocessing started (a Dask worker
+# loading the tasks, which reads in itself).
+if multiprocessing.parent_process() is None:
+    fork_server()
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
 
 
@@ -195,11 +203,12 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -
     logger = get_run_logger()
     scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
-    progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
-    trails = find_accounts(settings)
+    # first: the reading processes start while the run finds and lists its folders
     pool = reading_pool(settings.reading_workers()) if settings.task_runner == "threads" else None
     report = outcome.RunReport()
     try:
+        progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
+        trails = find_accounts(settings)
         for number, day in enumerate(days):
             started, failed_before = time.monotonic(), len(run.failures)
             listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
@@ -228,8 +237,8 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -
             report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
             update_progress_artifact(progress, 100 * (number + 1) / len(days))
     finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
+        if pool:  # every read is done: the workers end while the run writes its summaries
+            pool.shutdown(wait=False, cancel_futures=True)
     return run, report
 
 

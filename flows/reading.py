@@ -14,9 +14,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, date, datetime
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
+from multiprocessing.context import BaseContext
 
 import pyarrow as pa
 
@@ -38,17 +40,33 @@ def reading_pool(workers: int) -> ProcessPoolExecutor | None:
 
     Fork where it is safe (Linux, and no thread in this process yet): a worker then starts at once
     instead of importing everything again (half a second each). Otherwise (a flow run has Prefect's
-    threads; an S3 source has fsspec's event-loop thread) spawn, which imports only the reading code."""
+    threads; an S3 source has fsspec's event-loop thread) the workers are forked from a fork server,
+    a clean process that imports the reading code once for all of them."""
     if workers <= 1:
         return None
-    start = "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_die_with_parent)
-    # Start every worker now, from this thread: a worker is signalled when the thread that started it
-    # ends (PR_SET_PDEATHSIG), and a flow's task threads come and go. Not waited for: spawned workers
-    # import while the run lists its folders.
-    for _ in range(workers):
-        pool.submit(os.getpid)
-    return pool
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_die_with_parent)
+        # Start every worker now, from this thread: a worker is signalled when the thread that
+        # started it ends (PR_SET_PDEATHSIG), and a caller's threads may come and go.
+        for _ in range(workers):
+            pool.submit(os.getpid)
+        return pool
+    # Workers start on first use, each a fork of the server (milliseconds once it has imported):
+    # the run lists its folders meanwhile. The server's environment is that of the run that
+    # started it, so each worker takes this run's (AWS_ENDPOINT_URL, credentials, ...).
+    return ProcessPoolExecutor(workers, mp_context=fork_server(), initializer=_forked_worker,
+                               initargs=(os.getpid(), dict(os.environ)))
+
+
+def fork_server() -> BaseContext:
+    """multiprocessing's fork server, started if it is not running (it imports while the caller
+    goes on) and kept for the process's life, so every pool of a run, a backfill or a test session
+    reuses it. It imports the reading code once (flows/fork_server.py); a spawned worker imported
+    it itself, and the run's main module too (under a deployment `prefect.engine`: all of Prefect)."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["flows.fork_server"])
+    forkserver.ensure_running()
+    return context
 
 
 def read_folder(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> list[FileResult]:
@@ -107,6 +125,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:  # the parent died before the line above took effect
         os._exit(1)
+
+
+def _forked_worker(run_pid: int, environ: dict[str, str]) -> None:
+    """A worker forked from the fork server: it takes the run's environment, and ends when the run's
+    process is gone (its parent is the fork server, which outlives the run while workers live)."""
+    os.environ.clear()
+    os.environ.update(environ)
+    threading.Thread(target=_exit_after, args=(run_pid,), name="watch-run", daemon=True).start()
+
+
+def _exit_after(pid: int) -> None:
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(pid, 0)
+        except OSError:  # no such process (or, its number reused, not ours to signal)
+            os._exit(1)
 
 
 def peak_rss_mib() -> int:

@@ -57,3 +57,38 @@ def test_the_command_line_with_two_workers_writes_the_lake_one_process_writes(tm
     first, second = lake_frames(tmp_path / "1"), lake_frames(tmp_path / "2")
     for table in first:
         assert second[table].height > 0 and second[table].equals(first[table]), table
+
+
+def _what_a_worker_sees() -> dict:
+    import os
+
+    return {"mark": os.environ.get("ROUTE53_LAKE_TEST_MARK"), "parent": os.getppid()}
+
+
+def test_beside_threads_workers_are_forked_from_the_fork_server_and_take_the_runs_environment(monkeypatch):
+    """A flow run has threads, so its workers are forked from a fork server that has imported the
+    reading code, not by the run itself. The server lives on from run to run (tests, a backfill's
+    days), so a worker must see the environment of the run whose pool it serves (an S3 endpoint set
+    for that run), not the server's."""
+    import os
+    import threading
+
+    from flows.reading import fork_server, reading_pool
+
+    fork_server()  # running before the variable below is set, as for a second run of a process
+    monkeypatch.setenv("ROUTE53_LAKE_TEST_MARK", "this run")
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait)  # as Prefect's threads are beside a flow run
+    beside.start()
+    try:
+        pool = reading_pool(2)
+        try:
+            seen = [pool.submit(_what_a_worker_sees) for _ in range(4)]
+            seen = [future.result(timeout=120) for future in seen]
+        finally:
+            pool.shutdown()
+    finally:
+        stop.set()
+        beside.join()
+    assert {s["mark"] for s in seen} == {"this run"}
+    assert os.getpid() not in {s["parent"] for s in seen}  # their parent is the fork server
