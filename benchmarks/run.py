@@ -45,7 +45,7 @@ TARGETS = {"sparse": 4.0, "dense": 3.0}  # ours / DuckDB throughput, from the is
 @dataclass
 class Job:
     profile: str
-    kind: str  # ours | server | prefect | duckdb | floor
+    kind: str  # ours | server | dask | prefect | duckdb | floor
     workers: int | None
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -55,11 +55,14 @@ class Job:
     @property
     def label(self) -> str:
         return {"ours": "ours --no-prefect", "server": "ours, Prefect flow (long-lived server)",
+                "dask": "ours, Prefect flow on Dask (long-lived server)",
                 "prefect": "ours, Prefect flow (temporary server)",
                 "duckdb": "DuckDB SQL peer", "floor": "floor (read + gunzip + byte check)"}[self.kind]
 
     @property
     def workers_text(self) -> str:
+        if self.kind == "dask":
+            return "LocalCluster"
         return f"{self.workers} {'thread' if self.kind == 'duckdb' else 'process'}{'es' if self.workers > 1 and self.kind != 'duckdb' else ''}{'s' if self.workers > 1 and self.kind == 'duckdb' else ''}"
 
 
@@ -70,6 +73,9 @@ def argv_for(job: Job, source: Path, out: Path) -> list[str]:
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind in ("prefect", "server"):  # the flow, as a deployment runs it: its reading on worker processes
         return [py, "-m", "flows.route53_lake", "--workers", str(job.workers),
+                "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
+    if job.kind == "dask":  # the flow's tasks on a Dask LocalCluster (one worker process per core)
+        return [py, "-m", "flows.route53_lake", "--task-runner", "dask",
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind == "duckdb":
         return [py, "-m", "benchmarks.duckdb_peer", "--source", str(source), "--day", day, "--out", str(out),
@@ -238,10 +244,10 @@ def ratios(jobs: list[Job]) -> list[str]:
                 parts.append(f"ours/DuckDB throughput = {r:.2f}x (target >= {target:g}x: {'met' if r >= target else 'NOT met'});")
             if (profile, "floor", w) in by:
                 parts.append(f"ours/floor throughput = {by[(profile, 'floor', w)] / ours:.1%} of the floor;")
-            for kind, name in (("server", "long-lived server"), ("prefect", "temporary server")):
+            for kind, name in (("server", "long-lived server"), ("dask", "on Dask, long-lived server"), ("prefect", "temporary server")):
                 if (profile, kind, w) in by:
                     r = by[(profile, kind, w)] / ours
-                    parts.append(f"flow ({name}) / --no-prefect wall = {r:.2f}x" + (f" (target <= 1.3x: {'met' if r <= 1.3 else 'NOT met'});" if kind == "server" else ";"))
+                    parts.append(f"flow ({name}) / --no-prefect wall = {r:.2f}x" + (f" (target <= 1.3x: {'met' if r <= 1.3 else 'NOT met'});" if kind in ("server", "dask") else ";"))
             out.append(" ".join(parts))
     return out
 
@@ -265,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
-    p.add_argument("--only", default="ours,server,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
+    p.add_argument("--only", default="ours,server,dask,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", type=Path, help="cache folder of generated data (default: $TMPDIR/route53-lake-bench)")
     p.add_argument("--tiny", action="store_true", help="smoke test: ~2 MB, 1 repeat, workers 1, no RESULTS.md")
@@ -286,23 +292,23 @@ def main(argv: list[str] | None = None) -> int:
     stats = {prof: s for prof, (_, s) in data.items()}
     jobs = []
     for prof in profiles:
-        for kind in ("ours", "server", "prefect", "duckdb", "floor"):
-            if kind in kinds:
-                jobs += [Job(prof, kind, w) for w in workers]
+        for kind in ("ours", "server", "dask", "prefect", "duckdb", "floor"):
+            if kind in kinds:  # a LocalCluster has one worker per core, whatever --workers says: run it once
+                jobs += [Job(prof, kind, w) for w in (workers if kind != "dask" else [max(workers)])]
 
     agree = []
     with tempfile.TemporaryDirectory(prefix="route53-lake-bench-") as tmp:
         work = Path(tmp)
         env = environment(work)
         server = None
-        if "server" in kinds:
+        if "server" in kinds or "dask" in kinds:
             server, api = long_lived_server(work, env)
         server_env = {**env, "PREFECT_API_URL": api} if server else env
         for repeat in range(args.repeats):
             outputs = {}
             for i, job in enumerate(jobs):
                 out = work / f"out-{repeat}-{i}"
-                wall, cpu, rss = measure(argv_for(job, data[job.profile][0], out), server_env if job.kind == "server" else env,
+                wall, cpu, rss = measure(argv_for(job, data[job.profile][0], out), server_env if job.kind in ("server", "dask") else env,
                                          work / f"log-{repeat}-{i}.txt")
                 job.wall.append(wall)
                 job.cpu.append(cpu)
@@ -311,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                     job.worker_mib.append(float(found.group(1)))
                 print(f"  repeat {repeat + 1}/{args.repeats} {job.profile:6} {job.label:40} {job.workers_text:11} "
                       f"{wall:7.2f} s  cpu {cpu:7.2f} s  rss {rss:6.0f} MiB", file=sys.stderr, flush=True)
-                if repeat == 0 and job.kind in ("ours", "server", "prefect", "duckdb"):
+                if repeat == 0 and job.kind in ("ours", "server", "dask", "prefect", "duckdb"):
                     outputs[(job.profile, job.kind, job.workers)] = out
                 else:
                     shutil.rmtree(out, ignore_errors=True)
