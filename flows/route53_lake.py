@@ -167,13 +167,18 @@ def _automations_main(argv: list[str]) -> int:
     return automations_main(argv)
 
 
+def _sql_main(argv: list[str]) -> int:
+    from flows.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake; sqlglot only for this command
+
+    return sql_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `route53-lake` console script and `python -m flows.route53_lake`."""
     argv = sys.argv[1:] if argv is None else list(argv)
     from flows.cli_query import ddl_main, latest_main
-    from flows.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake
 
-    commands = {"latest": latest_main, "ddl": ddl_main, "sql": sql_main, "run": run_main, "automations": _automations_main}
+    commands = {"latest": latest_main, "ddl": ddl_main, "sql": _sql_main, "run": run_main, "automations": _automations_main}
     command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
     try:
         return commands[command](rest)
