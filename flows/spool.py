@@ -19,6 +19,7 @@ from flows.results import FileResult
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, Table
 
 SPOOLED: tuple[Table, ...] = (EVENTS, RECORD_CHANGES, QUARANTINE)
+_BUFFER = 1 << 16
 
 
 def spool_result(result: FileResult, folder: str) -> FileResult:
@@ -28,7 +29,8 @@ def spool_result(result: FileResult, folder: str) -> FileResult:
         data = getattr(result, table.name)
         if data.num_rows and not (table is QUARANTINE and result.rejected):  # a rejected file's one row stays: it is logged
             path = os.path.join(folder, f"{uuid.uuid4().hex}.{table.name}.arrow")
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+            # buffered: unbuffered, the writer made a system call for each of the ~100 columns' buffers
+            with pa.output_stream(path, compression=None, buffer_size=_BUFFER) as sink, pa.ipc.new_file(sink, data.schema) as writer:
                 writer.write_table(data)
             spooled[table.name] = path
     return replace(result, spooled=spooled, **{t.name: t.empty for t in SPOOLED if t.name in spooled})
