@@ -47,7 +47,11 @@ class StagedFiles:
             self._writer(table, value).append(data)
             return
         dates = pc.cast(data["event_time"], pa.date32())  # event_time is UTC, so this is the UTC date
-        for day in pc.unique(dates).to_pylist():
+        days = pc.unique(dates).to_pylist()
+        if len(days) == 1:  # most files: all their rows, not a filtered copy
+            self._writer(table, days[0].isoformat()).append(data)
+            return
+        for day in days:
             self._writer(table, day.isoformat()).append(data.filter(pc.equal(dates, pa.scalar(day, pa.date32()))))
 
     def _writer(self, table: Table, value: str) -> _Writer:
@@ -83,7 +87,11 @@ class _Writer:
         self._file = RowGroupWriter(local, self._schema, ROW_GROUP_ROWS, write_statistics=False)
 
     def append(self, data: pa.Table) -> None:
-        self._file.append(data.select(self._schema.names).cast(self._schema))
+        data = data.select(self._schema.names)
+        if data.schema.equals(self._schema):  # the table's own types, as spooled: relabelled, not cast column by column
+            self._file.append(pa.Table.from_arrays(data.columns, schema=self._schema))
+        else:
+            self._file.append(data.cast(self._schema))
 
     def close(self) -> StagedFile:
         rows = self._file.close()

@@ -174,3 +174,32 @@ def test_a_partition_sorted_in_time_ranges_is_the_partition_sorted_whole(tmp_pat
         assert cut.num_rows == data.num_rows > 100 and cut.equals(data), table
     assert whole["events"]["event_id"].to_pylist() == sorted(whole["events"]["event_id"].to_pylist(),
                                                               key=lambda e: (records[int(e[1:])]["eventTime"], e))
+
+
+def test_staged_rows_are_the_same_whether_relabelled_split_or_cast(tmp_path, monkeypatch):
+    """StagedFiles.add: a table of one UTC date goes whole (not a filtered copy), one of two dates
+    is split, and a table whose types differ from the schema's is cast; the files read back as the
+    rows given, each in its date's file."""
+    import pyarrow as pa
+
+    from flows import staging
+    from schemas.tables import RECORD_CHANGES
+    from transforms.route53 import flatten_records
+
+    monkeypatch.setattr(staging, "scratch_dir", lambda name: str(tmp_path / name))
+    (tmp_path / "stage").mkdir()
+    records = [route53_record(f"e{i}", f"2026-11-0{1 + i % 2}T23:59:00Z", a_record(f"r{i}.example.com.", "192.0.2.1")) for i in range(4)]
+    changes = flatten_records(records, source_file="f", delivery_date=DAY).record_changes
+    one_day = changes.filter(pa.compute.equal(changes["event_id"], "e0"))
+    cast = changes.set_column(changes.schema.get_field_index("ttl"), pa.field("ttl", pa.int32()), changes["ttl"].cast(pa.int32()))
+    files = staging.StagedFiles("unit")
+    for data in (one_day, changes, cast):
+        files.add(RECORD_CHANGES, data)
+    built = files.close()
+    by_day = {path.split("event_date=")[1][:10]: pq.read_table(f.local) for path, f in built.items()}
+    assert sorted(by_day) == ["2026-11-01", "2026-11-02"]
+    assert by_day["2026-11-01"]["event_id"].to_pylist() == ["e0", "e0", "e2", "e0", "e2"]
+    assert by_day["2026-11-02"]["event_id"].to_pylist() == ["e1", "e3", "e1", "e3"]
+    assert by_day["2026-11-01"].schema.field("ttl").type == pa.int64()
+    assert by_day["2026-11-01"]["ttl"].to_pylist() == [300] * 5  # the cast rows too
+    files.discard()
