@@ -21,7 +21,7 @@ run: $(INSTALLED)
 	@echo "      (prefect server start; prefect work-pool create local-process --type process; prefect deploy --all; prefect worker start)"
 
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check flows transforms schemas tests data benchmarks

@@ -33,19 +33,6 @@ CORPUS = Path(__file__).resolve().parent / "corpus" / "real"
 DATA = ROOT / "data"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into its groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs on two processes (pytest-xdist, --dist loadgroup). A test file stays on one
-    process, so its module fixtures (a Spark session, a lake) are built once; the tests on the
-    deployed Prefect server (tests/prefect_server.py: a server, a worker, deployments) share one
-    process and one server whatever file they are in."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        group = "deployed_prefect" if "deployed_prefect" in getattr(item, "fixturenames", ()) else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto in server mode on 127.0.0.1: real HTTP, reached through s3fs as production reaches AWS.
