@@ -13,7 +13,7 @@ import sys
 from multiprocessing import get_context
 from pathlib import Path
 
-from transforms.cloudtrail import decompress
+from transforms.cloudtrail.container import decompress
 
 NEEDLE = b'"eventSource":"route53.amazonaws.com"'
 

@@ -6,7 +6,7 @@ forking parent's RSS into a forked child's and reports one number for all waited
 A process is sampled every `interval` seconds; VmHWM only grows, so the last sample before it exits
 is its peak unless it grew in its last interval.
 
-    python -m benchmarks.proc_peak -- python -m flows.route53_lake ...   # prints the table to stderr
+    python -m benchmarks.proc_peak -- python -m flows.cli ...   # prints the table to stderr
 """
 
 from __future__ import annotations

@@ -69,13 +69,13 @@ class Job:
 def argv_for(job: Job, source: Path, out: Path) -> list[str]:
     py, day = sys.executable, DAY.isoformat()
     if job.kind == "ours":
-        return [py, "-m", "flows.route53_lake", "--no-prefect", "--workers", str(job.workers),
+        return [py, "-m", "flows.cli.main", "--no-prefect", "--workers", str(job.workers),
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind in ("prefect", "server"):  # the flow, as a deployment runs it: its reading on worker processes
-        return [py, "-m", "flows.route53_lake", "--workers", str(job.workers),
+        return [py, "-m", "flows.cli.main", "--workers", str(job.workers),
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind == "dask":  # the flow's tasks on a Dask LocalCluster (one worker process per core)
-        return [py, "-m", "flows.route53_lake", "--task-runner", "dask",
+        return [py, "-m", "flows.cli.main", "--task-runner", "dask",
                 "--source", str(source), "--lake", str(out), "--start", day, "--end", day]
     if job.kind == "duckdb":
         return [py, "-m", "benchmarks.duckdb_peer", "--source", str(source), "--day", day, "--out", str(out),

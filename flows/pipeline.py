@@ -10,15 +10,15 @@ import shutil
 from concurrent.futures import Executor
 from datetime import date
 
-from flows import scratch
-from flows.digests import DigestMismatchError, check_digests  # noqa: F401 - re-exported: the step functions live here
-from flows.listing import DayFolder, Skipped, Trail, digest_folders, find_trails, list_day_folder
-from flows.manifests import MANIFESTS, folder_changed, manifest_path, read_manifest  # noqa: F401 - re-exported
-from flows.publish import ReconciliationError, Staged, publish_day, publish_partitions, stage_folder  # noqa: F401 - re-exported
-from flows.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool  # noqa: F401 - re-exported
+from flows.lake.manifests import MANIFESTS, folder_changed, manifest_path, read_manifest  # noqa: F401 - re-exported
+from flows.lake.publish import ReconciliationError, Staged, publish_day, publish_partitions, stage_folder  # noqa: F401 - re-exported
 from flows.results import DayListing, DaySummary, FileResult, FolderFailure, RunSummary, describe  # noqa: F401 - re-exported
 from flows.settings import LakeSettings
-from flows.storage import Store, open_store
+from flows.source.digests import DigestMismatchError, check_digests  # noqa: F401 - re-exported: the step functions live here
+from flows.source.listing import DayFolder, Skipped, Trail, digest_folders, find_trails, list_day_folder
+from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool  # noqa: F401 - re-exported
+from flows.storage import scratch
+from flows.storage.store import Store, open_store
 
 
 def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
@@ -57,7 +57,7 @@ class RunFailed(RuntimeError):
 
 def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = 1) -> RunSummary:
     """The flow's steps called directly, no Prefect server: files are read and flattened in this
-    process (workers=1) or on a pool of worker processes (flows/reading.py). Each day's folders are
+    process (workers=1) or on a pool of worker processes (flows/source/reading.py). Each day's folders are
     staged as they are read, then the partitions they touch are rebuilt. A folder that fails for a
     reason that is not the data (an I/O error, a lock never released) costs only that folder: the
     others are published, then RunFailed."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from flows.listing import DayFolder, LogObject, Skipped
+from flows.source.listing import DayFolder, LogObject, Skipped
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
 
 
@@ -37,7 +37,7 @@ class FileResult:
     record_changes: pa.Table
     quarantine: pa.Table
     mtime: float | None = None  # local sources: the file's modification time when it was listed
-    spooled: dict[str, str] = field(default_factory=dict)  # table name -> Arrow IPC file holding its rows (flows/spool.py)
+    spooled: dict[str, str] = field(default_factory=dict)  # table name -> Arrow IPC file holding its rows (flows/storage/spool.py)
     reader_peak_mib: int | None = None  # peak RSS of the worker process that read the file
     parsed: bool = True  # False: its bytes cannot spell a selected eventSource, so it was neither parsed nor counted
 
@@ -54,7 +54,7 @@ class FileResult:
 
 @dataclass
 class DaySummary:
-    """What staging one day folder did; the numbers reconcile (see `flows.publish.reconcile`)."""
+    """What staging one day folder did; the numbers reconcile (see `flows.lake.publish.reconcile`)."""
 
     delivery_date: str
     account: str

@@ -1,194 +1,377 @@
-"""Command line of route53-lake: CloudTrail log files -> Parquet lake of Route 53 changes.
+"""The Prefect flows: the pipeline's steps as tasks with retries, bounded concurrency, logs and
+artifacts. Each flow reads like the pipeline: find accounts, then per delivery day list, read and
+flatten every file, publish each folder, and summarize.
 
-    route53-lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
-        --start 2026-11-01 --end 2026-11-03
-    route53-lake latest --lake LAKE
-    route53-lake ddl --engine athena|duckdb --location LAKE
-
-(`python -m flows.route53_lake` is the same command.) Runs the Prefect flow (flows/flow.py), or
-with --no-prefect the same steps directly. Every argument is checked before any work; a failure
-is one line on stderr (flows/cli_errors.py). Exit status 0 done, 1 the run failed, 2 bad arguments.
+- `route53-lake`: a date range (the command line's flow).
+- `route53-lake-nightly`: yesterday's delivery day, plus a cheap recheck of the days before it
+  for late files (only folders whose listing differs from their manifest are read again).
+- `route53-lake-backfill`: a date range as one child flow run per day (`route53-lake-day`), so a
+  failed day is visible on its own and the others still complete.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from datetime import date
+if __name__ == "__main__":  # `python -m flows.route53_lake`: the command line's spelling before the move
+    import sys
 
-from pydantic import ValidationError
+    from flows.cli.main import main
 
-from flows.checks import preflight, writable_folder  # noqa: F401 - writable_folder: imported from here by callers
-from flows.cli_errors import (
-    BAD_ARGUMENTS,
-    DONE,
-    FAILED,
-    INTERRUPTED,
-    Parser,
-    UsageError,
-    debug_traceback,
-    explain_failure,
-    fail,
-    plain,
-    positive_int,
-    prefect_console_warnings_only,
-    quiet_prefect_console,
-)
-from flows.settings import LakeSettings, SettingsError, delivery_days
-
-PROG = "route53-lake"
-MAX_WORKERS = 256
-_DEFAULTS = LakeSettings()
-
-
-def __getattr__(name: str):
-    """`from flows.route53_lake import route53_lake` works, but Prefect is only imported when the
-    flow is used: the command line answers --help, bad arguments and --no-prefect runs fast."""
-    if name == "route53_lake":
-        from flows.flow import route53_lake
-
-        return route53_lake
-    raise AttributeError(name)
-
-
-# ---------------------------------------------------------------- command line
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date like 2026-11-01") from None
-
-
-def parser() -> argparse.ArgumentParser:
-    p = Parser(
-        prog=PROG,
-        description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
-        epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
-        f"'{PROG} automations --webhook-url URL' creates the example Prefect automations (automations/route53-lake.yaml); "
-        f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
-        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
-        "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
-    )
-    p.add_argument("--source", default=_DEFAULTS.source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
-    p.add_argument("--lake", default=_DEFAULTS.lake, help="lake root: s3://bucket/prefix or a folder, apart from the source (default: %(default)s)")
-    p.add_argument("--start", type=_date, help="first delivery day, UTC, YYYY-MM-DD (default: yesterday)")
-    p.add_argument("--end", type=_date, help="last delivery day, inclusive (default: --start)")
-    p.add_argument("--day", type=_date, action="append", dest="days", help="a delivery day to add to the range; repeatable")
-    p.add_argument("--account", action="append", dest="accounts", help="12-digit account id; repeatable (default: all found)")
-    p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable (default: us-east-1)")
-    p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable (default: route53.amazonaws.com)")
-    p.add_argument("--digest-policy", choices=("off", "record", "fail"), help="CloudTrail digest check: off, record findings in the manifests (default), or fail the run on any")
-    p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
-    p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")
-    p.add_argument("--drop-missing-files", action="store_true",
-                   help="drop the rows of log files an earlier run read that the source no longer has (default: keep them)")
-    p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
-    p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
-                   help=f"processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
-    p.add_argument("--task-runner", choices=("threads", "dask"),
-                   help="where the Prefect flow's tasks run: threads in this process (default) or a Dask cluster")
-    p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
-                   help="with --task-runner dask: an external Dask scheduler (default: a local cluster, one process per core); "
-                   "its workers and this run need PREFECT_API_URL set to the same Prefect server")
-    p.add_argument("--debug", action="store_true", help="on failure, also print the traceback (and Prefect's)")
-    return p
-
-
-def run_main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    settings = LakeSettings(accounts=args.accounts, **_given(
-        source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
-        digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
-        drop_missing_files=args.drop_missing_files or None, workers=args.workers,
-        task_runner=args.task_runner, dask_address=args.dask_address))
-    days = delivery_days(args.start, args.end, args.days)
-    try:
-        check_runner(args, settings)
-        preflight(settings)
-        run = _run(args, settings, days)
-    except SettingsError as exc:
-        return fail(exc, BAD_ARGUMENTS)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
-        debug_traceback(args.debug)
-        return fail(explain_failure(exc, settings.source, settings.lake), FAILED)
-    from flows.pipeline import describe
-
-    for folder in run.folders:
-        print(describe(folder))
-    print(run.describe())
-    print(f"lake: {settings.lake}")
-    print(f"query it: {PROG} latest --lake {settings.lake}   or   {PROG} sql --lake {settings.lake}")
-    return DONE
-
-
-def check_runner(args: argparse.Namespace, settings: LakeSettings) -> None:
-    """--task-runner and --dask-address agree with each other and with --no-prefect, and an
-    external cluster has a Prefect server its workers can share (flows.dask_cluster)."""
-    if args.no_prefect and (args.task_runner == "dask" or args.dask_address):
-        raise SettingsError("--task-runner dask and --dask-address choose where the Prefect flow's tasks run; "
-                            "--no-prefect runs without Prefect (use --workers)")
-    if settings.dask_address and settings.task_runner != "dask":
-        raise SettingsError("--dask-address needs --task-runner dask")
-    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
-        raise SettingsError("--dask-address: set PREFECT_API_URL, here and on the cluster's workers, to one Prefect server "
-                            "they all reach (otherwise each worker starts a temporary server of its own)")
-
-
-def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
-    if args.no_prefect:
-        from flows.locks import terminate_releases_locks
-        from flows.pipeline import run_without_prefect
-
-        with terminate_releases_locks():  # a run told to stop releases its lake locks (flows.locks)
-            return run_without_prefect(settings, days, args.workers)
-    if "PREFECT_API_URL" not in os.environ:
-        # A temporary server lives only for this run: its own service logs (e.g. a flush
-        # racing its shutdown) are noise here, while flow and task logs still show.
-        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-    from flows.flow import route53_lake
-
-    if not args.debug:
-        quiet_prefect_console()  # tracebacks stay in the run's log
-        prefect_console_warnings_only()
-    print(f"publishing {len(days)} delivery day(s) from {settings.source} to {settings.lake} (a Prefect flow run; "
-          "warnings show as they happen, then a line per folder)", flush=True)
-    return route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
-
-
-def _given(**values) -> dict:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def _automations_main(argv: list[str]) -> int:
-    from flows.automations import main as automations_main  # Prefect is imported only for this command
-
-    return automations_main(argv)
-
-
-def _sql_main(argv: list[str]) -> int:
-    from flows.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake; sqlglot only for this command
-
-    return sql_main(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The `route53-lake` console script and `python -m flows.route53_lake`."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    from flows.cli_query import ddl_main, latest_main
-
-    commands = {"latest": latest_main, "ddl": ddl_main, "sql": _sql_main, "run": run_main, "automations": _automations_main}
-    command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
-    try:
-        return commands[command](rest)
-    except UsageError as exc:
-        return fail(exc, BAD_ARGUMENTS)
-    except (SettingsError, ValidationError) as exc:
-        return fail(plain(exc), BAD_ARGUMENTS)
-    except KeyboardInterrupt as exc:
-        return fail(explain_failure(exc), INTERRUPTED)
-
-
-if __name__ == "__main__":
     sys.exit(main())
+
+import multiprocessing
+import os
+import time
+import uuid
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+# Prefect must not phone home, whoever starts us (CLI, worker, tests).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+# A temporary server (no PREFECT_API_URL) migrates its database first: on a busy machine that takes
+# longer than Prefect's 20 s, and the run failed before it started.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+import prefect.runtime  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from pydantic import Field  # noqa: E402
+
+from flows.checks import check_before_any_work  # noqa: E402
+from flows.lake.partitions import Partition  # noqa: E402
+from flows.lake.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
+from flows.orchestration import fanout, outcome  # noqa: E402
+from flows.orchestration.fanout import BackfillFailed  # noqa: E402, F401 - raised by backfill; tests and callers catch it here
+from flows.pipeline import (  # noqa: E402
+    DayListing,
+    FolderFailure,
+    RunSummary,
+    describe,
+    folder_changed,
+    list_day,
+    list_trails,
+    load_folder,
+)
+from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
+from flows.source.listing import Trail  # noqa: E402
+from flows.source.reading import fork_server, reading_pool  # noqa: E402
+from flows.storage import scratch  # noqa: E402
+
+MAX_BACKFILL_DAYS = 366
+
+# The reading workers' fork server imports the reading code (about a second) while Prefect creates
+# the run, so it is ready when the first folder is read: started as the flows load (a command-line
+# run, a deployment's `prefect.engine`), not in a process multiprocessing started (a Dask worker
+# loading the tasks, which reads in itself).
+if multiprocessing.parent_process() is None:
+    fork_server()
+DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
+
+
+def is_transient(exc: BaseException) -> bool:
+    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys, access denied,
+    or a local condition a retry 1, 4 and 15 s later cannot change: a read-only or full file system,
+    a quota, a name too long, a refused symbolic link (ELOOP), a file too large."""
+    import errno
+
+    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    lasting = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EXDEV)
+    if isinstance(exc, permanent) or getattr(exc, "errno", None) in lasting:
+        return False
+    return isinstance(exc, (OSError, TimeoutError))
+
+
+def _retry_on_transient(task_, task_run, state) -> bool:
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - inspecting the failure, not hiding it
+        return is_transient(exc)
+    return False
+
+
+_IO = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_condition_fn": _retry_on_transient,
+       "cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="find-accounts", **_IO)
+def find_accounts(settings: LakeSettings) -> list[Trail]:
+    trails, skipped = list_trails(settings)
+    logger = get_run_logger()
+    logger.info("%d account folder(s): %s", len(trails), ", ".join(t.folder for t in trails) or "none")
+    for s in skipped:
+        logger.info("skipped %s: %s", s.path, s.reason)
+    return trails
+
+
+@task(name="list-day", **_IO)
+def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> tuple[list[DayListing], set[Partition]]:
+    """The day's folders to read, and (for a recheck) the partitions of the folders that have not
+    changed: those are still checked, so a rebuild that a crashed run left undone gets done."""
+    listings = list_day(settings, trails, day)
+    logger = get_run_logger()
+    for listing in listings:
+        for s in listing.skipped:
+            logger.info("%s: skipped %s: %s", day, s.path, s.reason)
+    partitions = set()
+    if changed_only:
+        unchanged = [x for x in listings if not folder_changed(settings, x)]
+        listings = [x for x in listings if x not in unchanged]
+        partitions = {p for x in unchanged for p in partitions_of_manifest(settings, x)}
+        logger.info("%s: %d folder(s) unchanged since their last run, %d to read again", day, len(unchanged), len(listings))
+    logger.info("%s: %d log file(s) in %d folder(s) to read", day, sum(len(x.objects) for x in listings), len(listings))
+    return listings, partitions
+
+
+def _folder_task_name() -> str:
+    listing = prefect.runtime.task_run.parameters["listing"]
+    return f"folder-{listing.unit.day}-{listing.unit.trail.account}-{listing.unit.region}"
+
+
+@task(name="read-and-stage-folder", task_run_name=_folder_task_name, **_IO)
+def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> tuple[Staged, int | None]:
+    """Read a day folder's files (on the run's worker processes, or in this Dask worker) and stage
+    its rows in the lake, under the folder's lake lock (runs take turns whatever started them: the
+    lake is the arbiter, not this Prefect server). One task per folder: a task run costs tens of
+    milliseconds, as much as reading a small file, and a night of a large organisation has
+    hundreds of thousands of files. Returns what was staged and the readers' peak memory (MiB)."""
+    part = RunSummary(days=[listing.unit.day.isoformat()], run_id=run_id)
+    staged = load_folder(settings, listing, part, pool)
+    logger = get_run_logger()
+    for uri, message in staged.rejected_files:
+        logger.warning("quarantined %s: %s", uri, message)
+    logger.info(describe(staged.summary))
+    return staged, part.largest_worker_mib
+
+
+@task(name="publish-partitions", **_IO)
+def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
+    """The partitions the day's folders staged into, rebuilt (deduplicated, sorted, one file each)
+    where their inputs changed, each under its partition's lake lock."""
+    rebuilt = publish_partitions(settings, partitions)
+    get_run_logger().info("%d partition(s) checked, %d rebuilt", len(partitions), rebuilt)
+    return rebuilt
+
+
+def process_days(settings: LakeSettings, days: list[date], recheck: set[date] | frozenset = frozenset()):
+    """The pipeline over delivery days inside the calling flow run (no inner subflow: the run a
+    person opens holds every artifact), on the task runner the settings choose; then the run's
+    artifacts, events and final state (outcome.finish)."""
+    with task_runner_scope(settings):
+        run, report = publish_days(settings, days, set(recheck))
+    return outcome.finish(settings, run, report)
+
+
+@contextmanager
+def task_runner_scope(settings: LakeSettings):
+    """Tasks submitted in this block go to the task runner `settings.task_runner` chooses. A flow's
+    task runner is fixed when it is declared, but settings are a run's parameters: the flow's own
+    (threads) serves `threads`; for `dask` the run's context is entered again with the Dask runner."""
+    context = FlowRunContext.get()
+    if settings.task_runner == "threads" or context is None:
+        yield
+        return
+    with task_runner_for(settings) as runner, context.model_copy(update={"task_runner": runner}):
+        yield
+
+
+FOLDER_CONCURRENCY = 4  # folders read and staged at once: enough to keep the reading processes busy
+
+
+def task_runner_for(settings: LakeSettings):
+    """Threads, or Dask: an external cluster, or a LocalCluster whose workers use this run's
+    Prefect API and never run the calling script again (flows.orchestration.dask_cluster)."""
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        from flows.orchestration.dask_cluster import external_cluster_api, local_cluster, prefect_api_url, refuse_flow_in_worker
+
+        refuse_flow_in_worker()
+        if settings.dask_address:
+            external_cluster_api()
+            return DaskTaskRunner(address=settings.dask_address)
+        api = prefect_api_url()
+        return DaskTaskRunner(cluster_class=local_cluster, cluster_kwargs={
+            "processes": True, "threads_per_worker": 1, "dashboard_address": None,
+            "env": {"PREFECT_API_URL": api} if api else {}})
+    return ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)
+
+
+def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -> tuple[RunSummary, outcome.RunReport]:
+    """The pipeline over delivery days, with a progress artifact: the run's summary and its report
+    (outcome.RunReport: table rows, the event dates published or checked, events sent; the
+    artifacts and the final state come after, in outcome.finish). Days in `recheck` only read the
+    folders that changed since their last run.
+    One task per day folder reads and stages it: on threads, the parsing runs on a pool of worker
+    processes shared by the run; on Dask, in the Dask workers. Tasks and results pickle."""
+    logger = get_run_logger()
+    scratch.sweep()
+    run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
+    # first: the reading processes start while the run finds and lists its folders
+    pool = reading_pool(settings.reading_workers()) if settings.task_runner == "threads" else None
+    report = outcome.RunReport()
+    try:
+        progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
+        trails = find_accounts(settings)
+        for number, day in enumerate(days):
+            started, failed_before = time.monotonic(), len(run.failures)
+            listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
+            futures = [load.submit(settings, listing, run.run_id, pool) for listing in listings]
+            folders, total, done = [], sum(len(x.objects) for x in listings) or 1, 0
+            for listing, future in zip(listings, futures, strict=True):
+                try:
+                    staged, peak = future.result()
+                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                    run.fail(listing.unit.folder, error)
+                    logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
+                    continue
+                finally:
+                    done += len(listing.objects)
+                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
+                run.largest_worker_mib = max(run.largest_worker_mib or 0, peak or 0) or None
+                folders.append(staged.summary)
+                partitions |= staged.partitions
+                if staged.digest_failure:
+                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
+            try:
+                run.partitions_rebuilt += publish(settings, sorted(partitions))
+            except Exception as error:  # noqa: BLE001 - the other days are still published
+                run.fail(f"partitions of {day}", error)
+            run.folders += folders
+            report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
+            update_progress_artifact(progress, 100 * (number + 1) / len(days))
+    finally:
+        if pool:  # every read is done: the workers end while the run writes its summaries
+            pool.shutdown(wait=False, cancel_futures=True)
+    return run, report
+
+
+def run_name(prefix: str, first, last=None) -> str:
+    """`nightly-2026-11-02`, `backfill-2026-11-01..2026-11-03`: what a run covers, in its name."""
+    first, last = str(first), str(last or first)
+    return f"{prefix}-{first}" if first == last else f"{prefix}-{first}..{last}"
+
+
+def _parameter(name: str):
+    return (prefect.runtime.flow_run.parameters or {}).get(name)
+
+
+def _range_name() -> str:
+    days = sorted(str(d) for d in _parameter("days") or [])
+    first = _parameter("start") or _parameter("end") or (days[0] if days else None) or scheduled_day()
+    last = _parameter("end") or first
+    name = run_name("route53-lake", first, last)
+    return f"{name}+{len(days)}day(s)" if days else name
+
+
+def _nightly_name() -> str:
+    return run_name("nightly", _parameter("day") or scheduled_day())
+
+
+def _backfill_name() -> str:
+    return run_name("backfill", _parameter("start"), _parameter("end"))
+
+
+RUNNER = ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)  # the flows' own: task_runner threads
+_FLOW = {"persist_result": False, "validate_parameters": True, "task_runner": RUNNER}
+
+
+@flow(name="route53-lake", flow_run_name=_range_name, **_FLOW)
+def route53_lake(
+    start: date | None = None,
+    end: date | None = None,
+    source: str = LakeSettings().source,
+    lake: str = LakeSettings().lake,
+    accounts: list[str] | None = None,
+    regions: list[str] | None = None,
+    event_sources: list[str] | None = None,
+    days: list[date] | None = None,
+    settings: LakeSettings | None = None,
+) -> RunSummary:
+    """Publish the Route 53 records of CloudTrail delivery days [start, end] to the lake.
+
+    Args:
+        start: First delivery day (UTC). Default: the day before the run's scheduled time.
+        end: Last delivery day, inclusive. Default: start.
+        source: CloudTrail location, s3://bucket/prefix or a folder holding AWSLogs/.
+        lake: Lake root, s3://bucket/prefix or a folder.
+        accounts: 12-digit account ids; default every account found.
+        regions: CloudTrail region folders; default us-east-1.
+        event_sources: eventSource values to keep; default route53.amazonaws.com.
+        days: Single delivery days to add to the range.
+        settings: Every setting at once (digests, encryption, task runner); when given, it replaces
+            source, lake, accounts, regions and event_sources.
+    """
+    settings = settings or make_settings(source, lake, accounts, regions, event_sources)
+    if start is None and end is None and not days:
+        start = end = scheduled_day()
+    return process_days(settings, delivery_days(start, end, days))
+
+
+@flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
+def nightly(
+    settings: LakeSettings = DEFAULT_SETTINGS,
+    day: date | None = None,
+    recheck_days: Annotated[int, Field(ge=0, le=31, description="How many earlier delivery days to recheck for late or replaced files.")] = 3,
+) -> RunSummary:
+    """Publish one delivery day (default: the day before the scheduled time) and recheck the days
+    before it for late files, reading a folder again only when its listing changed.
+
+    Args:
+        settings: Where to read and write, and what to keep.
+        day: Delivery day to publish (UTC). Default: the day before the scheduled start time.
+        recheck_days: How many earlier delivery days to recheck for late or replaced files.
+    """
+    day = day or scheduled_day()
+    earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
+    return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
+
+
+@flow(name="route53-lake-day", flow_run_name="day-{day}", **_FLOW)
+def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> RunSummary:
+    """Publish one delivery day (a backfill's child run; retry it alone from its page).
+
+    Args:
+        day: Delivery day (UTC).
+        settings: Where to read and write, and what to keep.
+    """
+    return process_days(settings, delivery_days(day, day))
+
+
+@flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
+def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) -> dict[str, str]:
+    """Publish every delivery day from start to end, one child flow run `day-YYYY-MM-DD` per day,
+    up to `settings.backfill_concurrency` at once.
+
+    Args:
+        start: First delivery day (UTC).
+        end: Last delivery day (UTC), inclusive; not in the future.
+        settings: Where to read and write, and what to keep.
+    """
+    days = backfill_days(start, end)
+    check_before_any_work(settings)
+    return fanout.run_backfill(route53_lake_day, settings, days)
+
+
+def backfill_days(start: date, end: date) -> list[date]:
+    """The days of a backfill, refused (SettingsError, the command line's words) before any work."""
+    if (end - start).days + 1 > MAX_BACKFILL_DAYS:
+        raise SettingsError(f"a backfill covers at most {MAX_BACKFILL_DAYS} days; {start} to {end} is {(end - start).days + 1}")
+    return delivery_days(start, end)
+
+
+def scheduled_day() -> date:
+    """The delivery day a run without dates processes: the day before its scheduled start (UTC).
+    Derived from the schedule, not the clock, so a late or re-run scheduled run does the same day."""
+    scheduled = prefect.runtime.flow_run.scheduled_start_time
+    stamp = datetime.fromisoformat(str(scheduled)).astimezone(UTC) if scheduled else datetime.now(UTC)
+    return stamp.date() - timedelta(days=1)
+
+
+def make_settings(source, lake, accounts=None, regions=None, event_sources=None) -> LakeSettings:
+    given = {"source": source, "lake": lake, "regions": regions, "event_sources": event_sources}
+    return LakeSettings(accounts=accounts, **{k: v for k, v in given.items() if v is not None})

@@ -107,7 +107,7 @@ def nested_locations(source: str, lake: str) -> str | None:
 def check_public_keys_file(path: str) -> str:
     """A local public-keys file must exist and hold `aws cloudtrail list-public-keys` output, before
     any work: the path as the file system resolves it (a mounted secret is often a link)."""
-    from transforms.integrity import parse_public_keys  # cryptography: imported only when needed
+    from transforms.cloudtrail.integrity import parse_public_keys  # cryptography: imported only when needed
 
     resolved = os.path.realpath(os.path.expanduser(path))
     try:

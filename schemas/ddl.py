@@ -175,7 +175,7 @@ def duckdb_table_view(table: Table, location: str) -> str:
 def dedup_views() -> list[str]:
     """`events_dedup` and `record_changes_dedup` name what the base tables now are: one copy of
     every event (the first delivered) and exactly that copy's change rows, across every trail,
-    folder and delivery day (see flows/partitions.py). Kept for the queries that use them; plain
+    folder and delivery day (see flows/lake/partitions.py). Kept for the queries that use them; plain
     selects, so Athena prunes partitions through them as through the tables."""
     return [f"create or replace view {t.name}_dedup as select * from {t.name}" for t in (EVENTS, RECORD_CHANGES)]
 
@@ -212,7 +212,7 @@ def duckdb_script(location: str) -> str:
 
 
 if __name__ == "__main__":
-    # No argument parsing here: tests/test_schemas.py keeps schemas/ free of argparse and sys.
+    # No argument parsing here: tests/schemas/test_schemas.py keeps schemas/ free of argparse and sys.
     from pathlib import Path
 
     print(duckdb_script(str(Path("lake").resolve())), end="")

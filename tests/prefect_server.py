@@ -1,5 +1,5 @@
 """A real Prefect server, work pool, deployments and worker as subprocesses on loopback, shared by the
-end-to-end tests (tests/test_e2e_deployment.py, tests/test_ui_browser.py).
+end-to-end tests (tests/e2e/test_e2e_deployment.py, tests/e2e/test_ui_browser.py).
 
 The server gets its own PREFECT_HOME (SQLite) and a free port through PREFECT_SERVER_API_HOST/PORT
 (never `--port`: the UI would still point at 4200). Nothing phones home. Every process started here

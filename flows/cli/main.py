@@ -1,0 +1,194 @@
+"""Command line of route53-lake: CloudTrail log files -> Parquet lake of Route 53 changes.
+
+    route53-lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
+        --start 2026-11-01 --end 2026-11-03
+    route53-lake latest --lake LAKE
+    route53-lake ddl --engine athena|duckdb --location LAKE
+
+(`python -m flows.cli` is the same command.) Runs the Prefect flow (flows/route53_lake.py), or
+with --no-prefect the same steps directly. Every argument is checked before any work; a failure
+is one line on stderr (flows/cli/errors.py). Exit status 0 done, 1 the run failed, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+
+from pydantic import ValidationError
+
+from flows.checks import preflight, writable_folder  # noqa: F401 - writable_folder: imported from here by callers
+from flows.cli.errors import (
+    BAD_ARGUMENTS,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    Parser,
+    UsageError,
+    debug_traceback,
+    explain_failure,
+    fail,
+    plain,
+    positive_int,
+    prefect_console_warnings_only,
+    quiet_prefect_console,
+)
+from flows.settings import LakeSettings, SettingsError, delivery_days
+
+PROG = "route53-lake"
+MAX_WORKERS = 256
+_DEFAULTS = LakeSettings()
+
+
+def __getattr__(name: str):
+    """`from flows.cli.main import route53_lake` works, but Prefect is only imported when the
+    flow is used: the command line answers --help, bad arguments and --no-prefect runs fast."""
+    if name == "route53_lake":
+        from flows.route53_lake import route53_lake
+
+        return route53_lake
+    raise AttributeError(name)
+
+
+# ---------------------------------------------------------------- command line
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date like 2026-11-01") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog=PROG,
+        description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
+        epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
+        f"'{PROG} automations --webhook-url URL' creates the example Prefect automations (automations/route53-lake.yaml); "
+        f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
+        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
+        "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
+    )
+    p.add_argument("--source", default=_DEFAULTS.source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
+    p.add_argument("--lake", default=_DEFAULTS.lake, help="lake root: s3://bucket/prefix or a folder, apart from the source (default: %(default)s)")
+    p.add_argument("--start", type=_date, help="first delivery day, UTC, YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--end", type=_date, help="last delivery day, inclusive (default: --start)")
+    p.add_argument("--day", type=_date, action="append", dest="days", help="a delivery day to add to the range; repeatable")
+    p.add_argument("--account", action="append", dest="accounts", help="12-digit account id; repeatable (default: all found)")
+    p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable (default: us-east-1)")
+    p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable (default: route53.amazonaws.com)")
+    p.add_argument("--digest-policy", choices=("off", "record", "fail"), help="CloudTrail digest check: off, record findings in the manifests (default), or fail the run on any")
+    p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
+    p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")
+    p.add_argument("--drop-missing-files", action="store_true",
+                   help="drop the rows of log files an earlier run read that the source no longer has (default: keep them)")
+    p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
+    p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
+                   help=f"processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
+    p.add_argument("--task-runner", choices=("threads", "dask"),
+                   help="where the Prefect flow's tasks run: threads in this process (default) or a Dask cluster")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
+                   help="with --task-runner dask: an external Dask scheduler (default: a local cluster, one process per core); "
+                   "its workers and this run need PREFECT_API_URL set to the same Prefect server")
+    p.add_argument("--debug", action="store_true", help="on failure, also print the traceback (and Prefect's)")
+    return p
+
+
+def run_main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    settings = LakeSettings(accounts=args.accounts, **_given(
+        source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
+        digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
+        drop_missing_files=args.drop_missing_files or None, workers=args.workers,
+        task_runner=args.task_runner, dask_address=args.dask_address))
+    days = delivery_days(args.start, args.end, args.days)
+    try:
+        check_runner(args, settings)
+        preflight(settings)
+        run = _run(args, settings, days)
+    except SettingsError as exc:
+        return fail(exc, BAD_ARGUMENTS)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        debug_traceback(args.debug)
+        return fail(explain_failure(exc, settings.source, settings.lake), FAILED)
+    from flows.pipeline import describe
+
+    for folder in run.folders:
+        print(describe(folder))
+    print(run.describe())
+    print(f"lake: {settings.lake}")
+    print(f"query it: {PROG} latest --lake {settings.lake}   or   {PROG} sql --lake {settings.lake}")
+    return DONE
+
+
+def check_runner(args: argparse.Namespace, settings: LakeSettings) -> None:
+    """--task-runner and --dask-address agree with each other and with --no-prefect, and an
+    external cluster has a Prefect server its workers can share (flows.orchestration.dask_cluster)."""
+    if args.no_prefect and (args.task_runner == "dask" or args.dask_address):
+        raise SettingsError("--task-runner dask and --dask-address choose where the Prefect flow's tasks run; "
+                            "--no-prefect runs without Prefect (use --workers)")
+    if settings.dask_address and settings.task_runner != "dask":
+        raise SettingsError("--dask-address needs --task-runner dask")
+    if settings.dask_address and not os.environ.get("PREFECT_API_URL"):
+        raise SettingsError("--dask-address: set PREFECT_API_URL, here and on the cluster's workers, to one Prefect server "
+                            "they all reach (otherwise each worker starts a temporary server of its own)")
+
+
+def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
+    if args.no_prefect:
+        from flows.pipeline import run_without_prefect
+        from flows.storage.locks import terminate_releases_locks
+
+        with terminate_releases_locks():  # a run told to stop releases its lake locks (flows.storage.locks)
+            return run_without_prefect(settings, days, args.workers)
+    if "PREFECT_API_URL" not in os.environ:
+        # A temporary server lives only for this run: its own service logs (e.g. a flush
+        # racing its shutdown) are noise here, while flow and task logs still show.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    from flows.route53_lake import route53_lake
+
+    if not args.debug:
+        quiet_prefect_console()  # tracebacks stay in the run's log
+        prefect_console_warnings_only()
+    print(f"publishing {len(days)} delivery day(s) from {settings.source} to {settings.lake} (a Prefect flow run; "
+          "warnings show as they happen, then a line per folder)", flush=True)
+    return route53_lake(start=args.start, end=args.end, days=args.days, settings=settings)
+
+
+def _given(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _automations_main(argv: list[str]) -> int:
+    from flows.orchestration.automations import main as automations_main  # Prefect is imported only for this command
+
+    return automations_main(argv)
+
+
+def _sql_main(argv: list[str]) -> int:
+    from flows.cli.sql_shell import main as sql_main  # the analysts' SQL prompt over the lake; sqlglot only for this command
+
+    return sql_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `route53-lake` console script and `python -m flows.cli`."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from flows.cli.query import ddl_main, latest_main
+
+    commands = {"latest": latest_main, "ddl": ddl_main, "sql": _sql_main, "run": run_main, "automations": _automations_main}
+    command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
+    try:
+        return commands[command](rest)
+    except UsageError as exc:
+        return fail(exc, BAD_ARGUMENTS)
+    except (SettingsError, ValidationError) as exc:
+        return fail(plain(exc), BAD_ARGUMENTS)
+    except KeyboardInterrupt as exc:
+        return fail(explain_failure(exc), INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

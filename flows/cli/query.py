@@ -1,0 +1,54 @@
+"""The analyst's commands: `latest` (the latest record changes, through DuckDB) and `ddl` (the SQL
+that makes the lake queryable in Athena or DuckDB). Arguments are checked before anything is
+read; a location with credentials is refused and never printed.
+"""
+
+from __future__ import annotations
+
+from flows.cli.errors import BAD_ARGUMENTS, DONE, FAILED, Parser, debug_traceback, explain_failure, fail, positive_int
+from flows.settings import LakeSettings, validate_uri
+
+MAX_LIMIT = 10_000
+_DEFAULT_LAKE = LakeSettings.model_fields["lake"].default
+
+
+def latest_main(argv: list[str]) -> int:
+    p = Parser(prog="route53-lake latest", description="Print the latest record changes in the lake.")
+    p.add_argument("--lake", default=_DEFAULT_LAKE, help="lake root: s3://bucket/prefix or a folder (default: %(default)s)")
+    p.add_argument("--limit", type=positive_int(MAX_LIMIT), default=15, help=f"rows to show, 1 to {MAX_LIMIT} (default: %(default)s)")
+    p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
+    args = p.parse_args(argv)
+    lake = validate_uri(args.lake, "lake")
+    try:
+        from flows.query.duckdb_lake import latest_changes
+
+        rows = latest_changes(lake, args.limit)
+        print(f"Latest record changes in {lake} (DuckDB):")
+        rows.show(max_width=250)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        debug_traceback(args.debug)
+        return fail(explain_failure(exc, lake=lake), FAILED)
+    return DONE
+
+
+def ddl_main(argv: list[str]) -> int:
+    p = Parser(
+        prog="route53-lake ddl",
+        description="Print the SQL that makes the lake queryable: Athena tables (partition projection, "
+        "no crawler, no MSCK REPAIR) and views, or DuckDB views.",
+    )
+    p.add_argument("--engine", choices=("athena", "duckdb"), default="athena")
+    p.add_argument("--database", default="route53_lake", help="Athena database (default: %(default)s)")
+    p.add_argument("--location", default=_DEFAULT_LAKE, help="lake root: s3://bucket/prefix (Athena), or a folder or s3:// (DuckDB)")
+    p.add_argument("--projection-start", default="2014-01-01", help="first event_date Athena projects (default: %(default)s)")
+    p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
+    args = p.parse_args(argv)
+    location = validate_uri(args.location, "location")
+    from flows.query.duckdb_lake import setup_sql
+
+    try:
+        sql = setup_sql(args.engine, location, args.database, args.projection_start)
+    except ValueError as exc:
+        return fail(exc, BAD_ARGUMENTS)
+    print(sql, end="")
+    return DONE

@@ -1,0 +1,119 @@
+"""Day folder manifests: what a run read from one folder and what it staged from it.
+
+`<lake>/_manifests/delivery_date=D/<folder name>.json`, written right after the folder's files
+are staged, under the folder's lock. A later run compares a folder's listing with its manifest
+to tell whether anything changed (a late, replaced or removed file), and keeps the rows of files
+the source no longer has (`in_source: false`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+
+from flows.results import DayListing, DaySummary, FileResult
+from flows.settings import LakeSettings
+from flows.source.listing import DayFolder
+from flows.storage.store import Store, open_store, source_identity
+from transforms.cloudtrail.integrity import DigestFindings
+
+MANIFESTS = "_manifests"
+log = logging.getLogger("route53_lake")
+
+
+def manifest_path(settings: LakeSettings, unit: DayFolder) -> str:
+    return f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{unit_name(settings, unit)}.json"
+
+
+def unit_name(settings: LakeSettings, unit: DayFolder) -> str:
+    """The name a day folder's staged files and manifest carry; the same however the source is spelt."""
+    return unit.output_name(source_identity(settings.source))
+
+
+def read_manifest(lake: Store, path: str) -> dict:
+    """A folder's manifest, or {} when there is none. A damaged one (cut short, edited, another
+    tool's file) is not fatal: it is logged, and the folder is read again as if new, which
+    rewrites it. Its staged rows are not lost: they are found from the staged files themselves."""
+    try:
+        data = lake.read_bytes(path)
+    except FileNotFoundError:
+        return {}
+    try:
+        manifest = json.loads(data)
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list) \
+                or not all(isinstance(f, dict) and isinstance(f.get("uri"), str) for f in manifest.get("files", [])):
+            raise ValueError("not a route53-lake manifest (expected an object with a list of files)")
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        log.warning("manifest %s is damaged (%s: %s); the folder is read again and the manifest rewritten",
+                    lake.uri_of(path), type(error).__name__, str(error)[:200])
+        return {"damaged": True}
+    return manifest
+
+
+def files_in_source(manifest: dict) -> list[dict]:
+    return [f for f in manifest.get("files", []) if f.get("in_source", True)]
+
+
+# A file modified this close to (or after) the time its manifest was written may have changed again
+# within one tick of the file system's clock: its modification time proves nothing, its hash does.
+RACY_SECONDS = 2.0
+
+
+def folder_changed(settings: LakeSettings, listing: DayListing) -> bool:
+    """Whether a day folder differs from what its manifest says was read last time: a late file,
+    a removed one, or one whose content changed: size or ETag; for a local file its modification
+    time, and its SHA-256 when the time is too close to the run to prove anything (git's "racily
+    clean" rule). A folder never published has changed. A quiet night costs listings, no reads."""
+    lake = open_store(settings.lake)
+    path = manifest_path(settings, listing.unit)
+    manifest = read_manifest(lake, path)
+    if not manifest or manifest.get("damaged"):
+        return True
+    source = open_store(settings.source)
+    written = lake.modified(path) or float("inf")
+    known = {f["uri"]: f for f in files_in_source(manifest)}
+    listed = {source.uri_of(o.path): o for o in listing.objects}
+    if set(known) != set(listed):
+        return True
+    for uri, obj in listed.items():
+        seen = known[uri]
+        if (obj.size, obj.etag) != (seen.get("size"), seen.get("etag")):
+            return True
+        if source.is_local and obj.mtime != seen.get("mtime"):
+            return True
+        if source.is_local and (obj.mtime or 0) >= written - RACY_SECONDS and _sha256(source, obj.path) != seen.get("sha256"):
+            return True
+    return False
+
+
+def _sha256(source: Store, path: str) -> str:
+    return hashlib.sha256(source.read_bytes(path)).hexdigest()
+
+
+def file_entry(result: FileResult) -> dict:
+    return {"uri": result.uri, "size": result.size, "etag": result.etag, "mtime": result.mtime, "sha256": result.sha256,
+            "records": result.records_read, "route53_records": result.route53_records, "rejected": result.rejected,
+            "parsed": result.parsed, "in_source": True}
+
+
+def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,
+                   findings: DigestFindings | None = None, missing: list[dict] | None = None,
+                   staged_sha256: dict[str, str] | None = None, source_files_run_id: str | None = None) -> bytes:
+    """What a later run needs to tell whether the folder changed, and what an analyst needs to see
+    what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
+    files = [file_entry(r) for r in results] + [{**f, "in_source": False} for f in missing or []]
+    manifest = {
+        "source": source_identity(settings.source),
+        "event_sources": settings.event_sources,
+        "folder": listing.unit.folder,
+        "files": sorted(files, key=lambda f: f["uri"]),
+        "skipped": [asdict(s) for s in listing.skipped],
+        "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
+        "outputs": summary.outputs,
+        "staged_sha256": staged_sha256 or {},  # a rerun leaves a staged file alone when its bytes would not change
+        "source_files_run_id": source_files_run_id,  # the run that staged the folder's source_files rows as they are
+        "digest_check": None if findings is None else {**asdict(findings), "ok": findings.ok},
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True).encode()

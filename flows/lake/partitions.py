@@ -1,0 +1,279 @@
+"""The visible lake: each table partition is one Parquet file, rebuilt from the files every day
+folder staged into it, deduplicated on the table's key and sorted.
+
+    <lake>/_staging/<table>/<partition>=<value>/<day folder name>.parquet   (the unit of work and of replacement)
+    <lake>/<table>/<partition>=<value>/part-0.parquet                       (what readers see)
+
+This is the stage-then-load hand-over of dlt's load packages. A day folder replaces only its own
+staged files; a partition is rebuilt from all the staged files present, under the partition's
+lock, and swapped in whole (a rename on a local lake, one PUT on S3), so at every moment a reader
+sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it.
+
+Which copy of a duplicated event is kept: the earliest delivered (delivery_date, then the
+delivery minute in the log file's name), then the smaller (source_file, record_index), so the
+choice is the same whatever order runs happened in; its record_changes rows are exactly that
+copy's. The dedup and the sort run in DuckDB with a memory limit, spilling to disk beyond it, so
+a partition larger than memory is rebuilt in bounded memory.
+
+A partition remembers what it was built from (`_state/partitions/`: staged names, sizes, ETags or
+modification times); a rebuild whose inputs have not changed is skipped, and one a crash left
+undone is noticed by the next run that looks at the partition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.lake.row_groups import RowGroupWriter
+from flows.storage.locks import lake_lock
+from flows.storage.scratch import scratch_dir
+from flows.storage.store import Entry, Store
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
+
+STAGING = "_staging"
+STATE = "_state/partitions"
+VISIBLE = "part-0.parquet"
+ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
+DUCKDB_MEMORY = "256MB"
+SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
+log = logging.getLogger("route53_lake")
+
+# Tables rebuilt together: record_changes follows the copies of events that events keeps.
+GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
+_DELIVERY_MINUTE = r"_(\d{8}T\d{4}Z)_[^/]*$"  # from CloudTrail's file name: ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    column: str  # event_date or delivery_date
+    value: str  # YYYY-MM-DD
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return GROUPS[self.column]
+
+    @property
+    def lock_name(self) -> str:
+        return f"partition-{self.column}={self.value}"
+
+    def staging_folder(self, table: Table) -> str:
+        return f"{STAGING}/{table.name}/{self.column}={self.value}"
+
+    def visible_folder(self, table: Table) -> str:
+        return f"{table.name}/{self.column}={self.value}"
+
+    @property
+    def state_path(self) -> str:
+        return f"{STATE}/{self.column}={self.value}.json"
+
+
+def partition_of(path: str) -> Partition:
+    """The partition a lake file belongs to: [_staging/]<table>/<column>=<value>/<name>.parquet."""
+    column, _, value = next(part for part in path.split("/") if "=" in part).partition("=")
+    return Partition(column, value)
+
+
+def staged_path(table: Table, value: str, name: str) -> str:
+    return f"{STAGING}/{table.name}/{table.partition.name}={value}/{name}.parquet"
+
+
+def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> bool:
+    """Rebuild a partition if what is staged for it changed since it was last built. True if rebuilt."""
+    with lake_lock(lake, partition.lock_name, log):
+        for table in partition.tables:  # what writers killed long ago left (young ones may be live)
+            lake.remove_stale_temporaries(partition.visible_folder(table))
+            lake.remove_stale_temporaries(partition.staging_folder(table))
+        staged = {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
+        legacy = {t.name: [e for e in _parquet_entries(lake, partition.visible_folder(t)) if _name(e) != VISIBLE]
+                  for t in partition.tables}
+        built_from = _fingerprint(staged)
+        if not any(legacy.values()) and _read_state(lake, partition) == built_from:
+            return False
+        if any(legacy.values()):
+            staged = _adopt_legacy_files(lake, partition, legacy)
+            built_from = _fingerprint(staged)
+        work = scratch_dir("rebuild")
+        try:
+            _rebuild(lake, partition, staged, work, put_options)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for entries in legacy.values():  # their rows are in the new file, and staged
+            for entry in entries:
+                lake.delete(entry.path)
+
+        lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
+        return True
+
+
+def _parquet_entries(lake: Store, folder: str) -> list[Entry]:
+    return sorted((e for e in lake.list(folder) if not e.is_dir and e.path.endswith(".parquet")
+                   and not _name(e).startswith(".")), key=lambda e: e.path)
+
+
+def _name(entry: Entry) -> str:
+    return entry.path.rsplit("/", 1)[-1]
+
+
+def _fingerprint(staged: dict[str, list[Entry]]) -> dict:
+    return {table: [[_name(e), e.size, e.etag or e.mtime] for e in entries] for table, entries in sorted(staged.items())}
+
+
+def _read_state(lake: Store, partition: Partition) -> dict | None:
+    try:
+        return json.loads(lake.read_bytes(partition.state_path))
+    except (FileNotFoundError, ValueError):
+        return None  # never built, or the state is damaged: rebuild
+
+
+def _adopt_legacy_files(lake: Store, partition: Partition, legacy: dict[str, list[Entry]]) -> dict[str, list[Entry]]:
+    """Files an earlier version of route53-lake wrote straight into the visible partition (one per
+    day folder) are copied into staging first, so their rows are kept and deduplicated like any."""
+    for table in partition.tables:
+        for entry in legacy[table.name]:
+            lake.write_bytes(f"{partition.staging_folder(table)}/legacy-{_name(entry)}", lake.read_bytes(entry.path))
+    return {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
+
+
+def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
+    # Imported here, not at the top: DuckDB maps ~90 MB of address space when loaded, which a process
+    # capped by address space (a container limit) needs for reading files before any rebuild.
+    import duckdb
+
+    local = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
+    pa.default_memory_pool().release_unused()  # what staging freed goes back to the system before DuckDB takes its share
+    # One thread and no insertion order: what lets the window, the join and the sort stay within the
+    # memory limit and spill beyond it (with two threads a partition of a million events ran out of it).
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": os.path.join(work, "spill"),
+                                 "threads": 1, "preserve_insertion_order": False,
+                                 "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")  # it drew on the terminal of a long rebuild
+        for table, queries in _queries(con, partition, local):
+            target = f"{partition.visible_folder(table)}/{VISIBLE}"
+            if not queries:
+                lake.delete(target)  # nothing staged any more (files dropped on purpose)
+                continue
+            _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
+    finally:
+        con.close()
+
+
+def _local_copy(lake: Store, entry: Entry, work: str) -> str:
+    if lake.is_local:
+        return lake.path(entry.path)
+    folder, name = entry.path.rsplit("/", 1)
+    target = os.path.join(work, folder.replace("/", "__"), name)  # keeps the name: rows of one day folder pair up by it
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    lake.download(entry.path, target)
+    return target
+
+
+def _files_sql(paths: list[str]) -> str:
+    return "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "], filename = true, union_by_name = true)"
+
+
+def _columns(table: Table, alias: str) -> str:
+    return ", ".join(f'{alias}."{c}"' for c in table.column_names)
+
+
+def _queries(con, partition: Partition, local: dict[str, list[str]]):
+    """(table, the SQL queries whose results, one after the other, are the partition's rows in order)
+    for each table of the partition; no query when nothing is staged for that table."""
+    if partition.column == "event_date":
+        events, changes = local[EVENTS.name], local[RECORD_CHANGES.name]
+        if not events:
+            return [(RECORD_CHANGES, []), (EVENTS, [])]
+        # A copy of an event is (the staged file it is in, its source file, its record index); the
+        # copies kept are held as small numbers (one per staged file and source file), so the memory a
+        # rebuild needs grows by ~16 bytes per event, not by its names.
+        con.execute(f"""
+            create temp table copies as
+            select staged_as, source_file, row_number() over (order by staged_as, source_file) as copy
+            from (select distinct parse_filename(filename) as staged_as, source_file from {_files_sql(events)})""")
+        con.execute(f"""
+            create temp table kept as
+            select c.copy, e.record_index, e.event_time
+            from {_files_sql(events)} e join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file
+            qualify row_number() over (
+                partition by e.event_id
+                order by e.delivery_date, regexp_extract(e.source_file, '{_DELIVERY_MINUTE}', 1), e.source_file, e.record_index,
+                         c.staged_as) = 1""")
+        join = ("join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file "
+                "join kept k on k.copy = c.copy and k.record_index = e.record_index")
+        ranges = _time_ranges(con)
+        # record_changes first: the two files are replaced one after the other, and a reader in
+        # between (or after a crash there, until the next run) had better see a new event's changes
+        # before the event than an event whose changes are missing.
+        return [(RECORD_CHANGES, [] if not changes else [
+                    f"select {_columns(RECORD_CHANGES, 'e')} from {_files_sql(changes)} e {join} where {where} order by {_order(RECORD_CHANGES, 'e')}"
+                    for where in ranges]),
+                (EVENTS, [f"select {_columns(EVENTS, 'e')} from {_files_sql(events)} e {join} where {where} order by {_order(EVENTS, 'e')}"
+                          for where in ranges])]
+    queries = []
+    for table in partition.tables:
+        paths = local[table.name]
+        key = ", ".join(f'"{k}"' for k in table.key)
+        queries.append((table, [] if not paths else [
+                        f"select {_columns(table, 'e')} from {_files_sql(paths)} e "
+                        f"qualify row_number() over (partition by {key} order by parse_filename(e.filename)) = 1 "
+                        f"order by {_order(table, 'e')}"]))
+    return queries
+
+
+def _time_ranges(con) -> list[str]:
+    """Conditions on e.event_time that cut the kept events into consecutive ranges of about
+    SORT_RANGE_ROWS events: each range is sorted on its own, so DuckDB never sorts more wide rows
+    (events carry their raw JSON) than its memory holds, and the ranges, in order, are the
+    partition in order. (Sorting a whole partition of wide rows did not stay within the memory
+    limit: DuckDB spills the sort keys, not the payload it drags along.)"""
+    bounds = [row[0] for row in con.execute(f"""
+        select event_time from (select event_time, row_number() over (order by event_time) as n from kept)
+        where n % {SORT_RANGE_ROWS} = 1 and n > 1 order by 1""").fetchall()]
+    bounds = list(dict.fromkeys(bounds))  # many events of one instant: one range holds them all
+    if not bounds:
+        return ["true"]
+    cuts = [f"timestamptz '{b.isoformat()}'" for b in bounds]
+    return ([f"e.event_time < {cuts[0]}"] + [f"e.event_time >= {lo} and e.event_time < {hi}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
+            + [f"e.event_time >= {cuts[-1]}"])
+
+
+def _order(table: Table, alias: str) -> str:
+    return ", ".join(f'{alias}."{k}" asc nulls last' for k in table.sort_by)
+
+
+def _write(lake: Store, batches: pa.RecordBatchReader, table: Table, target: str, put_options: dict[str, str]) -> None:
+    """Stream the rows into one Parquet file of fixed-size row groups (so the same rows always give
+    the same bytes), declaring its sort order, then publish it whole."""
+    temporary = lake.temporary_file(target)
+    sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in table.sort_by], null_placement="at_end")
+    try:
+        writer = RowGroupWriter(temporary, table.schema, ROW_GROUP_ROWS, write_statistics=True, sorting_columns=sorting)
+        try:
+            for batch in batches:
+                writer.append(_as_schema(pa.Table.from_batches([batch]), table))
+        except BaseException:
+            writer.abandon()
+            raise
+        written = writer.close()
+        if not written:  # a table with nothing in this partition has no file in it (as before)
+            os.remove(temporary)
+            lake.delete(target)
+            return
+        lake.commit_file(temporary, target, **put_options)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _as_schema(data: pa.Table, table: Table) -> pa.Table:
+    return pa.Table.from_arrays([data.column(c).cast(table.schema.field(c).type) for c in table.column_names], schema=table.schema)
+

@@ -1,0 +1,108 @@
+"""The lake as analysts query it: the setup SQL for DuckDB, Athena and Spark, and a ready DuckDB connection.
+
+Base table views/DDL and the deduplicating views are generated from schemas/ (schemas/ddl.py);
+the derived views (DERIVED_VIEWS) are SQL files in sql/views/, written once in DuckDB's dialect
+and spelled for Athena and Spark by sqlglot (flows/query/dialects.py): there are no hand-written twins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from flows.query.dialects import spell
+from flows.storage.store import open_store
+from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script
+from schemas.tables import TABLES
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
+# In dependency order.
+DERIVED_VIEWS = ("zone_names", "api_calls", "changes", "hosted_zones", "record_history", "dns_risk_rules", "dns_risk")
+
+
+def view_sql(name: str, engine: str = "duckdb") -> str:
+    return spell((SQL / "views" / f"{name}.sql").read_text(), engine)
+
+
+def views_sql(engine: str) -> list[str]:
+    """The views on top of the tables, in dependency order, for 'duckdb', 'athena' or 'spark'."""
+    return [*(spell(v, engine) for v in dedup_views()), *(view_sql(name, engine) for name in DERIVED_VIEWS)]
+
+
+def absolute_location(location: str) -> str:
+    """s3://... as given; a local folder made absolute, so the SQL works from any directory."""
+    location = location.strip()
+    return location.rstrip("/") if "://" in location else str(Path(location).expanduser().resolve())
+
+
+def setup_sql(engine: str, location: str, database: str = "route53_lake", projection_start: str = "2014-01-01") -> str:
+    """Everything an analyst runs once to query the lake: Athena DDL with partition projection plus
+    the views; DuckDB views over a local or s3:// lake; or Spark tables (then MSCK REPAIR TABLE, to
+    register the partitions present) plus the views."""
+    if engine == "athena":
+        head = athena_script(database, location, projection_start).rstrip().rstrip(";")
+        return ";\n\n".join([head, *views_sql("athena")]) + ";\n"
+    if engine == "duckdb":
+        base = [duckdb_table_view(t, absolute_location(location)) for t in TABLES.values()]
+        return ";\n\n".join([*base, *views_sql("duckdb")]) + ";\n"
+    if engine == "spark":
+        head = spark_script(absolute_location(location)).rstrip().rstrip(";")
+        return ";\n\n".join([head, *views_sql("spark")]) + ";\n"
+    raise ValueError(f"engine {engine!r}: expected athena, duckdb or spark")
+
+
+def table_glob(lake: str, table: str) -> str:
+    partition = TABLES[table].partition.name
+    return f"{lake.rstrip('/')}/{table}/{partition}=*/*.parquet"
+
+
+def connect(lake: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with every table and view over the lake. A table with no files yet is
+    an empty view with the right columns (read_parquet refuses an empty glob)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    store = open_store(lake)
+    if not store.is_local:
+        con.register_filesystem(store.fs)  # s3:// through s3fs: no httpfs extension needed
+    for name, table in TABLES.items():
+        if con.execute("select count(*) from glob(?)", [table_glob(lake, name)]).fetchall()[0][0]:
+            con.execute(duckdb_table_view(table, lake.rstrip("/")))
+        else:
+            empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
+            con.register(f"_{name}_empty", empty)
+            con.execute(f"create or replace view {name} as select * from _{name}_empty")
+    for statement in views_sql("duckdb"):
+        con.execute(statement)
+    return con
+
+
+LATEST_CHANGES = """
+select event_time, action, record_name_normalized as record, record_type as type,
+       coalesce(array_to_string(resource_records, ' '), 'ALIAS ' || alias_dns_name) as value,
+       ttl, coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by) as actor,
+       source_ip_address as ip, coalesce(error_code, 'ok') as result
+from record_changes_dedup
+order by event_time desc, event_id, change_index
+limit ?
+"""
+
+
+class LakeNotFoundError(FileNotFoundError):
+    """A location without any of the lake's folders: a mistyped --lake, or a lake never written."""
+
+
+LAKE_FOLDERS = ("events", "record_changes", "quarantine", "_manifests")
+
+
+def latest_changes(lake: str, limit: int = 15) -> duckdb.DuckDBPyRelation:
+    """The latest `limit` record changes (at least 1). A location that holds no lake is an error,
+    not an empty table: an empty answer for a mistyped lake looks like a quiet week."""
+    limit = int(limit)
+    if limit < 1:
+        raise ValueError(f"limit: expected at least 1 row, got {limit}")
+    found = {entry.path for entry in open_store(lake).list("") if entry.is_dir}
+    if not found & set(LAKE_FOLDERS):
+        raise LakeNotFoundError(f"no lake at {lake}: none of {', '.join(f + '/' for f in LAKE_FOLDERS)} is there; "
+                                "check --lake, or run the flow first")
+    return connect(lake).sql(LATEST_CHANGES.replace("?", str(limit)))

@@ -1,0 +1,134 @@
+"""Listing CloudTrail log files by delivery-day folder, never by scanning the bucket.
+
+Layout: [prefix/]AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE. The cost of a run's
+listing is 1 + (organizations) calls to find accounts, then one call per account x region x day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flows.storage.store import Entry, Store
+
+_ACCOUNT = re.compile(r"\d{12}")
+_ORG = re.compile(r"o-[a-z0-9]{10,32}")
+LOG_FILE_NAME = re.compile(
+    r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_?[A-Za-z0-9]{1,64}\.json\.gz"
+)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT. An account that joined an
+    organization and kept its own trail has two: both are read, and events they share are kept once."""
+
+    account: str
+    org_id: str | None = None
+
+    def sort_key(self) -> tuple[str, str]:
+        return self.account, self.org_id or ""
+
+    @property
+    def folder(self) -> str:
+        return f"AWSLogs/{self.org_id}/{self.account}" if self.org_id else f"AWSLogs/{self.account}"
+
+
+@dataclass(frozen=True)
+class DayFolder:
+    """The unit of work and of replacement: one account, region and delivery day."""
+
+    day: date
+    trail: Trail
+    region: str
+
+    @property
+    def folder(self) -> str:
+        return f"{self.trail.folder}/CloudTrail/{self.region}/{self.day:%Y/%m/%d}"
+
+    def output_name(self, source: str) -> str:
+        """Name of the files this unit stages in every partition it touches, and of its manifest.
+        `source` is the source's identity (flows.storage.store.source_identity), so a rerun replaces exactly
+        what the unit staged before however the location is spelt. The trail (with or without an
+        organization) is part of the name: an account logged by two trails is two units."""
+        trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
+        return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
+
+
+def delivery_time(path: str) -> datetime:
+    """Delivery time a log file's name gives, to the minute (UTC)."""
+    stamp = LOG_FILE_NAME.fullmatch(path.rsplit("/", 1)[-1])["stamp"]
+    return datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
+def digest_folders(unit: DayFolder) -> list[str]:
+    """Digest folders that can cover a day folder: its own day's, and the next day's (the digest
+    of a day's last hour is written just after midnight)."""
+    return [f"{unit.trail.folder}/CloudTrail-Digest/{unit.region}/{day:%Y/%m/%d}" for day in (unit.day, unit.day + timedelta(days=1))]
+
+
+@dataclass(frozen=True)
+class LogObject:
+    path: str  # relative to the source root
+    size: int
+    etag: str | None
+    mtime: float | None = None  # local sources only
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], list[Skipped]]:
+    """Accounts one level under AWSLogs/ and under each AWSLogs/o-ORGID/ (organization trails)."""
+    trails, skipped = [], []
+    entries = store.list("AWSLogs")
+    if not entries:
+        raise FileNotFoundError(f"no CloudTrail logs: {store.uri}/AWSLogs/ is missing or empty")
+    for entry in entries:
+        name = entry.path.rsplit("/", 1)[-1]
+        if entry.is_dir and _ACCOUNT.fullmatch(name):
+            trails.append(Trail(name))
+        elif entry.is_dir and _ORG.fullmatch(name):
+            for member in store.list(entry.path):
+                member_name = member.path.rsplit("/", 1)[-1]
+                if member.is_dir and _ACCOUNT.fullmatch(member_name):
+                    trails.append(Trail(member_name, name))
+                else:
+                    skipped.append(Skipped(member.path, "not an account folder of an organization trail"))
+        else:
+            skipped.append(Skipped(entry.path, "not an account or organization folder"))
+    if accounts is not None:
+        wanted = set(accounts)
+        trails = [t for t in trails if t.account in wanted]
+    return sorted(trails, key=Trail.sort_key), skipped
+
+
+def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:
+    """The CloudTrail log files of one day folder, and every other key found there with the reason."""
+    objects, skipped = [], []
+    for entry in store.list(unit.folder):
+        reason = _skip_reason(entry, unit)
+        if reason:
+            skipped.append(Skipped(entry.path, reason))
+        else:
+            objects.append(LogObject(entry.path, entry.size, entry.etag, entry.mtime))
+    return sorted(objects, key=lambda o: o.path), skipped
+
+
+def _skip_reason(entry: Entry, unit: DayFolder) -> str | None:
+    name = entry.path.rsplit("/", 1)[-1]
+    if entry.path in (unit.folder, unit.folder + "/") or not name:
+        return "a folder marker"
+    if entry.is_dir:
+        return "a folder inside a day folder"
+    match = LOG_FILE_NAME.fullmatch(name)
+    if match is None:
+        return "not a CloudTrail log file name (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz)"
+    if match["account"] != unit.trail.account or match["region"] != unit.region:
+        return f"named for {match['account']}/{match['region']} but stored under {unit.trail.account}/{unit.region}"
+    return None
