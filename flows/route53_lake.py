@@ -11,12 +11,10 @@ flatten every file, publish each folder, and summarize.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m flows.route53_lake`: the command line's spelling before the move
-    import sys
+if __name__ == "__main__":  # `python -m flows.route53_lake` was the command line before the move: run it instead
+    import runpy
 
-    from flows.cli.main import main
-
-    sys.exit(main())
+    runpy.run_module("flows.cli", run_name="__main__", alter_sys=True)
 
 import multiprocessing
 import os

@@ -26,8 +26,8 @@ import prefect.runtime
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.orchestration.outcome import notes as run_notes
 from flows.orchestration.report import day_rows, dns_markdown
+from flows.orchestration.report import notes as run_notes
 from flows.query.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
 from flows.results import RunSummary
 from flows.settings import LakeSettings

@@ -15,14 +15,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed
 
 from flows.orchestration import alerts
-from flows.orchestration.report import day_rows, dns_markdown
+from flows.orchestration.report import day_rows, dns_markdown, notes
 from flows.pipeline import raise_failures
 from flows.query.summary import lake_summaries, lake_tag, summary_key
 from flows.results import DaySummary, FolderFailure, RunSummary
 from flows.settings import LakeSettings
 
 WARNING_STATE = "Completed with warnings"
-MAX_NOTES = 12
 
 
 @dataclass
@@ -60,28 +59,6 @@ def warnings(sent: list[str], folders: list[DaySummary], failures: list[FolderFa
     if "day.no-logs" in sent:
         out.append("no CloudTrail logs")
     return out
-
-
-def notes(run: RunSummary) -> list[str]:
-    """The run's data-quality notes, one line each, bounded: rejected files and quarantined
-    records per folder, digest findings, files gone from the source, failures."""
-    lines = []
-    for s in run.folders:
-        where = f"delivery {s.delivery_date} {s.account}/{s.region}"
-        if s.files_rejected:
-            kinds = ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
-            lines.append(f"{where}: {s.files_rejected} file(s) rejected ({kinds}): rows in `quarantine`")
-        if s.records_quarantined:
-            lines.append(f"{where}: {s.records_quarantined} record(s) quarantined: rows in `quarantine`")
-        if s.digest_problems:
-            lines.append(f"{where}: {s.digest_problems} CloudTrail digest finding(s): see `_manifests`")
-        if s.files_missing:
-            lines.append(f"{where}: {s.files_missing} file(s) gone from the source; their {s.events_from_missing_files} event(s) kept")
-    lines += [f"FAILED {f.what}: {f.error}"[:300] for f in run.failures if not f.digest]
-    lines += [f"digest check failed {f.what}: {f.error}"[:300] for f in run.failures if f.digest]
-    if len(lines) > MAX_NOTES:
-        lines = [*lines[:MAX_NOTES], f"... and {len(lines) - MAX_NOTES} more (see the run's table and log)"]
-    return lines
 
 
 def finish(settings: LakeSettings, run: RunSummary, report: RunReport):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.pipeline import DaySummary
+from flows.results import DaySummary, RunSummary
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "bytes_read")
 CELL = 28  # characters per table cell: a summary must fit a laptop screen, not run off the page
 ITEM = 60  # characters per part of a list item: a list wraps where a table would scroll
 LONG = {"detail": 120, "change": 120}  # the parts that say what happened get more
+MAX_NOTES = 12  # data-quality notes on a page; the rest are counted
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
@@ -114,3 +115,25 @@ def escape(text: str) -> str:
     for char in "\\|*_`[]<>":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def notes(run: RunSummary) -> list[str]:
+    """The run's data-quality notes, one line each, bounded: rejected files and quarantined
+    records per folder, digest findings, files gone from the source, failures."""
+    lines = []
+    for s in run.folders:
+        where = f"delivery {s.delivery_date} {s.account}/{s.region}"
+        if s.files_rejected:
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(s.rejected_kinds.items()))
+            lines.append(f"{where}: {s.files_rejected} file(s) rejected ({kinds}): rows in `quarantine`")
+        if s.records_quarantined:
+            lines.append(f"{where}: {s.records_quarantined} record(s) quarantined: rows in `quarantine`")
+        if s.digest_problems:
+            lines.append(f"{where}: {s.digest_problems} CloudTrail digest finding(s): see `_manifests`")
+        if s.files_missing:
+            lines.append(f"{where}: {s.files_missing} file(s) gone from the source; their {s.events_from_missing_files} event(s) kept")
+    lines += [f"FAILED {f.what}: {f.error}"[:300] for f in run.failures if not f.digest]
+    lines += [f"digest check failed {f.what}: {f.error}"[:300] for f in run.failures if f.digest]
+    if len(lines) > MAX_NOTES:
+        lines = [*lines[:MAX_NOTES], f"... and {len(lines) - MAX_NOTES} more (see the run's table and log)"]
+    return lines
