@@ -23,8 +23,6 @@ import pytest
 from tests.conftest import ROOT
 from tests.prefect_server import free_port
 
-pytestmark = pytest.mark.slow
-
 SKIPPED = {
     "make run": "builds ./lake through a temporary Prefect server (slow); its first command builds this test's lake with "
                 "--no-prefect, and tests/query/test_sql_shell.py::test_the_readme_quick_start_runs_as_written runs make run itself",
@@ -140,16 +138,19 @@ def test_the_printed_commands_are_found():
     assert ".venv/bin/route53-lake sql --lake lake" in hints and "make ui" in hints
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", readme_commands())
 def test_readme_command_runs_as_written(command, root_after_make_run):
     check(command, root_after_make_run[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", makefile_run_hints())
 def test_make_run_hint_runs_as_written(command, root_after_make_run):
     check(command, root_after_make_run[0])
 
 
+@pytest.mark.slow
 def test_the_command_lines_own_hints_run_as_written(root_after_make_run):
     root, printed = root_after_make_run
     line = next(line for line in printed.splitlines() if line.startswith("query it:"))
@@ -159,6 +160,7 @@ def test_the_command_lines_own_hints_run_as_written(root_after_make_run):
         check(command, root)
 
 
+@pytest.mark.slow
 def test_the_hint_names_python_dash_m_when_not_run_as_the_console_script(tmp_path):
     result = subprocess.run([sys.executable, "-m", "flows.cli", "--no-prefect", "--source", str(ROOT / "data" / "cloudtrail"),
                              "--lake", str(tmp_path / "my lake"), "--start", "2026-11-03", "--end", "2026-11-03"],
