@@ -47,10 +47,10 @@ def shell_blocks(text: str) -> list[list[str]]:
 
 def hinted_commands(lines: list[str]) -> list[str]:
     """Commands inside printed hints: the parts between two or more spaces (or after 'label: ') that start
-    with a program a person would type; remarks in parentheses left out."""
+    with a program a person would type, inside parentheses too (`(stop it: make ui-stop; ...)`)."""
     found = []
     for line in lines:
-        for part in re.split(r"\s{2,}|(?<=:) ", re.sub(r"\([^)]*\)", "", line).strip()):
+        for part in re.split(r"\s{2,}|(?<=:) |;\s*|[()]", line.strip()):
             if re.match(r"(\.venv/bin/|make |route53-lake |prefect |python)", part):
                 found.append(part.strip())
     return found
@@ -98,8 +98,11 @@ def root_after_make_run(tmp_path_factory):
 
 
 def environment() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PREFECT_API"))}
-    return {**env, "AWS_EC2_METADATA_DISABLED": "true", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    """A fresh shell's: no activated venv on PATH (make run does not activate one), no AWS or Prefect API settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PREFECT_API")) and key != "VIRTUAL_ENV"}
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p and p != venv_bin)
+    return {**env, "PATH": path, "AWS_EC2_METADATA_DISABLED": "true", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 def run(command: str, cwd: Path, typed: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
