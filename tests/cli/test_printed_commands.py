@@ -1,5 +1,5 @@
 """Every command the project prints for a person to paste runs as written from the repository root
-after `make run`: each line of the README's shell blocks, the closing hints of `make run` (Makefile),
+after `make run`: each line of the README's shell blocks and each command quoted in its text, the closing hints of `make run` (Makefile),
 and the command line's own `query it:` line.
 
 They run in a copy of the repository's root (its entries linked, `.venv` this test's environment)
@@ -30,6 +30,8 @@ SKIPPED = {
     "make check": "the quick test loop, this test's own runner",
     "make ui": "a long-running Prefect server and worker: tests/e2e/test_make_ui.py runs it twice, then make ui-stop",
     "make ui-stop": "stops what make ui started: tests/e2e/test_make_ui.py",
+    ".venv/bin/python -m pytest -q tests/lake/test_publish.py": "runs a file of this test suite",
+    ".venv/bin/python -m schemas.docs": "rewrites docs/data-dictionary.md; tests/schemas/test_schemas.py checks that its output is the file",
 }
 NEEDS_AWS = "needs AWS credentials and a real CloudTrail bucket (the same command on loopback S3: the moto recipe, tests/e2e/test_flow_s3.py)"
 LEFT_OUT = {".git", ".venv", "lake", "test-artifacts", ".pytest_cache", ".ruff_cache", "__pycache__", "views.sql", "athena.sql"}
@@ -71,7 +73,9 @@ def readme_commands() -> list:
             params.append(pytest.param("\n".join(block), id="README: the moto recipe"))
             continue
         params += [pytest.param(line, id=f"README: {line[:70]}") for line in block]
-    return params
+    prose = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(), flags=re.S)
+    inline = dict.fromkeys(re.findall(r"`((?:\.venv/bin/|make )[^`]+)`", prose))
+    return params + [pytest.param(command, id=f"README text: {command[:70]}") for command in inline]
 
 
 def reason_to_skip(command: str) -> str | None:
