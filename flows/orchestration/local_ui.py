@@ -104,21 +104,23 @@ def ensure_server(port: int) -> None:
 
 
 def ensure_pool_and_deployments(port: int) -> None:
-    env = prefect_env(port)
     try:
         api(port, f"/work_pools/{POOL}")
         print(f"work pool {POOL}: exists")
     except urllib.error.HTTPError as exc:
         if exc.code != 404:
             raise
-        subprocess.run([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process", "--overwrite"],
-                       env=env, cwd=REPOSITORY, check=True, stdout=subprocess.DEVNULL)
+        prefect(port, "work-pool", "create", POOL, "--type", "process", "--overwrite")
         print(f"work pool {POOL}: created")
-    done = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env=env, cwd=REPOSITORY,
-                          capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"make ui: prefect deploy --all failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    prefect(port, "--no-prompt", "deploy", "--all")
     print("deployments: nightly, backfill and day deployed from prefect.yaml")
+
+
+def prefect(port: int, *args: str) -> None:
+    """A prefect command to completion from the repository; a failure ends `make ui` with its output."""
+    done = subprocess.run([str(BIN / "prefect"), *args], env=prefect_env(port), cwd=REPOSITORY, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"make ui: prefect {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
 
 
 def worker_online(port: int) -> bool:
