@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
 import sys
 from datetime import date
 
@@ -119,8 +121,26 @@ def run_main(argv: list[str]) -> int:
         print(describe(folder))
     print(run.describe())
     print(f"lake: {settings.lake}")
-    print(f"query it: {PROG} latest --lake {settings.lake}   or   {PROG} sql --lake {settings.lake}")
+    me, lake = this_command(), shlex.quote(settings.lake)
+    print(f"query it: {me} latest --lake {lake}   or   {me} sql --lake {lake}")
     return DONE
+
+
+def this_command() -> str:
+    """How to run this command again from the current folder, as typed: `route53-lake` when PATH finds this
+    very script, else its path (`.venv/bin/route53-lake` after `make run`), else `python -m flows.cli`."""
+    script = os.path.abspath(sys.argv[0]) if sys.argv and os.path.basename(sys.argv[0]) == PROG else None
+    if script is None:
+        return f"{shlex.quote(_from_here(sys.executable))} -m flows.cli"
+    on_path = shutil.which(PROG)
+    if on_path and os.path.samefile(on_path, script):
+        return PROG
+    return shlex.quote(_from_here(script))
+
+
+def _from_here(path: str) -> str:
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
 
 
 def check_runner(args: argparse.Namespace, settings: LakeSettings) -> None:
