@@ -110,6 +110,26 @@ def test_backfill_with_a_wrong_prefix_fails_once_before_any_child_run(prefect_se
     assert not (tmp_path / "lake").exists()
 
 
+def test_backfill_preflight_reads_public_keys_on_s3_before_any_child_run(prefect_server, s3, bucket, tmp_path):
+    """The pre-flight check (flows/checks.py) reads `digest_public_keys` from S3 once for the whole
+    backfill: keys that are there let every day verify its digests; keys that are not fail the
+    backfill before any child run, naming the file."""
+    from tests.source.test_digests import SignedTrail
+
+    signed = SignedTrail(s3, bucket)
+    settings = LakeSettings(source=f"s3://{bucket}", lake=str(tmp_path / "lake"), accounts=[ACCT], workers=1,
+                            digest_signatures="verify", digest_public_keys=signed.public_keys)
+    assert flows.backfill(start=D1, end=D1, settings=settings) == {D1.isoformat(): "COMPLETED"}
+    (manifest,) = (tmp_path / "lake" / MANIFESTS / f"delivery_date={D1}").glob("*.json")
+    assert json.loads(manifest.read_text())["digest_check"]["signatures_verified"] == 1
+
+    missing = f"s3://{bucket}/keys/nowhere.json"
+    elsewhere = settings.model_copy(update={"digest_public_keys": missing, "lake": str(tmp_path / "other")})
+    state = flows.backfill(start=D1, end=D1, settings=elsewhere, return_state=True)
+    assert state.is_failed() and f"digest_public_keys: cannot use {missing}" in state.message
+    assert not (tmp_path / "other").exists()
+
+
 def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_run(prefect_server, trail, monkeypatch):
     """Without a deployment the children run in threads of the parent's process, up to
     backfill_concurrency at once: the spans of their `list-day` tasks overlap (each waits for the
