@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.pipeline import DaySummary
+from flows.results import DaySummary
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "bytes_read")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from flows.pipeline import MANIFESTS, run_without_prefect
+from flows.lake.manifests import MANIFESTS
+from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from flows.storage.store import Store
 from schemas.tables import TABLES
@@ -132,8 +133,8 @@ def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_pa
     tables are left out of the pickle and restored with the full schema."""
     import pickle
 
-    from flows.pipeline import read_and_flatten
     from flows.source.listing import LogObject
+    from flows.source.reading import read_and_flatten
     from tests.conftest import a_record, gz, log_key, other_record, route53_record
 
     with_rows, without = log_key("123456789012", "2026-11-01"), log_key("123456789012", "2026-11-01", "0300", unique="OtherAbCdEfGhIjK")

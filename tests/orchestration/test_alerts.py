@@ -15,7 +15,7 @@ import pytest
 
 from flows import route53_lake as flows
 from flows.orchestration.automations import create, definitions
-from flows.pipeline import RunFailed
+from flows.results import RunFailed
 from flows.settings import LakeSettings
 from flows.storage.store import Store
 from tests.conftest import DATA

@@ -13,7 +13,8 @@ import pytest
 from prefect import get_client
 
 from flows import route53_lake as flows
-from flows.pipeline import MANIFESTS
+from flows.lake.manifests import MANIFESTS
+from flows.orchestration.fanout import BackfillFailed
 from flows.query.summary import lake_tag
 from flows.settings import LakeSettings
 from flows.storage.store import Store
@@ -85,7 +86,7 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
 
     monkeypatch.setattr(Store, "read_bytes", broken_d2)
     # the cause of the failed day, in one line, in the parent's message
-    with pytest.raises(flows.BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
+    with pytest.raises(BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
         flows.backfill(start=D1, end=D3, settings=settings_for(trail))
     published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
@@ -207,9 +208,8 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
     """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
     (when the folder is listed again) and ends after its staging returned, lock released."""
     from flows import pipeline
-    from flows.lake import publish as publishing
 
-    spans, began, original_current, original_stage = [], {}, publishing._current, pipeline.stage_folder
+    spans, began, original_current, original_stage = [], {}, pipeline.current_folder, pipeline.stage_folder
 
     def slow_current(*args):
         began[threading.get_ident()] = time.monotonic()
@@ -221,7 +221,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
         spans.append((began[threading.get_ident()], time.monotonic()))
         return staged
 
-    monkeypatch.setattr(publishing, "_current", slow_current)
+    monkeypatch.setattr(pipeline, "current_folder", slow_current)
     monkeypatch.setattr(pipeline, "stage_folder", timed_stage)
     errors = []
 

@@ -14,8 +14,8 @@ import pytest
 
 from flows.lake.manifests import MANIFESTS
 from flows.pipeline import run_without_prefect
+from flows.results import DigestMismatchError
 from flows.settings import LakeSettings
-from flows.source.digests import DigestMismatchError
 from tests.conftest import DATA, a_record, gz, route53_record
 from transforms.cloudtrail.integrity import Digest, PromisedFile, check, parse_public_keys, signature_problem, signing_string
 
