@@ -204,3 +204,20 @@ def test_staged_rows_are_the_same_whether_relabelled_split_or_cast(tmp_path, mon
     assert by_day["2026-11-01"].schema.field("ttl").type == pa.int64()
     assert by_day["2026-11-01"]["ttl"].to_pylist() == [300] * 5  # the cast rows too
     files.discard()
+
+
+def test_a_partition_that_fails_costs_only_itself_and_is_named(trail, tmp_path):
+    """Partitions are rebuilt in order (delivery_date=..., event_date=2026-11-01, event_date=2026-11-02):
+    the one in the middle is refused (its folder links outside the lake); the one after it is
+    still published, and the run fails naming the refused one."""
+    from flows.results import RunFailed
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (trail / "lake" / "events").mkdir(parents=True)
+    (trail / "lake" / "events" / "event_date=2026-11-01").symlink_to(outside)
+    with pytest.raises(RunFailed, match=r"partitions of 2026-11-02: .*symbolic link.* \(while rebuilding the partition event_date=2026-11-01\)"):
+        run_without_prefect(settings_for(trail), [DAY])
+    assert list(outside.iterdir()) == []
+    events = pq.read_table(trail / "lake" / "events" / "event_date=2026-11-02" / "part-0.parquet")
+    assert events["event_id"].to_pylist() == ["b"]
