@@ -12,7 +12,7 @@ def preflight(settings: LakeSettings) -> None:
     """What can be checked before any file is read: the public keys a verification needs (a local
     file is read by the settings themselves), and that a local lake can be written."""
     if settings.digest_signatures == "verify" and settings.digest_public_keys and settings.digest_public_keys.startswith("s3://"):
-        from flows.pipeline import read_public_keys
+        from flows.source.digests import read_public_keys
 
         read_public_keys(settings.digest_public_keys)  # SettingsError naming the file and the problem
     if not settings.lake.startswith("s3://"):

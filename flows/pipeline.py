@@ -1,39 +1,61 @@
-"""The pipeline's steps as plain functions: list, read and flatten, publish.
+"""The steps of a delivery day, and the one loop over a run's days (run_days) that both the Prefect
+flows (flows/route53_lake.py: each step a task with retries, concurrency, logs) and `--no-prefect`
+(run_without_prefect: each step called directly) run, so the two cannot drift apart:
 
-The Prefect flow wraps each in a task (retries, concurrency, logs); `--no-prefect` calls them
-directly. Both run the very same code, so they cannot drift apart.
+    find the trails -> list the day's folders -> per folder: read its files, then under the
+    folder's lake lock list it again, read what changed, check its digests and stage its rows
+    (flows/lake/publish.py) -> rebuild the partitions the day's folders touched.
+
+A step opens the stores it needs once and passes them down; settings cross task boundaries only.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from datetime import date
 
-from flows.lake.manifests import MANIFESTS, folder_changed, manifest_path, read_manifest  # noqa: F401 - re-exported
-from flows.lake.publish import ReconciliationError, Staged, publish_day, publish_partitions, stage_folder  # noqa: F401 - re-exported
-from flows.results import DayListing, DaySummary, FileResult, FolderFailure, RunSummary, describe  # noqa: F401 - re-exported
+from flows.lake.layout import Partition
+from flows.lake.manifests import LakeTarget, folder_changed
+from flows.lake.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder
+from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
 from flows.settings import LakeSettings
-from flows.source.digests import DigestMismatchError, check_digests  # noqa: F401 - re-exported: the step functions live here
-from flows.source.listing import DayFolder, Skipped, Trail, digest_folders, find_trails, list_day_folder
-from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool  # noqa: F401 - re-exported
+from flows.source.digests import check_digests, digest_text, public_keys_of
+from flows.source.listing import digest_folders, find_trails, list_day_folder
+from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool
 from flows.storage import scratch
-from flows.storage.store import Store, open_store
+from flows.storage.locks import lake_lock
+from flows.storage.spool import spool_result
+from flows.storage.store import Store, open_store, source_identity
 
+log = logging.getLogger("route53_lake")
+
+
+def lake_target(settings: LakeSettings) -> LakeTarget:
+    """The lake a step writes, opened once, with what the lake package needs of the settings."""
+    return LakeTarget(open_store(settings.lake), source_identity(settings.source), settings.event_sources,
+                      settings.drop_missing_files, settings.s3_put_options())
+
+
+# ---------------------------------------------------------------- the steps
 
 def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
     return find_trails(open_store(settings.source), settings.accounts)
 
 
 def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
-    """Every (account, region) folder of one delivery day that exists, with its log files."""
-    source = open_store(settings.source)
+    """Every (account, region) folder of one delivery day that exists (or that a manifest says
+    existed), with its log files."""
+    source, target = open_store(settings.source), lake_target(settings)
     listings = []
     for trail in trails:
         for region in settings.regions:
             unit = DayFolder(day, trail, region)
             objects, skipped = list_day_folder(source, unit)
-            if objects or skipped or open_store(settings.lake).exists(manifest_path(settings, unit)):
+            if objects or skipped or target.store.exists(target.manifest_path(unit)):
                 listings.append(DayListing(unit, objects, skipped, list_digests(settings, source, unit)))
     return listings
 
@@ -45,37 +67,125 @@ def list_digests(settings: LakeSettings, source: Store, unit: DayFolder) -> list
             if not e.is_dir and e.path.endswith(".json.gz")]
 
 
-class RunFailed(RuntimeError):
-    """Some day folders or partitions failed for a reason that is not the data; the rest was published."""
+def changed_folders(settings: LakeSettings, listings: list[DayListing]) -> tuple[list[DayListing], set[Partition]]:
+    """For a recheck: the folders whose listing differs from their manifest, and the partitions of
+    the others (still checked, so a rebuild that a crashed run left undone gets done)."""
+    source, target = open_store(settings.source), lake_target(settings)
+    unchanged = [x for x in listings if not folder_changed(target, source, x)]
+    return [x for x in listings if x not in unchanged], {p for x in unchanged for p in partitions_of_manifest(target, x)}
 
-    def __init__(self, run: RunSummary) -> None:
-        self.run = run
-        shown = "; ".join(f"{f.what}: {f.error}" for f in run.failures[:5])
-        more = f" (and {len(run.failures) - 5} more)" if len(run.failures) > 5 else ""
-        super().__init__(f"{len(run.failures)} part(s) of the run failed, the rest was published: {shown}{more}")
+
+def load_folder(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> Staged:
+    """Read one day folder's files (on `pool`'s worker processes, or here; spooled: nothing of a
+    folder's rows is held at once), then stage them (stage_under_lock)."""
+    spool = scratch.scratch_dir("spool")  # private (0700), removed below
+    try:
+        results = read_folder(settings, listing, spool, pool)
+        staged = stage_under_lock(settings, listing, results, spool, run_id)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    staged.reader_peak_mib = largest_peak_mib(results)
+    return staged
+
+
+def stage_under_lock(settings: LakeSettings, listing: DayListing, results: list[FileResult], spool: str,
+                     run_id: str) -> Staged:
+    """Stage a day folder under its lake lock (runs take turns whatever started them: the lake is the
+    arbiter, not a Prefect server): the folder listed again and what changed read again, so a run
+    that listed before a late file arrived, or was paused, never publishes an older view than the
+    lake has; then its digests checked and its rows staged."""
+    source, target = open_store(settings.source), lake_target(settings)
+    with lake_lock(target.store, f"folder-{target.unit_name(listing.unit)}", log):
+        listing, results = current_folder(settings, source, listing, results, spool)
+        findings = check_digests(source, listing, results, public_keys_of(settings) if listing.digests else None)
+        staged = stage_folder(target, listing, results, findings, run_id)
+    if staged.summary.digest_problems and settings.digest_policy == "fail":
+        staged.digest_failure = f"{listing.unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}"
+    return staged
+
+
+def current_folder(settings: LakeSettings, source: Store, listing: DayListing, results: list[FileResult],
+                   spool: str) -> tuple[DayListing, list[FileResult]]:
+    """The folder as it is now, and its files read as they are now: what was read after this run
+    listed is kept, anything added or changed since is read (the caller holds the folder's lock)."""
+    objects, skipped = list_day_folder(source, listing.unit)
+    listed_then = {o.path: o for o in listing.objects}
+    read_then = {r.path: r for r in results}
+    current = []
+    for obj in objects:
+        result = read_then.get(obj.path)
+        if result is None or listed_then.get(obj.path) != obj or result.size != obj.size:
+            result = spool_result(read_and_flatten(settings, obj, listing.unit.day, bool(listing.digests)), spool)
+        current.append(replace(result, mtime=obj.mtime))
+    return replace(listing, objects=objects, skipped=skipped), current
+
+
+def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
+    """The partitions, rebuilt where their staged inputs changed; how many were rebuilt."""
+    return publish_partitions(open_store(settings.lake), partitions, settings.s3_put_options())
+
+
+# ---------------------------------------------------------------- the loop
+
+@dataclass(frozen=True)
+class Steps:
+    """How run_days calls the steps: directly (run_without_prefect) or as Prefect tasks."""
+
+    list_day: Callable[[LakeSettings, list[Trail], date, bool], tuple[list[DayListing], set[Partition]]]
+    load: Callable[[LakeSettings, list[DayListing], str], Iterator[Staged | Exception]]  # one per listing, in order
+    publish: Callable[[LakeSettings, list[Partition]], int]
+    logger: logging.Logger | logging.LoggerAdapter | None = None  # where a failed folder is logged, if anywhere
+
+
+@dataclass
+class DayDone:
+    day: date
+    listings: list[DayListing]
+    partitions: set[Partition]  # checked, and rebuilt where their inputs changed
+    folders: list[DaySummary]
+    failures: list[FolderFailure]
+
+
+def run_days(settings: LakeSettings, trails: list[Trail], days: list[date], run: RunSummary, steps: Steps,
+             recheck: set[date] | frozenset = frozenset()) -> Iterator[DayDone]:
+    """The pipeline over delivery days, a day at a time (each yielded once published). Days in
+    `recheck` only read the folders that changed since their last run. A folder that fails for a
+    reason that is not the data (an I/O error, a lock never released) costs only that folder; the
+    run notes it (run.failures) and goes on."""
+    for day in days:
+        failed_before, folders = len(run.failures), []
+        listings, partitions = steps.list_day(settings, trails, day, day in recheck)
+        for listing, staged in zip(listings, steps.load(settings, listings, run.run_id), strict=True):
+            if isinstance(staged, Exception):
+                run.fail(listing.unit.folder, staged)
+                if steps.logger:
+                    steps.logger.error("%s failed: %s: %s", listing.unit.folder, type(staged).__name__, staged)
+                continue
+            run.largest_worker_mib = max(run.largest_worker_mib or 0, staged.reader_peak_mib or 0) or None
+            folders.append(staged.summary)
+            partitions |= staged.partitions
+            if staged.digest_failure:
+                run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
+        try:
+            run.partitions_rebuilt += steps.publish(settings, sorted(partitions))
+        except Exception as error:  # noqa: BLE001 - the other days are still published
+            run.fail(f"partitions of {day}", error)
+        run.folders += folders
+        yield DayDone(day, listings, partitions, folders, run.failures[failed_before:])
 
 
 def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = 1) -> RunSummary:
-    """The flow's steps called directly, no Prefect server: files are read and flattened in this
-    process (workers=1) or on a pool of worker processes (flows/source/reading.py). Each day's folders are
-    staged as they are read, then the partitions they touch are rebuilt. A folder that fails for a
-    reason that is not the data (an I/O error, a lock never released) costs only that folder: the
-    others are published, then RunFailed."""
+    """The run's steps called directly, no Prefect server: files are read and flattened in this
+    process (workers=1) or on a pool of worker processes (flows/source/reading.py). Failures are
+    raised once everything else is published (raise_failures)."""
     run = RunSummary(days=[d.isoformat() for d in days])
     scratch.sweep()
     trails, _ = list_trails(settings)
     pool = reading_pool(workers)
+    steps = Steps(list_day=_list_directly, load=_loading_directly(pool), publish=publish)
     try:
-        for day in days:
-            partitions = set()
-            for listing in list_day(settings, trails, day):
-                try:
-                    staged = load_folder(settings, listing, run, pool)
-                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                    run.fail(listing.unit.folder, error)
-                    continue
-                partitions |= staged.partitions
-            _publish(settings, partitions, run)
+        for _ in run_days(settings, trails, days, run, steps):
+            pass
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -83,34 +193,16 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     return run
 
 
-def load_folder(settings: LakeSettings, listing: DayListing, run: RunSummary, pool: Executor | None = None) -> Staged:
-    """Read one day folder's files (spooled: nothing of a folder's rows is held at once) and stage
-    them; notes the folder in the run."""
-    spool = scratch.scratch_dir("spool")  # private (0700), removed below
-    try:
-        results = read_folder(settings, listing, spool, pool)
-        run.largest_worker_mib = max(run.largest_worker_mib or 0, largest_peak_mib(results) or 0) or None
-        staged = stage_folder(settings, listing, results, read_and_flatten, run.run_id)
-    finally:
-        shutil.rmtree(spool, ignore_errors=True)
-    run.folders.append(staged.summary)
-    if staged.digest_failure:
-        run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
-    return staged
+def _list_directly(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool) -> tuple[list[DayListing], set[Partition]]:
+    listings = list_day(settings, trails, day)
+    return changed_folders(settings, listings) if changed_only else (listings, set())
 
 
-def raise_failures(run: RunSummary) -> None:
-    """Fail a run that had failures, once everything else is published: DigestMismatchError when
-    only digests disagreed (digest_policy fail), else RunFailed naming what failed and why."""
-    if run.failures and all(f.digest for f in run.failures):
-        raise DigestMismatchError("; ".join(f.error for f in run.failures))
-    if run.failures:
-        raise RunFailed(run)
-
-
-def _publish(settings: LakeSettings, partitions: set, run: RunSummary) -> None:
-    for partition in sorted(partitions):
-        try:
-            run.partitions_rebuilt += publish_partitions(settings, [partition])
-        except Exception as error:  # noqa: BLE001 - the other partitions are still published
-            run.fail(f"partition {partition.column}={partition.value}", error)
+def _loading_directly(pool: Executor | None):
+    def load(settings: LakeSettings, listings: list[DayListing], run_id: str) -> Iterator[Staged | Exception]:
+        for listing in listings:  # one at a time, each read on the pool
+            try:
+                yield load_folder(settings, listing, run_id, pool)
+            except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                yield error
+    return load

@@ -1,15 +1,69 @@
-"""What the pipeline's steps hand each other: a day folder's listing, one file read, what
-staging a folder did, and what a whole run did. Plain data, picklable (Dask carries them)."""
+"""What the pipeline's steps hand each other: the units of work (a trail, a day folder, a log
+object), a day folder's listing, one file read, what staging a folder did, and what a whole run
+did, and how a run that had failures fails. Plain data, picklable (Dask carries them); the source
+and the lake packages both import them from here, so the lake never imports the source."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 import pyarrow as pa
 
-from flows.source.listing import DayFolder, LogObject, Skipped
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
+
+
+@dataclass(frozen=True)
+class Trail:
+    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT. An account that joined an
+    organization and kept its own trail has two: both are read, and events they share are kept once."""
+
+    account: str
+    org_id: str | None = None
+
+    def sort_key(self) -> tuple[str, str]:
+        return self.account, self.org_id or ""
+
+    @property
+    def folder(self) -> str:
+        return f"AWSLogs/{self.org_id}/{self.account}" if self.org_id else f"AWSLogs/{self.account}"
+
+
+@dataclass(frozen=True)
+class DayFolder:
+    """The unit of work and of replacement: one account, region and delivery day."""
+
+    day: date
+    trail: Trail
+    region: str
+
+    @property
+    def folder(self) -> str:
+        return f"{self.trail.folder}/CloudTrail/{self.region}/{self.day:%Y/%m/%d}"
+
+    def output_name(self, source: str) -> str:
+        """Name of the files this unit stages in every partition it touches, and of its manifest.
+        `source` is the source's identity (flows.storage.store.source_identity), so a rerun replaces exactly
+        what the unit staged before however the location is spelt. The trail (with or without an
+        organization) is part of the name: an account logged by two trails is two units."""
+        trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
+        return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
+
+
+@dataclass(frozen=True)
+class LogObject:
+    path: str  # relative to the source root
+    size: int
+    etag: str | None
+    mtime: float | None = None  # local sources only
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
 
 
 @dataclass
@@ -125,7 +179,8 @@ class RunSummary:
 
     def fail(self, what: str, error: Exception) -> None:
         """Note that one part of the run failed (for a reason that is not the data); the run goes on."""
-        self.failures.append(FolderFailure(what, f"{type(error).__name__}: {error}"))
+        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", []))  # e.g. which partition
+        self.failures.append(FolderFailure(what, f"{type(error).__name__}: {error}{notes}"))
 
     def describe(self) -> str:
         names = ("files_listed", "records_read", "route53_records", "events_written",
@@ -137,3 +192,27 @@ class RunSummary:
         failed = f"; FAILED: {len(self.failures)}" if self.failures else ""
         return (f"{len(self.days)} delivery day(s), {len(self.folders)} folder(s); {counts}; "
                 f"partitions rebuilt: {self.partitions_rebuilt}{memory}{failed}")
+
+
+class DigestMismatchError(RuntimeError):
+    """CloudTrail's digests disagree with the bucket (digest_policy = fail). The day is published
+    and its manifest lists the findings."""
+
+
+class RunFailed(RuntimeError):
+    """Some day folders or partitions failed for a reason that is not the data; the rest was published."""
+
+    def __init__(self, run: RunSummary) -> None:
+        self.run = run
+        shown = "; ".join(f"{f.what}: {f.error}" for f in run.failures[:5])
+        more = f" (and {len(run.failures) - 5} more)" if len(run.failures) > 5 else ""
+        super().__init__(f"{len(run.failures)} part(s) of the run failed, the rest was published: {shown}{more}")
+
+
+def raise_failures(run: RunSummary) -> None:
+    """Fail a run that had failures, once everything else is published: DigestMismatchError when
+    only digests disagreed (digest_policy fail), else RunFailed naming what failed and why."""
+    if run.failures and all(f.digest for f in run.failures):
+        raise DigestMismatchError("; ".join(f.error for f in run.failures))
+    if run.failures:
+        raise RunFailed(run)

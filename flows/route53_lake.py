@@ -40,23 +40,13 @@ from prefect.context import FlowRunContext  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
+from flows import pipeline  # noqa: E402
 from flows.checks import check_before_any_work  # noqa: E402
-from flows.lake.partitions import Partition  # noqa: E402
-from flows.lake.publish import Staged, partitions_of_manifest, publish_partitions  # noqa: E402
+from flows.lake.layout import Partition  # noqa: E402
+from flows.lake.publish import Staged  # noqa: E402
 from flows.orchestration import fanout, outcome  # noqa: E402
-from flows.orchestration.fanout import BackfillFailed  # noqa: E402, F401 - raised by backfill; tests and callers catch it here
-from flows.pipeline import (  # noqa: E402
-    DayListing,
-    FolderFailure,
-    RunSummary,
-    describe,
-    folder_changed,
-    list_day,
-    list_trails,
-    load_folder,
-)
+from flows.results import DayListing, RunSummary, Trail, describe  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
-from flows.source.listing import Trail  # noqa: E402
 from flows.source.reading import fork_server, reading_pool  # noqa: E402
 from flows.storage import scratch  # noqa: E402
 
@@ -98,7 +88,7 @@ _IO = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_condition_fn": _r
 
 @task(name="find-accounts", **_IO)
 def find_accounts(settings: LakeSettings) -> list[Trail]:
-    trails, skipped = list_trails(settings)
+    trails, skipped = pipeline.list_trails(settings)
     logger = get_run_logger()
     logger.info("%d account folder(s): %s", len(trails), ", ".join(t.folder for t in trails) or "none")
     for s in skipped:
@@ -110,17 +100,16 @@ def find_accounts(settings: LakeSettings) -> list[Trail]:
 def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> tuple[list[DayListing], set[Partition]]:
     """The day's folders to read, and (for a recheck) the partitions of the folders that have not
     changed: those are still checked, so a rebuild that a crashed run left undone gets done."""
-    listings = list_day(settings, trails, day)
+    listings = pipeline.list_day(settings, trails, day)
     logger = get_run_logger()
     for listing in listings:
         for s in listing.skipped:
             logger.info("%s: skipped %s: %s", day, s.path, s.reason)
     partitions = set()
     if changed_only:
-        unchanged = [x for x in listings if not folder_changed(settings, x)]
-        listings = [x for x in listings if x not in unchanged]
-        partitions = {p for x in unchanged for p in partitions_of_manifest(settings, x)}
-        logger.info("%s: %d folder(s) unchanged since their last run, %d to read again", day, len(unchanged), len(listings))
+        listed = len(listings)
+        listings, partitions = pipeline.changed_folders(settings, listings)
+        logger.info("%s: %d folder(s) unchanged since their last run, %d to read again", day, listed - len(listings), len(listings))
     logger.info("%s: %d log file(s) in %d folder(s) to read", day, sum(len(x.objects) for x in listings), len(listings))
     return listings, partitions
 
@@ -131,26 +120,24 @@ def _folder_task_name() -> str:
 
 
 @task(name="read-and-stage-folder", task_run_name=_folder_task_name, **_IO)
-def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> tuple[Staged, int | None]:
+def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> Staged:
     """Read a day folder's files (on the run's worker processes, or in this Dask worker) and stage
-    its rows in the lake, under the folder's lake lock (runs take turns whatever started them: the
-    lake is the arbiter, not this Prefect server). One task per folder: a task run costs tens of
-    milliseconds, as much as reading a small file, and a night of a large organisation has
-    hundreds of thousands of files. Returns what was staged and the readers' peak memory (MiB)."""
-    part = RunSummary(days=[listing.unit.day.isoformat()], run_id=run_id)
-    staged = load_folder(settings, listing, part, pool)
+    its rows in the lake, under the folder's lake lock (flows/pipeline.py). One task per folder: a
+    task run costs tens of milliseconds, as much as reading a small file, and a night of a large
+    organisation has hundreds of thousands of files."""
+    staged = pipeline.load_folder(settings, listing, run_id, pool)
     logger = get_run_logger()
     for uri, message in staged.rejected_files:
         logger.warning("quarantined %s: %s", uri, message)
     logger.info(describe(staged.summary))
-    return staged, part.largest_worker_mib
+    return staged
 
 
 @task(name="publish-partitions", **_IO)
 def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
     """The partitions the day's folders staged into, rebuilt (deduplicated, sorted, one file each)
     where their inputs changed, each under its partition's lake lock."""
-    rebuilt = publish_partitions(settings, partitions)
+    rebuilt = pipeline.publish(settings, partitions)
     get_run_logger().info("%d partition(s) checked, %d rebuilt", len(partitions), rebuilt)
     return rebuilt
 
@@ -200,13 +187,12 @@ def task_runner_for(settings: LakeSettings):
 
 
 def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -> tuple[RunSummary, outcome.RunReport]:
-    """The pipeline over delivery days, with a progress artifact: the run's summary and its report
-    (outcome.RunReport: table rows, the event dates published or checked, events sent; the
-    artifacts and the final state come after, in outcome.finish). Days in `recheck` only read the
-    folders that changed since their last run.
+    """The pipeline's loop over delivery days (pipeline.run_days) with its steps as tasks, and a
+    progress artifact: the run's summary and its report (outcome.RunReport: table rows, the event
+    dates published or checked, events sent; the artifacts and the final state come after, in
+    outcome.finish). Days in `recheck` only read the folders that changed since their last run.
     One task per day folder reads and stages it: on threads, the parsing runs on a pool of worker
     processes shared by the run; on Dask, in the Dask workers. Tasks and results pickle."""
-    logger = get_run_logger()
     scratch.sweep()
     run = RunSummary(days=[d.isoformat() for d in days], run_id=str(prefect.runtime.flow_run.id or uuid.uuid4().hex))
     # first: the reading processes start while the run finds and lists its folders
@@ -215,37 +201,42 @@ def publish_days(settings: LakeSettings, days: list[date], recheck: set[date]) -
     try:
         progress = create_progress_artifact(progress=0.0, description=f"{len(days)} delivery day(s)")
         trails = find_accounts(settings)
-        for number, day in enumerate(days):
-            started, failed_before = time.monotonic(), len(run.failures)
-            listings, partitions = list_delivery_day(settings, trails, day, changed_only=day in recheck)
-            futures = [load.submit(settings, listing, run.run_id, pool) for listing in listings]
-            folders, total, done = [], sum(len(x.objects) for x in listings) or 1, 0
-            for listing, future in zip(listings, futures, strict=True):
-                try:
-                    staged, peak = future.result()
-                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                    run.fail(listing.unit.folder, error)
-                    logger.error("%s failed: %s: %s", listing.unit.folder, type(error).__name__, error)
-                    continue
-                finally:
-                    done += len(listing.objects)
-                    update_progress_artifact(progress, 100 * (number + done / total) / len(days))
-                run.largest_worker_mib = max(run.largest_worker_mib or 0, peak or 0) or None
-                folders.append(staged.summary)
-                partitions |= staged.partitions
-                if staged.digest_failure:
-                    run.failures.append(FolderFailure(listing.unit.folder, staged.digest_failure, digest=True))
-            try:
-                run.partitions_rebuilt += publish(settings, sorted(partitions))
-            except Exception as error:  # noqa: BLE001 - the other days are still published
-                run.fail(f"partitions of {day}", error)
-            run.folders += folders
-            report.day(settings, day, listings, partitions, folders, run.failures[failed_before:], time.monotonic() - started)
-            update_progress_artifact(progress, 100 * (number + 1) / len(days))
+        tracker = _Progress(progress, len(days))
+        steps = pipeline.Steps(list_day=list_delivery_day, load=tracker.loading(pool), publish=publish, logger=get_run_logger())
+        started = time.monotonic()
+        for done in pipeline.run_days(settings, trails, days, run, steps, recheck):
+            report.day(settings, done.day, done.listings, done.partitions, done.folders, done.failures, time.monotonic() - started)
+            tracker.day_done()
+            started = time.monotonic()
     finally:
         if pool:  # every read is done: the workers end while the run writes its summaries
             pool.shutdown(wait=False, cancel_futures=True)
     return run, report
+
+
+class _Progress:
+    """The run's progress artifact: a day's share grows as its folders are staged."""
+
+    def __init__(self, artifact, days: int) -> None:
+        self.artifact, self.days, self.number = artifact, days, 0
+
+    def loading(self, pool: Executor | None):
+        def load_all(settings: LakeSettings, listings: list[DayListing], run_id: str):
+            futures = [load.submit(settings, listing, run_id, pool) for listing in listings]
+            total, done = sum(len(x.objects) for x in listings) or 1, 0
+            for listing, future in zip(listings, futures, strict=True):
+                try:
+                    yield future.result()
+                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                    yield error
+                finally:
+                    done += len(listing.objects)
+                    update_progress_artifact(self.artifact, 100 * (self.number + done / total) / self.days)
+        return load_all
+
+    def day_done(self) -> None:
+        self.number += 1
+        update_progress_artifact(self.artifact, 100 * self.number / self.days)
 
 
 def run_name(prefix: str, first, last=None) -> str:

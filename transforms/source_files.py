@@ -1,6 +1,6 @@
 """A day folder's manifest -> its rows of the source_files table: completeness as data.
 
-The manifest (flows/pipeline.py, `manifest_bytes`) already knows every file read and what the
+The manifest (flows/lake/manifests.py, `manifest_document`) already knows every file read and what the
 CloudTrail digests said about the folder; this states it as rows an analyst can query: one per
 file read, plus one per file a digest lists that the bucket did not have (`was_read` false).
 Key: source_file. Sorted by source_file, so the same manifest gives the same table.
@@ -18,7 +18,7 @@ from schemas.tables import SOURCE_FILES
 
 # <account>_CloudTrail_<region>_<YYYYMMDD>T<HHmm>Z[_]<unique>.json.gz: the delivery minute.
 _DELIVERED = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4})Z_?[A-Za-z0-9]*\.json\.gz$")
-_UNREADABLE_DIGEST = "unreadable digest "  # pipeline.check_digests lists such digests among `missing`
+_UNREADABLE_DIGEST = "unreadable digest "  # flows.source.digests.check_digests lists such digests among `missing`
 
 
 def delivered_at(uri: str) -> datetime | None:

@@ -21,7 +21,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from flows.checks import preflight, writable_folder  # noqa: F401 - writable_folder: imported from here by callers
+from flows.checks import preflight
 from flows.cli.errors import (
     BAD_ARGUMENTS,
     DONE,
@@ -115,7 +115,7 @@ def run_main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         debug_traceback(args.debug)
         return fail(explain_failure(exc, settings.source, settings.lake), FAILED)
-    from flows.pipeline import describe
+    from flows.results import describe
 
     for folder in run.folders:
         print(describe(folder))

@@ -11,25 +11,35 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
-from flows.results import DayListing, DaySummary, FileResult
-from flows.settings import LakeSettings
-from flows.source.listing import DayFolder
-from flows.storage.store import Store, open_store, source_identity
+from flows.results import DayFolder, DayListing, DaySummary, FileResult
+from flows.storage.store import Store
 from transforms.cloudtrail.integrity import DigestFindings
 
 MANIFESTS = "_manifests"
 log = logging.getLogger("route53_lake")
 
 
-def manifest_path(settings: LakeSettings, unit: DayFolder) -> str:
-    return f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{unit_name(settings, unit)}.json"
+@dataclass(frozen=True)
+class LakeTarget:
+    """The lake a step writes, opened once by the step (flows/pipeline.py), with what the lake
+    package needs of the run's settings: the source's identity (it names each day folder's files and
+    manifest, the same however the source is spelt), the eventSources kept, whether rows of files
+    gone from the source are dropped, and the options of every PUT."""
 
+    store: Store
+    source_id: str
+    event_sources: list[str] = field(default_factory=list)
+    drop_missing_files: bool = False
+    put_options: dict[str, str] = field(default_factory=dict)
 
-def unit_name(settings: LakeSettings, unit: DayFolder) -> str:
-    """The name a day folder's staged files and manifest carry; the same however the source is spelt."""
-    return unit.output_name(source_identity(settings.source))
+    def unit_name(self, unit: DayFolder) -> str:
+        """The name a day folder's staged files and manifest carry."""
+        return unit.output_name(self.source_id)
+
+    def manifest_path(self, unit: DayFolder) -> str:
+        return f"{MANIFESTS}/delivery_date={unit.day.isoformat()}/{self.unit_name(unit)}.json"
 
 
 def read_manifest(lake: Store, path: str) -> dict:
@@ -61,17 +71,15 @@ def files_in_source(manifest: dict) -> list[dict]:
 RACY_SECONDS = 2.0
 
 
-def folder_changed(settings: LakeSettings, listing: DayListing) -> bool:
+def folder_changed(target: LakeTarget, source: Store, listing: DayListing) -> bool:
     """Whether a day folder differs from what its manifest says was read last time: a late file,
     a removed one, or one whose content changed: size or ETag; for a local file its modification
     time, and its SHA-256 when the time is too close to the run to prove anything (git's "racily
     clean" rule). A folder never published has changed. A quiet night costs listings, no reads."""
-    lake = open_store(settings.lake)
-    path = manifest_path(settings, listing.unit)
+    lake, path = target.store, target.manifest_path(listing.unit)
     manifest = read_manifest(lake, path)
     if not manifest or manifest.get("damaged"):
         return True
-    source = open_store(settings.source)
     written = lake.modified(path) or float("inf")
     known = {f["uri"]: f for f in files_in_source(manifest)}
     listed = {source.uri_of(o.path): o for o in listing.objects}
@@ -98,22 +106,26 @@ def file_entry(result: FileResult) -> dict:
             "parsed": result.parsed, "in_source": True}
 
 
-def manifest_bytes(settings: LakeSettings, listing: DayListing, results: list[FileResult], summary: DaySummary,
-                   findings: DigestFindings | None = None, missing: list[dict] | None = None,
-                   staged_sha256: dict[str, str] | None = None, source_files_run_id: str | None = None) -> bytes:
+def manifest_document(target: LakeTarget, listing: DayListing, results: list[FileResult], summary: DaySummary,
+                      findings: DigestFindings | None = None, missing: list[dict] | None = None) -> dict:
     """What a later run needs to tell whether the folder changed, and what an analyst needs to see
-    what was loaded. Deterministic: a rerun over the same input writes the same bytes."""
+    what was loaded. Built once per folder: its source_files rows are taken from it, then what
+    staging did is added (staged_sha256, source_files_run_id) and it is written (manifest_bytes)."""
     files = [file_entry(r) for r in results] + [{**f, "in_source": False} for f in missing or []]
-    manifest = {
-        "source": source_identity(settings.source),
-        "event_sources": settings.event_sources,
+    return {
+        "source": target.source_id,
+        "event_sources": target.event_sources,
         "folder": listing.unit.folder,
         "files": sorted(files, key=lambda f: f["uri"]),
         "skipped": [asdict(s) for s in listing.skipped],
         "counts": {k: v for k, v in asdict(summary).items() if k != "outputs"},
         "outputs": summary.outputs,
-        "staged_sha256": staged_sha256 or {},  # a rerun leaves a staged file alone when its bytes would not change
-        "source_files_run_id": source_files_run_id,  # the run that staged the folder's source_files rows as they are
+        "staged_sha256": {},  # a rerun leaves a staged file alone when its bytes would not change
+        "source_files_run_id": None,  # the run that staged the folder's source_files rows as they are
         "digest_check": None if findings is None else {**asdict(findings), "ok": findings.ok},
     }
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    """Deterministic: a rerun over the same input writes the same bytes."""
     return json.dumps(manifest, indent=2, sort_keys=True).encode()

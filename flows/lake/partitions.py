@@ -9,11 +9,11 @@ staged files; a partition is rebuilt from all the staged files present, under th
 lock, and swapped in whole (a rename on a local lake, one PUT on S3), so at every moment a reader
 sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it.
 
-Which copy of a duplicated event is kept: the earliest delivered (delivery_date, then the
-delivery minute in the log file's name), then the smaller (source_file, record_index), so the
-choice is the same whatever order runs happened in; its record_changes rows are exactly that
-copy's. The dedup and the sort run in DuckDB with a memory limit, spilling to disk beyond it, so
-a partition larger than memory is rebuilt in bounded memory.
+Which copy of a duplicated event is kept (`layout.kept_copy_order`): the earliest delivered
+(delivery_date, then the delivery minute in the log file's name), then the smaller (source_file,
+record_index), so the choice is the same whatever order runs happened in; its record_changes rows
+are exactly that copy's (flows/lake/layout.py). The dedup and the sort run in DuckDB with a memory
+limit, spilling to disk beyond it, so a partition larger than memory is rebuilt in bounded memory.
 
 A partition remembers what it was built from (`_state/partitions/`: staged names, sizes, ETags or
 modification times); a rebuild whose inputs have not changed is skipped, and one a crash left
@@ -26,62 +26,23 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.lake.duckdb_work import duckdb_connection
+from flows.lake.layout import VISIBLE, Partition, kept_copy_order
+from flows.lake.legacy import adopt, legacy_files, remove
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.locks import lake_lock
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Entry, Store
-from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
+from schemas.tables import EVENTS, RECORD_CHANGES, Table
 
-STAGING = "_staging"
-STATE = "_state/partitions"
-VISIBLE = "part-0.parquet"
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
 SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
 log = logging.getLogger("route53_lake")
-
-# Tables rebuilt together: record_changes follows the copies of events that events keeps.
-GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
-_DELIVERY_MINUTE = r"_(\d{8}T\d{4}Z)_[^/]*$"  # from CloudTrail's file name: ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...
-
-
-@dataclass(frozen=True, order=True)
-class Partition:
-    column: str  # event_date or delivery_date
-    value: str  # YYYY-MM-DD
-
-    @property
-    def tables(self) -> tuple[Table, ...]:
-        return GROUPS[self.column]
-
-    @property
-    def lock_name(self) -> str:
-        return f"partition-{self.column}={self.value}"
-
-    def staging_folder(self, table: Table) -> str:
-        return f"{STAGING}/{table.name}/{self.column}={self.value}"
-
-    def visible_folder(self, table: Table) -> str:
-        return f"{table.name}/{self.column}={self.value}"
-
-    @property
-    def state_path(self) -> str:
-        return f"{STATE}/{self.column}={self.value}.json"
-
-
-def partition_of(path: str) -> Partition:
-    """The partition a lake file belongs to: [_staging/]<table>/<column>=<value>/<name>.parquet."""
-    column, _, value = next(part for part in path.split("/") if "=" in part).partition("=")
-    return Partition(column, value)
-
-
-def staged_path(table: Table, value: str, name: str) -> str:
-    return f"{STAGING}/{table.name}/{table.partition.name}={value}/{name}.parquet"
 
 
 def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> bool:
@@ -91,23 +52,20 @@ def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> b
             lake.remove_stale_temporaries(partition.visible_folder(table))
             lake.remove_stale_temporaries(partition.staging_folder(table))
         staged = {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
-        legacy = {t.name: [e for e in _parquet_entries(lake, partition.visible_folder(t)) if _name(e) != VISIBLE]
-                  for t in partition.tables}
+        legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
         built_from = _fingerprint(staged)
         if not any(legacy.values()) and _read_state(lake, partition) == built_from:
             return False
         if any(legacy.values()):
-            staged = _adopt_legacy_files(lake, partition, legacy)
+            adopt(lake, partition, legacy)
+            staged = {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
             built_from = _fingerprint(staged)
         work = scratch_dir("rebuild")
         try:
             _rebuild(lake, partition, staged, work, put_options)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        for entries in legacy.values():  # their rows are in the new file, and staged
-            for entry in entries:
-                lake.delete(entry.path)
-
+        remove(lake, legacy)
         lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
         return True
 
@@ -132,30 +90,11 @@ def _read_state(lake: Store, partition: Partition) -> dict | None:
         return None  # never built, or the state is damaged: rebuild
 
 
-def _adopt_legacy_files(lake: Store, partition: Partition, legacy: dict[str, list[Entry]]) -> dict[str, list[Entry]]:
-    """Files an earlier version of route53-lake wrote straight into the visible partition (one per
-    day folder) are copied into staging first, so their rows are kept and deduplicated like any."""
-    for table in partition.tables:
-        for entry in legacy[table.name]:
-            lake.write_bytes(f"{partition.staging_folder(table)}/legacy-{_name(entry)}", lake.read_bytes(entry.path))
-    return {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
-
-
 def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
-    # Imported here, not at the top: DuckDB maps ~90 MB of address space when loaded, which a process
-    # capped by address space (a container limit) needs for reading files before any rebuild.
-    import duckdb
-
     local = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
     pa.default_memory_pool().release_unused()  # what staging freed goes back to the system before DuckDB takes its share
-    # One thread and no insertion order: what lets the window, the join and the sort stay within the
-    # memory limit and spill beyond it (with two threads a partition of a million events ran out of it).
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": os.path.join(work, "spill"),
-                                 "threads": 1, "preserve_insertion_order": False,
-                                 "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb_connection(DUCKDB_MEMORY, work)
     try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("set enable_progress_bar = false")  # it drew on the terminal of a long rebuild
         for table, queries in _queries(con, partition, local):
             target = f"{partition.visible_folder(table)}/{VISIBLE}"
             if not queries:
@@ -204,8 +143,7 @@ def _queries(con, partition: Partition, local: dict[str, list[str]]):
             from {_files_sql(events)} e join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file
             qualify row_number() over (
                 partition by e.event_id
-                order by e.delivery_date, regexp_extract(e.source_file, '{_DELIVERY_MINUTE}', 1), e.source_file, e.record_index,
-                         c.staged_as) = 1""")
+                order by {kept_copy_order("e")}, c.staged_as) = 1""")
         join = ("join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file "
                 "join kept k on k.copy = c.copy and k.record_index = e.record_index")
         ranges = _time_ranges(con)

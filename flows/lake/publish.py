@@ -1,44 +1,35 @@
-"""Publishing: a day folder's rows are staged (under the folder's lock), then every partition they
-touch is rebuilt from all that is staged for it (under the partition's lock; flows/lake/partitions.py).
+"""Publishing: a day folder's rows are staged, then every partition they touch is rebuilt from
+all that is staged for it (under the partition's lock; flows/lake/partitions.py).
 
-Staging a folder, under its lock:
-1. list the folder again, and read what changed since this run listed it: a run that listed
-   before a late file arrived, or was paused, never publishes an older view than the lake has;
-2. keep the rows of files an earlier run read that the source no longer has (retention, an S3
+The caller (the step, flows/pipeline.py) holds the folder's lock, has listed the folder again,
+read what changed since and checked the digests; here the rows are only written:
+1. keep the rows of files an earlier run read that the source no longer has (retention, an S3
    lifecycle rule): the lake outlives CloudTrail's retention. `drop_missing_files` drops them;
-3. check that the counts reconcile, then replace the folder's staged files and its manifest.
+2. check that the counts reconcile, then replace the folder's staged files and its manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.lake.manifests import manifest_bytes, manifest_path, read_manifest, unit_name
-from flows.lake.partitions import STAGING, Partition, partition_of, refresh, staged_path
-from flows.lake.staging import StagedFiles, commit_staged, count_events
+from flows.lake.layout import STAGING, Partition, partition_of, staged_path
+from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest
+from flows.lake.partitions import refresh
+from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
-from flows.settings import LakeSettings
-from flows.source.digests import DigestMismatchError, check_digests, digest_text
-from flows.source.listing import LogObject, list_day_folder
-from flows.storage.locks import lake_lock
-from flows.storage.spool import rows_of, spool_result
-from flows.storage.store import Store, open_store
+from flows.storage.spool import rows_of
+from flows.storage.store import Store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES
+from transforms.cloudtrail.integrity import DigestFindings
 from transforms.source_files import source_file_rows
-
-log = logging.getLogger("route53_lake")
-Reader = Callable[[LakeSettings, LogObject, date, bool], FileResult]
 
 
 class ReconciliationError(RuntimeError):
@@ -51,98 +42,90 @@ class Staged:
     partitions: set[Partition]  # to rebuild: those the folder stages into now, and those it staged into before
     digest_failure: str | None = None  # digest_policy fail: what to fail the run with, once the rows are published
     rejected_files: list[tuple[str, str]] = field(default_factory=list)  # (uri, why) of each file quarantined whole
-
-    def raise_digest_failure(self) -> None:
-        if self.digest_failure:
-            raise DigestMismatchError(self.digest_failure)
+    reader_peak_mib: int | None = None  # peak RSS of the largest process that read the folder's files
 
 
-def stage_folder(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
+def stage_folder(target: LakeTarget, listing: DayListing, results: list[FileResult], findings: DigestFindings | None,
                  run_id: str | None = None) -> Staged:
-    """Stage one day folder's rows, streaming them a file at a time (flows/lake/staging.py). run_id: the
-    run's id, for source_files (the Prefect flow run's id, or the command line's own)."""
-    lake, unit, name = open_store(settings.lake), listing.unit, unit_name(settings, listing.unit)
-    with lake_lock(lake, f"folder-{name}", log):
-        files = StagedFiles(name)
-        try:
-            listing, results = _current(settings, listing, results, read, files.work)
-            previous = read_manifest(lake, manifest_path(settings, unit))
-            uris = {r.uri for r in results}
-            missing = [] if settings.drop_missing_files else [f for f in previous.get("files", []) if f["uri"] not in uris]
-            carried = _carried(lake, previous.get("outputs", []), {f["uri"] for f in missing}, files.work)
-            quarantined, kinds = 0, Counter()
-            for uri, result in sorted([(r.uri, r) for r in results] + list(carried.items()), key=lambda item: item[0]):
-                # one file's rows in memory at a time, in the order of their names, whether read now or carried
-                files.add(EVENTS, rows_of(result, EVENTS))
-                files.add(RECORD_CHANGES, rows_of(result, RECORD_CHANGES))
-                quarantine = rows_of(result, QUARANTINE)
-                files.add(QUARANTINE, quarantine, unit.day.isoformat())
-                if uri not in carried:  # quarantine counts are of what was read now
-                    quarantined += pc.sum(pc.is_valid(quarantine["record_index"])).as_py() or 0
-                    kinds.update(quarantine["error_kind"].to_pylist())
-            built = files.close()
-            counts = count_events(files.local_paths(EVENTS), files.work)
-            summary = DaySummary(
-                delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
-                files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
-                bytes_read=sum(r.size for r in results), records_read=sum(r.records_read or 0 for r in results),
-                route53_records=sum(r.route53_records for r in results), events_written=counts.distinct,
-                duplicates_dropped=counts.rows - counts.distinct, record_changes_written=counts.changes_of_kept,
-                records_quarantined=quarantined, keys_skipped=len(listing.skipped), rejected_kinds=dict(kinds),
-                files_missing=len(missing), events_from_missing_files=sum(rows_of(c, EVENTS).num_rows for c in carried.values()),
-                files_not_parsed=sum(not r.parsed for r in results),
-            )
-            changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
-            reconcile(summary, counts.changes_of_all, changes_staged, len(results))
-            findings = check_digests(settings, listing, results)
-            summary.digest_problems = 0 if findings is None else len(findings.problems)
-
-            files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), name)
-            summary.outputs = sorted([*built, files_path])
-            # completeness as data: the manifest's files as rows, with the id of the run that first staged
-            # them as they are. They are compared without it, so a rerun over the same input stages the
-            # same bytes and nothing is rebuilt.
-            document = json.loads(manifest_bytes(settings, listing, results, summary, findings, missing))
-            hashes = {path: f.sha256 for path, f in built.items()}
-            hashes[files_path] = hashlib.sha256(staged_bytes(source_file_rows(document, run_id=None))).hexdigest()
-            before = previous.get("staged_sha256", {})
-            staged_by = previous.get("source_files_run_id") if before.get(files_path) == hashes[files_path] else run_id
-            put_options = settings.s3_put_options()
-            for path, staged in built.items():
-                # an identical staged file is left alone, so the partitions it feeds need no rebuild
-                if before.get(path) != staged.sha256 or not lake.exists(path):
-                    commit_staged(lake, staged, path, put_options)
-            if before.get(files_path) != hashes[files_path] or not lake.exists(files_path):
-                lake.write_bytes(files_path, staged_bytes(source_file_rows(document, run_id=staged_by)), **put_options)
-        finally:
-            files.discard()
-        earlier = set(previous.get("outputs", []))
-        for stale in sorted(p for p in earlier - set(summary.outputs) if p.startswith(f"{STAGING}/")):
-            lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild
-        manifest = manifest_bytes(settings, listing, results, summary, findings, missing, staged_sha256=hashes,
-                                  source_files_run_id=staged_by)
-        lake.write_bytes(manifest_path(settings, unit), manifest, **put_options)
-    failure = None
-    if summary.digest_problems and settings.digest_policy == "fail":
-        failure = f"{unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}"
+    """Stage one day folder's rows, streaming them a file at a time (flows/lake/staging.py), then
+    its manifest. The caller holds the folder's lock; `listing` and `results` are the folder as it
+    is now, `findings` what its digests said. run_id: the run's id, for source_files."""
+    lake, unit = target.store, listing.unit
+    previous = read_manifest(lake, target.manifest_path(unit))
+    files = StagedFiles(target.unit_name(unit))
+    try:
+        uris = {r.uri for r in results}
+        missing = [] if target.drop_missing_files else [f for f in previous.get("files", []) if f["uri"] not in uris]
+        carried = _carried(lake, previous.get("outputs", []), {f["uri"] for f in missing}, files.work)
+        quarantined, kinds = _add_rows(files, listing, results, carried)
+        built = files.close()
+        counts = count_events(files.local_paths(EVENTS), files.work)
+        summary = _summary(listing, results, counts, quarantined, kinds, missing, carried, findings)
+        changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
+        reconcile(summary, counts.changes_of_all, changes_staged, len(results))
+        files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), files.unit_name)
+        summary.outputs = sorted([*built, files_path])
+        manifest = manifest_document(target, listing, results, summary, findings, missing)
+        _commit(target, built, files_path, manifest, previous, run_id)
+    finally:
+        files.discard()
+    earlier = set(previous.get("outputs", []))
+    for stale in sorted(p for p in earlier - set(summary.outputs) if p.startswith(f"{STAGING}/")):
+        lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild (flows/lake/legacy.py)
+    lake.write_bytes(target.manifest_path(unit), manifest_bytes(manifest), **target.put_options)
     rejected = [(r.uri, r.quarantine["error_message"][0].as_py()) for r in results if r.rejected and r.quarantine.num_rows]
-    return Staged(summary, {partition_of(p) for p in set(summary.outputs) | earlier}, failure, rejected)
+    return Staged(summary, {partition_of(p) for p in set(summary.outputs) | earlier}, None, rejected)
 
 
-def _current(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
-             spool: str) -> tuple[DayListing, list[FileResult]]:
-    """The folder as it is now, and its files read as they are now: what was read after this run
-    listed is kept, anything added or changed since is read (here, under the folder's lock)."""
-    objects, skipped = list_day_folder(open_store(settings.source), listing.unit)
-    listed_then = {o.path: o for o in listing.objects}
-    read_then = {r.path: r for r in results}
-    current = []
-    for obj in objects:
-        result = read_then.get(obj.path)
-        if result is None or listed_then.get(obj.path) != obj or result.size != obj.size:
-            result = spool_result(read(settings, obj, listing.unit.day, bool(listing.digests)), spool)
-        current.append(replace(result, mtime=obj.mtime))
-    return replace(listing, objects=objects, skipped=skipped), current
+def _add_rows(files: StagedFiles, listing: DayListing, results: list[FileResult],
+              carried: dict[str, FileResult]) -> tuple[int, Counter]:
+    """Every file's rows, one file's in memory at a time, in the order of their names, whether read
+    now or carried; returns the records quarantined, and their error kinds, of the files read now."""
+    quarantined, kinds = 0, Counter()
+    for uri, result in sorted([(r.uri, r) for r in results] + list(carried.items()), key=lambda item: item[0]):
+        files.add(EVENTS, rows_of(result, EVENTS))
+        files.add(RECORD_CHANGES, rows_of(result, RECORD_CHANGES))
+        quarantine = rows_of(result, QUARANTINE)
+        files.add(QUARANTINE, quarantine, listing.unit.day.isoformat())
+        if uri not in carried:  # quarantine counts are of what was read now
+            quarantined += pc.sum(pc.is_valid(quarantine["record_index"])).as_py() or 0
+            kinds.update(quarantine["error_kind"].to_pylist())
+    return quarantined, kinds
+
+
+def _summary(listing: DayListing, results: list[FileResult], counts: EventCounts, quarantined: int, kinds: Counter,
+             missing: list[dict], carried: dict[str, FileResult], findings: DigestFindings | None) -> DaySummary:
+    unit = listing.unit
+    return DaySummary(
+        delivery_date=unit.day.isoformat(), account=unit.trail.account, region=unit.region, org_id=unit.trail.org_id,
+        files_listed=len(listing.objects), files_rejected=sum(r.rejected is not None for r in results),
+        bytes_read=sum(r.size for r in results), records_read=sum(r.records_read or 0 for r in results),
+        route53_records=sum(r.route53_records for r in results), events_written=counts.distinct,
+        duplicates_dropped=counts.rows - counts.distinct, record_changes_written=counts.changes_of_kept,
+        records_quarantined=quarantined, keys_skipped=len(listing.skipped), rejected_kinds=dict(kinds),
+        files_missing=len(missing), events_from_missing_files=sum(rows_of(c, EVENTS).num_rows for c in carried.values()),
+        files_not_parsed=sum(not r.parsed for r in results),
+        digest_problems=0 if findings is None else len(findings.problems),
+    )
+
+
+def _commit(target: LakeTarget, built: dict, files_path: str, manifest: dict, previous: dict, run_id: str | None) -> None:
+    """Commit the staged files whose bytes changed, and the folder's source_files rows: the
+    manifest's files as rows, with the id of the run that first staged them as they are. They are
+    compared without it, so a rerun over the same input stages the same bytes and nothing is
+    rebuilt. Notes what was committed in the manifest (staged_sha256, source_files_run_id)."""
+    lake = target.store
+    hashes = {path: f.sha256 for path, f in built.items()}
+    hashes[files_path] = hashlib.sha256(staged_bytes(source_file_rows(manifest, run_id=None))).hexdigest()
+    before = previous.get("staged_sha256", {})
+    staged_by = previous.get("source_files_run_id") if before.get(files_path) == hashes[files_path] else run_id
+    for path, staged in built.items():
+        # an identical staged file is left alone, so the partitions it feeds need no rebuild
+        if before.get(path) != staged.sha256 or not lake.exists(path):
+            commit_staged(lake, staged, path, target.put_options)
+    if before.get(files_path) != hashes[files_path] or not lake.exists(files_path):
+        lake.write_bytes(files_path, staged_bytes(source_file_rows(manifest, run_id=staged_by)), **target.put_options)
+    manifest["staged_sha256"], manifest["source_files_run_id"] = hashes, staged_by
 
 
 def _carried(lake: Store, outputs: Iterable[str], uris: set[str], spool: str) -> dict[str, FileResult]:
@@ -208,25 +191,24 @@ def staged_bytes(data: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def publish_partitions(settings: LakeSettings, partitions: Iterable[Partition]) -> int:
+def publish_partitions(lake: Store, partitions: Iterable[Partition], put_options: dict[str, str]) -> int:
     """Rebuild the partitions whose staged inputs changed, one at a time in a fixed order; returns
-    how many were rebuilt."""
-    lake, put_options = open_store(settings.lake), settings.s3_put_options()
-    return sum(refresh(lake, partition, put_options) for partition in sorted(set(partitions)))
+    how many were rebuilt. One that fails does not stop the others: the first failure is raised
+    once all were tried (a retry finds those rebuilt unchanged, and skips them)."""
+    rebuilt, failures = 0, []
+    for partition in sorted(set(partitions)):
+        try:
+            rebuilt += refresh(lake, partition, put_options)
+        except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published
+            failures.append(error)
+            error.add_note(f"while rebuilding the partition {partition.column}={partition.value}")
+    if failures:
+        raise failures[0]
+    return rebuilt
 
 
-def partitions_of_manifest(settings: LakeSettings, listing: DayListing) -> set[Partition]:
+def partitions_of_manifest(target: LakeTarget, listing: DayListing) -> set[Partition]:
     """The partitions a day folder staged into, from its manifest (for folders a recheck skips:
     their partitions are still checked, so a rebuild a crash left undone is done)."""
-    manifest = read_manifest(open_store(settings.lake), manifest_path(settings, listing.unit))
+    manifest = read_manifest(target.store, target.manifest_path(listing.unit))
     return {partition_of(p) for p in manifest.get("outputs", [])}
-
-
-def publish_day(settings: LakeSettings, listing: DayListing, results: list[FileResult], read: Reader,
-                run_id: str | None = None) -> DaySummary:
-    """Stage one day folder and rebuild the partitions it touches."""
-    staged = stage_folder(settings, listing, results, read, run_id)
-    publish_partitions(settings, staged.partitions)
-    staged.raise_digest_failure()
-    return staged.summary
-

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.lake.partitions import staged_path
+from flows.lake.duckdb_work import duckdb_connection
+from flows.lake.layout import kept_copy_order, staged_path
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Store
@@ -129,24 +130,19 @@ class EventCounts:
 
 
 def count_events(paths: list[str], work: str) -> EventCounts:
-    """The folder's event counts from its staged events files. The copy of an event kept is the
-    first by (source_file, record_index), as the partition rebuild keeps it within one delivery day."""
+    """The folder's event counts from its staged events files; the copy of an event kept is the one
+    the partition rebuild keeps (flows.lake.layout.kept_copy_order)."""
     if not paths:
         return EventCounts(0, 0, 0, 0)
-    import duckdb  # loaded only when needed (see flows/lake/partitions.py)
-
     files = "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "])"
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "temp_directory": os.path.join(work, "spill"),
-                                 "threads": 1, "preserve_insertion_order": False,
-                                 "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb_connection(DUCKDB_MEMORY, work)
     try:
-        con.execute("set enable_progress_bar = false")
         rows, distinct, changes = con.execute(f"select count(*), count(distinct event_id), coalesce(sum(change_count), 0) from {files}").fetchone()
         kept = changes
         if distinct != rows:
             (kept,) = con.execute(f"""select coalesce(sum(change_count), 0) from (
                 select change_count from {files}
-                qualify row_number() over (partition by event_id order by source_file, record_index) = 1)""").fetchone()
+                qualify row_number() over (partition by event_id order by {kept_copy_order("")}) = 1)""").fetchone()
         return EventCounts(rows, distinct, int(changes), int(kept))
     finally:
         con.close()

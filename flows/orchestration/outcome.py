@@ -16,9 +16,8 @@ from prefect.states import Completed
 
 from flows.orchestration import alerts
 from flows.orchestration.report import day_rows, dns_markdown, notes
-from flows.pipeline import raise_failures
 from flows.query.summary import lake_summaries, lake_tag, summary_key
-from flows.results import DaySummary, FolderFailure, RunSummary
+from flows.results import DaySummary, FolderFailure, RunSummary, raise_failures
 from flows.settings import LakeSettings
 
 WARNING_STATE = "Completed with warnings"

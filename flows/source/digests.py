@@ -8,25 +8,20 @@ import posixpath
 from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings, SettingsError
 from flows.source.listing import delivery_time
-from flows.storage.store import open_store
+from flows.storage.store import Store, open_store
 from transforms.cloudtrail.container import decompress, parse_json
 from transforms.cloudtrail.integrity import DigestFindings, check, parse_digest, parse_public_keys, signature_problem
 from transforms.errors import Rejected
 
 
-class DigestMismatchError(RuntimeError):
-    """CloudTrail's digests disagree with the bucket (digest_policy = fail). The day is published
-    and its manifest lists the findings."""
-
-
-def check_digests(settings: LakeSettings, listing: DayListing, results: list[FileResult]) -> DigestFindings | None:
+def check_digests(source: Store, listing: DayListing, results: list[FileResult],
+                  public_keys: dict[str, bytes] | None = None) -> DigestFindings | None:
     """The day folder against the CloudTrail digests covering it; None when there are none (or
-    the check is off). An unreadable digest is itself a finding: it promised nothing we can check."""
+    the check is off). public_keys (read_public_keys): also verify each digest's signature. An
+    unreadable digest is itself a finding: it promised nothing we can check."""
     if not listing.digests:
         return None
-    source = open_store(settings.source)
     key = (lambda path: f"{source.key_prefix}/{path}") if source.key_prefix else (lambda path: path)
-    public_keys = read_public_keys(settings.digest_public_keys) if settings.digest_signatures == "verify" else None
     digests, unreadable, bad_signatures = [], [], []
     for path in listing.digests:
         try:
@@ -51,6 +46,11 @@ def check_digests(settings: LakeSettings, listing: DayListing, results: list[Fil
     findings.bad_signatures = bad_signatures
     findings.signatures_verified = 0 if public_keys is None else len(digests) - len(bad_signatures)
     return findings
+
+
+def public_keys_of(settings: LakeSettings) -> dict[str, bytes] | None:
+    """The public keys digest signatures are verified with, or None when they are not verified."""
+    return read_public_keys(settings.digest_public_keys) if settings.digest_signatures == "verify" else None
 
 
 def read_public_keys(uri: str) -> dict[str, bytes]:

@@ -6,11 +6,10 @@ listing is 1 + (organizations) calls to find accounts, then one call per account
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from flows.results import DayFolder, LogObject, Skipped, Trail
 from flows.storage.store import Entry, Store
 
 _ACCOUNT = re.compile(r"\d{12}")
@@ -18,43 +17,6 @@ _ORG = re.compile(r"o-[a-z0-9]{10,32}")
 LOG_FILE_NAME = re.compile(
     r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_?[A-Za-z0-9]{1,64}\.json\.gz"
 )
-
-
-@dataclass(frozen=True)
-class Trail:
-    """One account's CloudTrail tree: AWSLogs/[o-ORGID/]ACCOUNT. An account that joined an
-    organization and kept its own trail has two: both are read, and events they share are kept once."""
-
-    account: str
-    org_id: str | None = None
-
-    def sort_key(self) -> tuple[str, str]:
-        return self.account, self.org_id or ""
-
-    @property
-    def folder(self) -> str:
-        return f"AWSLogs/{self.org_id}/{self.account}" if self.org_id else f"AWSLogs/{self.account}"
-
-
-@dataclass(frozen=True)
-class DayFolder:
-    """The unit of work and of replacement: one account, region and delivery day."""
-
-    day: date
-    trail: Trail
-    region: str
-
-    @property
-    def folder(self) -> str:
-        return f"{self.trail.folder}/CloudTrail/{self.region}/{self.day:%Y/%m/%d}"
-
-    def output_name(self, source: str) -> str:
-        """Name of the files this unit stages in every partition it touches, and of its manifest.
-        `source` is the source's identity (flows.storage.store.source_identity), so a rerun replaces exactly
-        what the unit staged before however the location is spelt. The trail (with or without an
-        organization) is part of the name: an account logged by two trails is two units."""
-        trail_id = hashlib.sha256(f"{source}|{self.trail.folder}".encode()).hexdigest()[:8]
-        return f"{self.day.isoformat()}_{self.trail.account}_{self.region}_{trail_id}"
 
 
 def delivery_time(path: str) -> datetime:
@@ -67,20 +29,6 @@ def digest_folders(unit: DayFolder) -> list[str]:
     """Digest folders that can cover a day folder: its own day's, and the next day's (the digest
     of a day's last hour is written just after midnight)."""
     return [f"{unit.trail.folder}/CloudTrail-Digest/{unit.region}/{day:%Y/%m/%d}" for day in (unit.day, unit.day + timedelta(days=1))]
-
-
-@dataclass(frozen=True)
-class LogObject:
-    path: str  # relative to the source root
-    size: int
-    etag: str | None
-    mtime: float | None = None  # local sources only
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
 
 
 def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], list[Skipped]]:

@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.lake.partitions import VISIBLE
+from flows.lake.layout import VISIBLE
 from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from flows.storage import locks
@@ -157,7 +157,9 @@ def test_a_rerun_after_the_source_expired_keeps_the_published_day(tmp_path):
 def test_the_recheck_notices_a_local_file_replaced_by_other_content_of_the_same_size(tmp_path):
     """repro_17: same size, same second: the hash tells (the file was written too close to the run
     for its modification time to prove anything)."""
-    from flows.pipeline import folder_changed, list_day, list_trails
+    from flows.lake.manifests import folder_changed
+    from flows.pipeline import lake_target, list_day, list_trails
+    from flows.storage.store import open_store
 
     source, lake = tmp_path / "src", tmp_path / "lake"
     path = put(source, D2, "1205", "AbCdEfGhIjKlMnOp", [route53_record("e1", "2026-11-02T10:00:00Z")])
@@ -168,7 +170,7 @@ def test_the_recheck_notices_a_local_file_replaced_by_other_content_of_the_same_
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even the time put back
     assert path.stat().st_size == stat.st_size
     (listing,) = list_day(settings, list_trails(settings)[0], D2)
-    assert folder_changed(settings, listing)
+    assert folder_changed(lake_target(settings), open_store(settings.source), listing)
     old = time.time() - 7200  # a file long older than its manifest is judged by size and time: no read
     os.utime(path, (old, old))
     run_without_prefect(settings, [D2])
@@ -177,7 +179,7 @@ def test_the_recheck_notices_a_local_file_replaced_by_other_content_of_the_same_
     original = Store.read_bytes
     Store.read_bytes = lambda self, rel: reads.append(rel) or original(self, rel)
     try:
-        assert not folder_changed(settings, listing)
+        assert not folder_changed(lake_target(settings), open_store(settings.source), listing)
     finally:
         Store.read_bytes = original
     assert not [r for r in reads if "/CloudTrail/" in r]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from flows.pipeline import MANIFESTS, run_without_prefect
+from flows.lake.manifests import MANIFESTS
+from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from flows.storage.store import Store
 from schemas.tables import TABLES
@@ -132,8 +133,8 @@ def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_pa
     tables are left out of the pickle and restored with the full schema."""
     import pickle
 
-    from flows.pipeline import read_and_flatten
     from flows.source.listing import LogObject
+    from flows.source.reading import read_and_flatten
     from tests.conftest import a_record, gz, log_key, other_record, route53_record
 
     with_rows, without = log_key("123456789012", "2026-11-01"), log_key("123456789012", "2026-11-01", "0300", unique="OtherAbCdEfGhIjK")
@@ -203,3 +204,20 @@ def test_staged_rows_are_the_same_whether_relabelled_split_or_cast(tmp_path, mon
     assert by_day["2026-11-01"].schema.field("ttl").type == pa.int64()
     assert by_day["2026-11-01"]["ttl"].to_pylist() == [300] * 5  # the cast rows too
     files.discard()
+
+
+def test_a_partition_that_fails_costs_only_itself_and_is_named(trail, tmp_path):
+    """Partitions are rebuilt in order (delivery_date=..., event_date=2026-11-01, event_date=2026-11-02):
+    the one in the middle is refused (its folder links outside the lake); the one after it is
+    still published, and the run fails naming the refused one."""
+    from flows.results import RunFailed
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (trail / "lake" / "events").mkdir(parents=True)
+    (trail / "lake" / "events" / "event_date=2026-11-01").symlink_to(outside)
+    with pytest.raises(RunFailed, match=r"partitions of 2026-11-02: .*symbolic link.* \(while rebuilding the partition event_date=2026-11-01\)"):
+        run_without_prefect(settings_for(trail), [DAY])
+    assert list(outside.iterdir()) == []
+    events = pq.read_table(trail / "lake" / "events" / "event_date=2026-11-02" / "part-0.parquet")
+    assert events["event_id"].to_pylist() == ["b"]

@@ -3,13 +3,17 @@ the change rows of a batch match the batch."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas.tables import EVENTS, RECORD_CHANGES
 from tests.conftest import route53_record
-from transforms.lake import drop_duplicate_events
+from tests.lake.test_partition_rebuild import rebuilt
 from transforms.route53.reference import flatten_records
 
 json_scalar = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -56,7 +60,19 @@ def test_every_selected_record_is_an_event_or_quarantined_and_batches_are_whole(
     assert len(placed) == len(set(placed))  # no record in two places
     assert flat.record_changes.num_rows == sum(n or 0 for n in flat.events["change_count"].to_pylist())
 
-    events, changes, dropped = drop_duplicate_events(flat.events, flat.record_changes)
-    assert events.num_rows + dropped == flat.events.num_rows
-    assert len(set(events["event_id"].to_pylist())) == events.num_rows
-    assert changes.num_rows == sum(n or 0 for n in events["change_count"].to_pylist())
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records(), min_size=1, max_size=3))
+def test_the_rebuild_keeps_one_copy_of_each_event_with_exactly_its_changes(files):
+    """The real rebuild (flows/lake/partitions.py) over files that share event ids: every event id
+    once, and the change rows are exactly those of the copies kept."""
+    flats = [flatten_records(batch, source_file=f"s3://t/f{n}.json.gz", delivery_date=date(2026, 11, 1)) for n, batch in enumerate(files)]
+    with tempfile.TemporaryDirectory() as lake:
+        tables = rebuilt(Path(lake), {"f": flats})
+    events = pa.concat_tables([EVENTS.empty, *tables["events"].values()])
+    changes = pa.concat_tables([RECORD_CHANGES.empty, *tables["record_changes"].values()])
+    ids = {i for f in flats for i in f.events["event_id"].to_pylist()}
+    assert events.num_rows == len(ids) and set(events["event_id"].to_pylist()) == ids
+    kept = set(zip(events["source_file"].to_pylist(), events["record_index"].to_pylist(), strict=True))
+    found = list(zip(changes["source_file"].to_pylist(), changes["record_index"].to_pylist(), strict=True))
+    assert set(found) <= kept and len(found) == sum(n or 0 for n in events["change_count"].to_pylist())

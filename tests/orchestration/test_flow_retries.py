@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from flows.pipeline import RunFailed
+from flows.results import RunFailed
 from flows.route53_lake import is_transient, route53_lake
 from flows.settings import LakeSettings
 from flows.storage.store import OutsideRootError, Store

@@ -13,7 +13,8 @@ import pytest
 from prefect import get_client
 
 from flows import route53_lake as flows
-from flows.pipeline import MANIFESTS
+from flows.lake.manifests import MANIFESTS
+from flows.orchestration.fanout import BackfillFailed
 from flows.query.summary import lake_tag
 from flows.settings import LakeSettings
 from flows.storage.store import Store
@@ -85,7 +86,7 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
 
     monkeypatch.setattr(Store, "read_bytes", broken_d2)
     # the cause of the failed day, in one line, in the parent's message
-    with pytest.raises(flows.BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
+    with pytest.raises(BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
         flows.backfill(start=D1, end=D3, settings=settings_for(trail))
     published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
@@ -108,6 +109,26 @@ def test_backfill_with_a_wrong_prefix_fails_once_before_any_child_run(prefect_se
         children = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="day-2026-11-0")))
     assert not [c for c in children if c.parameters.get("settings", {}).get("source") == str(tmp_path / "wrong")]
     assert not (tmp_path / "lake").exists()
+
+
+def test_backfill_preflight_reads_public_keys_on_s3_before_any_child_run(prefect_server, s3, bucket, tmp_path):
+    """The pre-flight check (flows/checks.py) reads `digest_public_keys` from S3 once for the whole
+    backfill: keys that are there let every day verify its digests; keys that are not fail the
+    backfill before any child run, naming the file."""
+    from tests.source.test_digests import SignedTrail
+
+    signed = SignedTrail(s3, bucket)
+    settings = LakeSettings(source=f"s3://{bucket}", lake=str(tmp_path / "lake"), accounts=[ACCT], workers=1,
+                            digest_signatures="verify", digest_public_keys=signed.public_keys)
+    assert flows.backfill(start=D1, end=D1, settings=settings) == {D1.isoformat(): "COMPLETED"}
+    (manifest,) = (tmp_path / "lake" / MANIFESTS / f"delivery_date={D1}").glob("*.json")
+    assert json.loads(manifest.read_text())["digest_check"]["signatures_verified"] == 1
+
+    missing = f"s3://{bucket}/keys/nowhere.json"
+    elsewhere = settings.model_copy(update={"digest_public_keys": missing, "lake": str(tmp_path / "other")})
+    state = flows.backfill(start=D1, end=D1, settings=elsewhere, return_state=True)
+    assert state.is_failed() and f"digest_public_keys: cannot use {missing}" in state.message
+    assert not (tmp_path / "other").exists()
 
 
 def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_run(prefect_server, trail, monkeypatch):
@@ -150,7 +171,7 @@ def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, trail,
 
 def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, trail):
     lake = str(trail / "lake")
-    flows.cli.main(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
+    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
     rows = table_rows(artifact(f"route53-lake-days-{lake_tag(lake)}"))
     assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"], r["files_rejected"]) for r in rows] == [
         ("2026-11-01", 1, 2, 1, 0), ("2026-11-02", 1, 2, 1, 0)]
@@ -187,9 +208,8 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
     """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
     (when the folder is listed again) and ends after its staging returned, lock released."""
     from flows import pipeline
-    from flows.lake import publish as publishing
 
-    spans, began, original_current, original_stage = [], {}, publishing._current, pipeline.stage_folder
+    spans, began, original_current, original_stage = [], {}, pipeline.current_folder, pipeline.stage_folder
 
     def slow_current(*args):
         began[threading.get_ident()] = time.monotonic()
@@ -201,13 +221,13 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
         spans.append((began[threading.get_ident()], time.monotonic()))
         return staged
 
-    monkeypatch.setattr(publishing, "_current", slow_current)
+    monkeypatch.setattr(pipeline, "current_folder", slow_current)
     monkeypatch.setattr(pipeline, "stage_folder", timed_stage)
     errors = []
 
     def one_run():
         try:
-            flows.cli.main(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
+            flows.route53_lake(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
@@ -234,7 +254,7 @@ def test_a_folder_is_one_task_run_its_files_parsed_on_worker_processes(prefect_s
     from datetime import UTC, datetime
 
     since = datetime.now(UTC)
-    state = flows.cli.main(start=D1, settings=settings_for(tmp_path, workers=2), return_state=True)
+    state = flows.route53_lake(start=D1, settings=settings_for(tmp_path, workers=2), return_state=True)
     run = state.result()
     assert run.total("events_written") == 40 and run.total("files_listed") == 40
     assert run.largest_worker_mib  # reported by the worker processes that parsed the files

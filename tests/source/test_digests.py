@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
-from flows.pipeline import MANIFESTS, DigestMismatchError, run_without_prefect
+from flows.lake.manifests import MANIFESTS
+from flows.pipeline import run_without_prefect
+from flows.results import DigestMismatchError
 from flows.settings import LakeSettings
 from tests.conftest import DATA, a_record, gz, route53_record
 from transforms.cloudtrail.integrity import Digest, PromisedFile, check, parse_public_keys, signature_problem, signing_string
@@ -143,28 +145,37 @@ def test_verify_needs_public_keys():
         LakeSettings(digest_signatures="verify")
 
 
-@pytest.mark.slow
-def test_signed_digests_verify_on_s3_and_a_rewritten_digest_does_not(s3, bucket, tmp_path):
+class SignedTrail:
     """The sample tree in a bucket, its digest re-signed with a test key as CloudTrail would have
-    signed it; then the digest is rewritten to hide a file, keeping the old signature."""
-    key = rsa_key()
-    tree = DATA / "cloudtrail"
-    for path in tree.rglob("*.json.gz"):
-        s3.pipe(f"{bucket}/{path.relative_to(tree)}", path.read_bytes())
-    digest_key = str(next(tree.rglob("*CloudTrail-Digest*.json.gz")).relative_to(tree))
-    document = json.loads(gzip.decompress((tree / digest_key).read_bytes()))
-    document["digestS3Bucket"] = bucket
+    signed it, and the public keys saved where `--digest-public-keys` can name them."""
 
-    def put_digest(body: dict, signature: str) -> None:
-        content = json.dumps(body).encode()
-        boto3.client("s3").put_object(Bucket=bucket, Key=digest_key, Body=gzip.compress(content),
+    def __init__(self, s3, bucket: str) -> None:
+        self.bucket, self.key = bucket, rsa_key()
+        tree = DATA / "cloudtrail"
+        for path in tree.rglob("*.json.gz"):
+            s3.pipe(f"{bucket}/{path.relative_to(tree)}", path.read_bytes())
+        self.digest_key = str(next(tree.rglob("*CloudTrail-Digest*.json.gz")).relative_to(tree))
+        self.document = json.loads(gzip.decompress((tree / self.digest_key).read_bytes()))
+        self.document["digestS3Bucket"] = bucket
+        self.content = json.dumps(self.document).encode()
+        self.put_digest(self.document, sign(self.key, self.document, self.content))
+        self.public_keys = f"s3://{bucket}/keys/public-keys.json"
+        s3.pipe(self.public_keys.removeprefix("s3://"), keys_json(self.key, self.document["digestPublicKeyFingerprint"]))
+
+    def put_digest(self, body: dict, signature: str) -> None:
+        boto3.client("s3").put_object(Bucket=self.bucket, Key=self.digest_key, Body=gzip.compress(json.dumps(body).encode()),
                                       Metadata={"signature": signature, "signature-algorithm": "SHA256withRSA"})
 
-    content = json.dumps(document).encode()
-    put_digest(document, sign(key, document, content))
-    s3.pipe(f"{bucket}/keys/public-keys.json", keys_json(key, document["digestPublicKeyFingerprint"]))
+    def hide_a_file(self) -> None:
+        """The digest rewritten to hide a log file, keeping the old signature."""
+        self.put_digest({**self.document, "logFiles": self.document["logFiles"][:1]}, sign(self.key, self.document, self.content))
+
+
+@pytest.mark.slow
+def test_signed_digests_verify_on_s3_and_a_rewritten_digest_does_not(s3, bucket, tmp_path):
+    signed = SignedTrail(s3, bucket)
     settings = LakeSettings(source=f"s3://{bucket}", lake=str(tmp_path / "lake"), accounts=["123456789012"],
-                            digest_signatures="verify", digest_public_keys=f"s3://{bucket}/keys/public-keys.json")
+                            digest_signatures="verify", digest_public_keys=signed.public_keys)
 
     def findings() -> dict:
         run_without_prefect(settings, [DAY])
@@ -174,11 +185,10 @@ def test_signed_digests_verify_on_s3_and_a_rewritten_digest_does_not(s3, bucket,
     first = findings()
     assert (first["ok"], first["signatures_verified"], first["checked"], first["bad_signatures"]) == (True, 1, 2, [])
 
-    hidden = {**document, "logFiles": document["logFiles"][:1]}  # hide a file, keep the old signature
-    put_digest(hidden, sign(key, document, content))
+    signed.hide_a_file()
     second = findings()
     assert second["ok"] is False and second["signatures_verified"] == 0
-    assert second["bad_signatures"] == [f"{digest_key}: the signature does not match the digest"]
+    assert second["bad_signatures"] == [f"{signed.digest_key}: the signature does not match the digest"]
 
 
 def test_a_corrupt_file_a_digest_lists_is_altered(trail):

@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from flows.pipeline import RunFailed, run_without_prefect
+from flows.pipeline import run_without_prefect
+from flows.results import RunFailed
 from flows.settings import LakeSettings
 from flows.storage.store import OutsideRootError, Store
 from tests.conftest import a_record, gz, log_key, route53_record

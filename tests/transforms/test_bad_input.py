@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.pipeline import MANIFESTS, run_without_prefect
+from flows.lake.manifests import MANIFESTS
+from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from tests.conftest import ROOT, a_record, gz, log_key, route53_record
 from transforms.cloudtrail import container as cloudtrail

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.lake.manifests import file_entry
-from flows.pipeline import read_and_flatten
 from flows.settings import LakeSettings
 from flows.source.listing import LogObject
+from flows.source.reading import read_and_flatten
 from tests.conftest import a_record, gz, log_key, other_record, route53_record
 from tests.transforms.test_fast_path import assert_nothing_selected, assert_same, both_ways
 from transforms.cloudtrail.container import decompress, read_log_file_reference

@@ -1,0 +1,62 @@
+"""The lake's layout, and the rule every writer of it shares: which copy of an event is kept.
+
+    <lake>/_staging/<table>/<partition>=<value>/<day folder name>.parquet   (the unit of work and of replacement)
+    <lake>/<table>/<partition>=<value>/part-0.parquet                       (what readers see)
+    <lake>/_state/partitions/<partition>=<value>.json                       (what a partition was built from)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
+
+STAGING = "_staging"
+STATE = "_state/partitions"
+VISIBLE = "part-0.parquet"
+# Tables rebuilt together: record_changes follows the copies of events that events keeps.
+GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
+_DELIVERY_MINUTE = r"_(\d{8}T\d{4}Z)_[^/]*$"  # from CloudTrail's file name: ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    column: str  # event_date or delivery_date
+    value: str  # YYYY-MM-DD
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return GROUPS[self.column]
+
+    @property
+    def lock_name(self) -> str:
+        return f"partition-{self.column}={self.value}"
+
+    def staging_folder(self, table: Table) -> str:
+        return f"{STAGING}/{table.name}/{self.column}={self.value}"
+
+    def visible_folder(self, table: Table) -> str:
+        return f"{table.name}/{self.column}={self.value}"
+
+    @property
+    def state_path(self) -> str:
+        return f"{STATE}/{self.column}={self.value}.json"
+
+
+def partition_of(path: str) -> Partition:
+    """The partition a lake file belongs to: [_staging/]<table>/<column>=<value>/<name>.parquet."""
+    column, _, value = next(part for part in path.split("/") if "=" in part).partition("=")
+    return Partition(column, value)
+
+
+def staged_path(table: Table, value: str, name: str) -> str:
+    return f"{STAGING}/{table.name}/{table.partition.name}={value}/{name}.parquet"
+
+
+def kept_copy_order(alias: str) -> str:
+    """Which copy of a duplicated event is kept, as the SQL order whose first row it is: the earliest
+    delivered (delivery_date, then the delivery minute in its file's name), then the smaller
+    (source_file, record_index). The one rule: the rebuild keeps it, and a folder's counts
+    (flows/lake/staging.py) count it."""
+    e = f"{alias}." if alias else ""
+    return f"{e}delivery_date, regexp_extract({e}source_file, '{_DELIVERY_MINUTE}', 1), {e}source_file, {e}record_index"
