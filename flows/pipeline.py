@@ -15,7 +15,7 @@ from flows.lake.publish import ReconciliationError, Staged, publish_day, publish
 from flows.results import DayListing, DaySummary, FileResult, FolderFailure, RunSummary, describe  # noqa: F401 - re-exported
 from flows.settings import LakeSettings
 from flows.source.digests import DigestMismatchError, check_digests  # noqa: F401 - re-exported: the step functions live here
-from flows.source.listing import DayFolder, Skipped, Trail, digest_folders, find_trails, list_day_folder
+from flows.source.listing import DayFolder, Skipped, Trail, digest_folders, find_trails, list_day_folders, list_digest_files
 from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool  # noqa: F401 - re-exported
 from flows.storage import scratch
 from flows.storage.store import Store, open_store
@@ -27,15 +27,11 @@ def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
 
 def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
     """Every (account, region) folder of one delivery day that exists, with its log files."""
-    source = open_store(settings.source)
-    listings = []
-    for trail in trails:
-        for region in settings.regions:
-            unit = DayFolder(day, trail, region)
-            objects, skipped = list_day_folder(source, unit)
-            if objects or skipped or open_store(settings.lake).exists(manifest_path(settings, unit)):
-                listings.append(DayListing(unit, objects, skipped, list_digests(settings, source, unit)))
-    return listings
+    source, units = open_store(settings.source), [DayFolder(day, trail, region) for trail in trails for region in settings.regions]
+    found = [(unit, objects, skipped) for unit, (objects, skipped) in zip(units, list_day_folders(source, units, settings.s3_requests_in_flight), strict=True)
+             if objects or skipped or open_store(settings.lake).exists(manifest_path(settings, unit))]
+    digests = list_digest_files(source, [u for u, _, _ in found], settings.s3_requests_in_flight) if settings.digest_policy != "off" else [[]] * len(found)
+    return [DayListing(unit, objects, skipped, paths) for (unit, objects, skipped), paths in zip(found, digests, strict=True)]
 
 
 def list_digests(settings: LakeSettings, source: Store, unit: DayFolder) -> list[str]:
