@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from multiprocessing import forkserver, get_context
@@ -84,16 +85,27 @@ def fork_server() -> BaseContext:
 
 def read_folder(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> list[FileResult]:
     """Every listed file of the folder read and flattened, its rows spooled into `spool`, in listing order."""
+    return start_reading(settings, listing, spool, pool)()
+
+
+def start_reading(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> Callable[[], list[FileResult]]:
+    """`read_folder`, started on the pool now; call what it returns for the results (it waits).
+    A caller can so start reading the next folder before it stages this one, and the workers do
+    not sit idle while it does. Without a pool, the reading happens when the results are asked for."""
     day, hashed = listing.unit.day, bool(listing.digests)
     if pool is None:
-        return read_objects(settings, listing.objects, day, hashed, spool)
+        return lambda: read_objects(settings, listing.objects, day, hashed, spool)
     batches = _batches(listing.objects, getattr(pool, "_max_workers", 1), settings)
     futures = [pool.submit(_read_batch, settings, batch, day, hashed, spool) for batch in batches]
-    try:
-        return [result for future in futures for result in future.result()]
-    finally:  # after a failure, batches not started yet never write into a spool the caller removes
-        for future in futures:
-            future.cancel()
+
+    def results() -> list[FileResult]:
+        try:
+            return [result for future in futures for result in future.result()]
+        finally:  # after a failure, batches not started yet never write into a spool the caller removes
+            for future in futures:
+                future.cancel()
+
+    return results
 
 
 def read_objects(settings: LakeSettings, objects: list[LogObject], day: date, hash_content: bool, spool: str) -> list[FileResult]:
