@@ -79,6 +79,7 @@ def test_one_get_and_no_head_per_log_file_and_the_lake_of_a_local_run(counted, s
     assert len(log_gets) == len(tree()) == 15 and len(set(log_gets)) == 15  # each log file read once
     assert counted.counts["HEAD"] == 0
     assert counted.counts["GET"] == 15  # nothing else read: no digests in this tree
+    assert counted.most_in_flight <= workers * 4  # memory bounded by the window: s3_requests_in_flight per reading process
     assert run.total("files_rejected") == 1 and run.total("events_written") > 0
 
     run_without_prefect(LakeSettings(source=str(local), lake=str(tmp_path / "local-lake")), [day], workers=1)
