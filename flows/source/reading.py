@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import closing
 from datetime import UTC, date, datetime
 from multiprocessing import forkserver, get_context
 from multiprocessing.context import BaseContext
@@ -112,9 +113,10 @@ def read_objects(settings: LakeSettings, objects: list[LogObject], day: date, ha
     """Files read and flattened in this process, in order, spooled as they are read; from S3 with
     `s3_requests_in_flight` GETs running ahead of the parsing."""
     source = open_store(settings.source)
-    contents = read_many(source, [o.path for o in objects], [o.size for o in objects], settings.s3_requests_in_flight)
-    return [spool_result(read_and_flatten(settings, obj, day, hash_content, data), spool)
-            for obj, data in zip(objects, contents, strict=True)]
+    # closed on the way out, even by an error: the GETs still in flight are cancelled then, not left to run
+    with closing(read_many(source, [o.path for o in objects], [o.size for o in objects], settings.s3_requests_in_flight)) as contents:
+        return [spool_result(read_and_flatten(settings, obj, day, hash_content, data), spool)
+                for obj, data in zip(objects, contents, strict=True)]
 
 
 def _batches(objects: list[LogObject], workers: int, settings: LakeSettings) -> list[list[LogObject]]:
