@@ -207,7 +207,10 @@ def main(args) -> int:
     runs: dict[str, list[tuple[float, float, float, dict]]] = {"ours": [], "floor": []}
     with tempfile.TemporaryDirectory(prefix="route53-lake-bench-s3-") as tmp:
         work = Path(tmp)
-        env = {**environment(work), **FAKE_CREDENTIALS}
+        # a private temp folder: on a shared machine another user's run may sweep scratch folders in
+        # /tmp whose process it cannot see (flows/storage/scratch.py), and fail ours
+        (work / "tmp").mkdir()
+        env = {**environment(work), **FAKE_CREDENTIALS, "TMPDIR": str(work / "tmp")}
         local_wall, local_cpu, _ = measure(ours(str(root), work / "lake-local"), env, work / "log-local.txt")
         with served(root, args.latency_ms, work) as (proxy, url):
             env["AWS_ENDPOINT_URL"] = url
