@@ -3,6 +3,7 @@
     python -m benchmarks.run --profile both --size-mb 300 --repeats 3 --workers 1,2
     python -m benchmarks.run --profile sparse --size-mb 1000 --repeats 1 --workers 2 --only ours --label memory
     python -m benchmarks.run --tiny --profile sparse          # smoke test: ~2 MB, 1 repeat, workers 1
+    python -m benchmarks.run --profile s3 --repeats 3         # many small objects from S3 (benchmarks/s3_profile.py)
 
 Data is generated once per (profile, size, seed) into a cache folder (--keep, default
 $TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4 and /proc: wall
@@ -267,7 +268,8 @@ def write_results(path: Path, label: str, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", choices=("sparse", "dense", "both"), default="both")
+    p.add_argument("--profile", choices=("sparse", "dense", "both", "s3"), default="both",
+                   help="s3: a day of many small objects from a loopback S3 server with latency, ours vs an S3 client's floor")
     p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
@@ -278,7 +280,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", default="main", help="section of RESULTS.md to replace (default: %(default)s)")
     p.add_argument("--results", type=Path, help=f"file to write the results into (default: {RESULTS.relative_to(ROOT)}; "
                    "none with --tiny)")
+    p.add_argument("--accounts", type=int, default=12, help="s3 profile: accounts (default: %(default)s)")
+    p.add_argument("--files-per-account", type=int, default=100, help="s3 profile: log files per account and day (default: %(default)s)")
+    p.add_argument("--latency-ms", type=float, default=25, help="s3 profile: added before each answer's first byte (default: %(default)s)")
     args = p.parse_args(argv)
+    if args.profile == "s3":
+        from benchmarks import s3_profile
+
+        if args.tiny:
+            args.accounts, args.files_per_account, args.repeats, args.workers = 2, 20, 1, "2"
+        return s3_profile.main(args)
     if args.tiny:
         args.size_mb, args.repeats, args.workers = 2, 1, "1"
     results = args.results or (None if args.tiny else RESULTS)

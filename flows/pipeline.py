@@ -24,7 +24,7 @@ from flows.lake.publish import Staged, partitions_of_manifest, publish_partition
 from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
 from flows.settings import LakeSettings
 from flows.source.digests import check_digests, digest_text, public_keys_of
-from flows.source.listing import digest_folders, find_trails, list_day_folder
+from flows.source.listing import find_trails, list_day_folders, list_digest_files
 from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool
 from flows.storage import scratch
 from flows.storage.locks import lake_lock
@@ -48,23 +48,16 @@ def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
 
 def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
     """Every (account, region) folder of one delivery day that exists (or that a manifest says
-    existed), with its log files."""
+    existed), with its log files and its digests; the folders, then their digest folders, are listed
+    concurrently (bounded by s3_requests_in_flight)."""
     source, target = open_store(settings.source), lake_target(settings)
-    listings = []
-    for trail in trails:
-        for region in settings.regions:
-            unit = DayFolder(day, trail, region)
-            objects, skipped = list_day_folder(source, unit)
-            if objects or skipped or target.store.exists(target.manifest_path(unit)):
-                listings.append(DayListing(unit, objects, skipped, list_digests(settings, source, unit)))
-    return listings
-
-
-def list_digests(settings: LakeSettings, source: Store, unit: DayFolder) -> list[str]:
-    if settings.digest_policy == "off":
-        return []
-    return [e.path for folder in digest_folders(unit) for e in source.list(folder)
-            if not e.is_dir and e.path.endswith(".json.gz")]
+    units = [DayFolder(day, trail, region) for trail in trails for region in settings.regions]
+    listed = zip(units, list_day_folders(source, units, settings.s3_requests_in_flight), strict=True)
+    found = [(unit, objects, skipped) for unit, (objects, skipped) in listed
+             if objects or skipped or target.store.exists(target.manifest_path(unit))]
+    digests = (list_digest_files(source, [unit for unit, _, _ in found], settings.s3_requests_in_flight)
+               if settings.digest_policy != "off" else [[] for _ in found])
+    return [DayListing(unit, objects, skipped, paths) for (unit, objects, skipped), paths in zip(found, digests, strict=True)]
 
 
 def changed_folders(settings: LakeSettings, listings: list[DayListing]) -> tuple[list[DayListing], set[Partition]]:

@@ -89,6 +89,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (no server, no UI)")
     p.add_argument("--workers", type=positive_int(MAX_WORKERS), default=os.cpu_count() or 1,
                    help=f"processes reading and parsing files in parallel, 1 to {MAX_WORKERS} (default: the number of cores, %(default)s)")
+    p.add_argument("--s3-requests-in-flight", type=positive_int(128), metavar="N",
+                   help=f"S3 GETs each reading process keeps in flight (and LISTs of a day's folders), 1 to 128; "
+                   f"each holds up to N log files in memory (default: {_DEFAULTS.s3_requests_in_flight})")
     p.add_argument("--task-runner", choices=("threads", "dask"),
                    help="where the Prefect flow's tasks run: threads in this process (default) or a Dask cluster")
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT",
@@ -104,7 +107,7 @@ def run_main(argv: list[str]) -> int:
         source=args.source, lake=args.lake, regions=args.regions, event_sources=args.event_sources,
         digest_policy=args.digest_policy, digest_signatures=args.digest_signatures, digest_public_keys=args.digest_public_keys,
         drop_missing_files=args.drop_missing_files or None, workers=args.workers,
-        task_runner=args.task_runner, dask_address=args.dask_address))
+        task_runner=args.task_runner, dask_address=args.dask_address, s3_requests_in_flight=args.s3_requests_in_flight))
     days = delivery_days(args.start, args.end, args.days)
     try:
         check_runner(args, settings)

@@ -1,7 +1,10 @@
 """Listing CloudTrail log files by delivery-day folder, never by scanning the bucket.
 
 Layout: [prefix/]AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE. The cost of a run's
-listing is 1 + (organizations) calls to find accounts, then one call per account x region x day.
+listing is 1 + (organizations) calls to find accounts, then one call per account x region x day
+(and two per folder found for its digests). A day's folders are listed at once, a bounded number
+of LISTs in flight (flows/storage/fetch.py): an organisation has hundreds of (account, region)
+folders a day, and each LIST waits for S3's first byte.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flows.results import DayFolder, LogObject, Skipped, Trail
+from flows.storage.fetch import list_many
 from flows.storage.store import Entry, Store
 
 _ACCOUNT = re.compile(r"\d{12}")
@@ -58,8 +62,25 @@ def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], 
 
 def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:
     """The CloudTrail log files of one day folder, and every other key found there with the reason."""
+    return _log_files(store.list(unit.folder), unit)
+
+
+def list_day_folders(store: Store, units: list[DayFolder], concurrency: int) -> list[tuple[list[LogObject], list[Skipped]]]:
+    """`list_day_folder` of every unit, in the order given, with up to `concurrency` LISTs in flight."""
+    return [_log_files(entries, unit) for unit, entries in zip(units, list_many(store, [u.folder for u in units], concurrency), strict=True)]
+
+
+def list_digest_files(store: Store, units: list[DayFolder], concurrency: int) -> list[list[str]]:
+    """The digest files (.json.gz) that can cover each unit (`digest_folders`), in the order
+    given, with up to `concurrency` LISTs in flight."""
+    folders = [digest_folders(unit) for unit in units]
+    listed = iter(list_many(store, [f for pair in folders for f in pair], concurrency))
+    return [[e.path for _ in pair for e in next(listed) if not e.is_dir and e.path.endswith(".json.gz")] for pair in folders]
+
+
+def _log_files(entries: list[Entry], unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:
     objects, skipped = [], []
-    for entry in store.list(unit.folder):
+    for entry in entries:
         reason = _skip_reason(entry, unit)
         if reason:
             skipped.append(Skipped(entry.path, reason))

@@ -4,6 +4,18 @@ as it is read (flows/storage/spool.py), so what comes back is small however larg
 
 The command line and the flow read through the same `read_folder`; the flow runs one task per
 folder, so its per-task cost does not grow with the number of files.
+
+From S3, every GET waits tens of milliseconds for its first byte, and a day of an organisation is
+tens of thousands of small files: read one at a time, a run waits on the network, not the CPU.
+So each reading process fetches a batch of files with a window of GETs in flight (s3fs's event
+loop, flows/storage/fetch.py `read_many`; `s3_requests_in_flight` of them) while it parses the
+ones already fetched; one GET per file, no HEAD, as the listing gave each file's size. The
+downloads happen in the processes that parse, not in the parent feeding them: an S3 request costs
+about a millisecond of CPU in the client (signing, HTTP), as much as parsing a small file, so
+spread over the workers it runs in parallel, leaves the parent free to stage folders, and the
+bytes never cross a pipe. Memory stays bounded by the window: a process holds at most that many
+files, fetching or fetched. The same holds where there is no pool (workers=1, Dask workers): the
+process fetches ahead the same way while it parses.
 """
 
 from __future__ import annotations
@@ -15,7 +27,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import closing
 from datetime import UTC, date, datetime
 from multiprocessing import forkserver, get_context
 from multiprocessing.context import BaseContext
@@ -25,6 +39,7 @@ import pyarrow as pa
 from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings
 from flows.source.listing import LogObject
+from flows.storage.fetch import read_many
 from flows.storage.spool import spool_result
 from flows.storage.store import open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
@@ -71,20 +86,62 @@ def fork_server() -> BaseContext:
 
 def read_folder(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> list[FileResult]:
     """Every listed file of the folder read and flattened, its rows spooled into `spool`, in listing order."""
-    jobs = [(settings, obj, listing.unit.day, bool(listing.digests)) for obj in listing.objects]
+    return start_reading(settings, listing, spool, pool)()
+
+
+def start_reading(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> Callable[[], list[FileResult]]:
+    """`read_folder`, started on the pool now; call what it returns for the results (it waits).
+    A caller can so start reading the next folder before it stages this one, and the workers do
+    not sit idle while it does. Without a pool, the reading happens when the results are asked for."""
+    day, hashed = listing.unit.day, bool(listing.digests)
     if pool is None:
-        return [spool_result(read_and_flatten(*job), spool) for job in jobs]
-    return list(pool.map(_read_job, jobs, [spool] * len(jobs), chunksize=4))
+        return lambda: read_objects(settings, listing.objects, day, hashed, spool)
+    batches = _batches(listing.objects, getattr(pool, "_max_workers", 1), settings)
+    futures = [pool.submit(_read_batch, settings, batch, day, hashed, spool) for batch in batches]
+
+    def results() -> list[FileResult]:
+        try:
+            return [result for future in futures for result in future.result()]
+        finally:  # after a failure, batches not started yet never write into a spool the caller removes
+            for future in futures:
+                future.cancel()
+
+    return results
 
 
-def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_content: bool = False) -> FileResult:
-    """Read one log file and flatten its selected records. I/O errors raise (they are retriable);
-    bad data never raises: it comes back as quarantine rows.
+def read_objects(settings: LakeSettings, objects: list[LogObject], day: date, hash_content: bool, spool: str) -> list[FileResult]:
+    """Files read and flattened in this process, in order, spooled as they are read; from S3 with
+    `s3_requests_in_flight` GETs running ahead of the parsing."""
+    source = open_store(settings.source)
+    # closed on the way out, even by an error: the GETs still in flight are cancelled then, not left to run
+    with closing(read_many(source, [o.path for o in objects], [o.size for o in objects], settings.s3_requests_in_flight)) as contents:
+        return [spool_result(read_and_flatten(settings, obj, day, hash_content, data), spool)
+                for obj, data in zip(objects, contents, strict=True)]
+
+
+def _batches(objects: list[LogObject], workers: int, settings: LakeSettings) -> list[list[LogObject]]:
+    """A folder's files cut into the pool's units of work. Local files: 4 at a time, so the work
+    spreads evenly however unequal the files. S3: long enough for a window of GETs to pay off
+    (each batch starts with one latency), short enough that every worker gets a share of the
+    folder: about two batches per worker, of 4 to 4 windows of files."""
+    if open_store(settings.source).is_local:
+        size = 4
+    else:
+        window = settings.s3_requests_in_flight
+        size = min(max(4, -(-len(objects) // (2 * max(1, workers)))), 4 * window)
+    return [objects[i:i + size] for i in range(0, len(objects), size)]
+
+
+def read_and_flatten(settings: LakeSettings, obj: LogObject, day: date, hash_content: bool = False,
+                     data: bytes | None = None) -> FileResult:
+    """Read one log file (unless its bytes are given) and flatten its selected records. I/O errors
+    raise (they are retriable); bad data never raises: it comes back as quarantine rows.
 
     hash_content: also hash the uncompressed content for the digest check. It costs about as much
     as decompressing, so only folders that a digest covers pay for it."""
     source = open_store(settings.source)
-    data = source.read_bytes(obj.path)
+    if data is None:
+        data = source.read_bytes(obj.path, obj.size)
     uri = source.uri_of(obj.path)
     common = {"uri": uri, "path": obj.path, "size": len(data), "etag": obj.etag, "sha256": hashlib.sha256(data).hexdigest(),
               "content_sha256": "" if hash_content else None}  # "": undecodable, matches no digest
@@ -111,12 +168,14 @@ def largest_peak_mib(results: list[FileResult]) -> int | None:
     return max((r.reader_peak_mib for r in results if r.reader_peak_mib), default=None)
 
 
-def _read_job(job: tuple[LakeSettings, object, date, bool], spool: str) -> FileResult:
+def _read_batch(settings: LakeSettings, objects: list[LogObject], day: date, hash_content: bool, spool: str) -> list[FileResult]:
     """A worker's read: the rows go to the spool (sending them through the pool's pipe cost the
     parent as much CPU as a worker's reading), the counts come back with the worker's peak memory."""
-    result = spool_result(read_and_flatten(*job), spool)
-    result.reader_peak_mib = peak_rss_mib()
-    return result
+    results = read_objects(settings, objects, day, hash_content, spool)
+    peak = peak_rss_mib()
+    for result in results:
+        result.reader_peak_mib = peak
+    return results
 
 
 def _die_with_parent() -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 # The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
@@ -39,6 +40,10 @@ class OutsideRootError(ValueError):
     """A path that would leave the storage root: '..', an absolute path, or a symbolic link (or
     something other than a file or folder) below a local root. Never retried: a person must act."""
 
+
+# Connections the S3 client keeps: botocore's default (10) would cap the requests a process keeps
+# in flight (LakeSettings.s3_requests_in_flight) whatever they are set to.
+S3_CONNECTIONS = 128
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO planted under a log file's name returns at once (then it is refused).
@@ -77,7 +82,7 @@ class Store:
         self.uri = uri
         if uri.startswith("s3://"):
             # A fresh instance: s3fs caches instances and listings, and a run must see new objects.
-            options = {"skip_instance_cache": True, **storage_options}
+            options = {"skip_instance_cache": True, "config_kwargs": {"max_pool_connections": S3_CONNECTIONS}, **storage_options}
             self.fs, root = fsspec.core.url_to_fs(uri, **options)
         else:
             # One canonical spelling (`/a/./src`, `/a//src`, `../a/src` and a symlinked mount are one
@@ -113,6 +118,10 @@ class Store:
             infos = self._local_infos(relative) if self.is_local else self.fs.ls(folder, detail=True, refresh=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        return self.entries(infos)
+
+    def entries(self, infos: list[dict[str, Any]]) -> list[Entry]:
+        """fsspec listing entries as Entry, paths relative to the root."""
         entries = []
         for info in infos:
             name = info["name"].rstrip("/")
@@ -126,11 +135,20 @@ class Store:
             ))
         return entries
 
-    def read_bytes(self, relative: str) -> bytes:
+    def read_bytes(self, relative: str, size: int | None = None) -> bytes:
+        """A whole object. On S3 one GET: s3fs would first ask for the size (a HEAD) to decide
+        whether to fetch in ranges. `size` (the listing's) lets an object larger than s3fs's block
+        size (50 MiB) still be fetched in concurrent ranges, as s3fs does."""
         if not self.is_local:
-            return self.fs.cat_file(self.path(relative))
+            return sync(self.fs.loop, self.get_object, self.path(relative), size)
         with self.open_for_read(relative, scratch="") as handle:
             return handle.read()
+
+    async def get_object(self, path: str, size: int | None) -> bytes:
+        """An S3 object's bytes, on the client's event loop (`path`: bucket/key). See `read_bytes`."""
+        if size is not None and size > self.fs.default_block_size:
+            return await self.fs._cat_file(path)  # a HEAD, then concurrent ranged GETs
+        return await self.fs._cat_file(path, max_concurrency=1)  # one GET (retried as s3fs retries)
 
     def open_for_read(self, relative: str, scratch: str) -> BinaryIO:
         """A seekable binary handle: a local file opened below the root, never through a link; an S3

@@ -72,14 +72,16 @@ def test_organization_trail_day_folder(trail_bucket):
 
 def test_only_the_requested_day_folders_are_listed(trail_bucket, monkeypatch):
     uri, keys = trail_bucket
+    import flows.source.listing as listing
+
     listed = []
-    original = Store.list
+    original = listing.list_many
 
-    def recording_list(self, relative):
-        listed.append(relative)
-        return original(self, relative)
+    def recording_list_many(store, folders, concurrency):
+        listed.extend(folders)
+        return original(store, folders, concurrency)
 
-    monkeypatch.setattr(Store, "list", recording_list)
+    monkeypatch.setattr(listing, "list_many", recording_list_many)
     trails = [Trail(ACCT), Trail(OTHER, ORG)]
     day_folders = sorted(f"{t.folder}/CloudTrail/{r}/2026/11/02" for t in trails for r in ("us-east-1", "eu-west-1"))
     for policy in ("off", "record"):
