@@ -24,7 +24,7 @@ from flows.lake.publish import Staged, partitions_of_manifest, publish_partition
 from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
 from flows.settings import LakeSettings
 from flows.source.digests import check_digests, digest_text, public_keys_of
-from flows.source.listing import find_trails, list_day_folders, list_digest_files
+from flows.source.listing import find_trails, list_day_folder, list_day_folders, list_digest_files
 from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool
 from flows.storage import scratch
 from flows.storage.locks import lake_lock
