@@ -49,9 +49,10 @@ lint: $(INSTALLED)
 data: $(INSTALLED)
 	$(BIN)/python data/generate.py
 
-# Benchmark: ours vs the DuckDB SQL peer vs the physical floor on generated CloudTrail days; writes
-# benchmarks/RESULTS.md. Defaults: sparse and dense at 200 MB of JSON each, 3 repeats, workers 1,2.
-# E.g. make bench BENCH_ARGS="--size-mb 1000"
+# Benchmark: ours vs the DuckDB SQL peer vs the physical floor on generated CloudTrail days; prints
+# the tables (benchmarks/RESULTS.md, the README's, changes only with --results benchmarks/RESULTS.md).
+# Defaults: sparse and dense at 200 MB of JSON each, 3 repeats, workers 1,2. The S3 profile:
+# make bench BENCH_ARGS="--profile s3"; larger days: make bench BENCH_ARGS="--size-mb 1000"
 BENCH_ARGS ?=
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

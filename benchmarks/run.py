@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
 import statistics
@@ -29,17 +27,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow
 
 from benchmarks.generate import DAY, generate
-from benchmarks.proc_peak import run_and_watch
+from benchmarks.harness import RESULTS, ROOT, environment, machine, measure, write_results
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 TARGETS = {"sparse": 4.0, "dense": 3.0}  # ours / DuckDB throughput, from the issue
 
 
@@ -84,37 +78,6 @@ def argv_for(job: Job, source: Path, out: Path) -> list[str]:
     return [py, "-m", "benchmarks.floor", "--source", str(source), "--day", day, "--workers", str(job.workers)]
 
 
-# Linux folds the forking process's RSS high-water mark into a child's ru_maxrss (the mm copied by
-# fork is accounted at exec). So the measured command is forked by this small launcher, started
-# with -S and no imports beyond os/sys/time, not by this (large) process.
-LAUNCHER = """
-import os, sys, time
-started = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, u = os.wait4(pid, 0)
-wall = time.perf_counter() - started
-with open(sys.argv[1], "w") as f:
-    f.write(f"{os.waitstatus_to_exitcode(status)} {wall} {u.ru_utime + u.ru_stime} {u.ru_maxrss}")
-"""
-
-
-def measure(argv: list[str], env: dict, log: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS MiB of the largest process) of one subprocess and its
-    descendants. The peak is each process's own VmHWM, sampled from /proc (benchmarks/proc_peak.py)."""
-    usage_file = log.with_suffix(".usage")
-    with open(log, "wb") as out:
-        _, peaks = run_and_watch([sys.executable, "-S", "-c", LAUNCHER, str(usage_file), *argv], cwd=ROOT, env=env,
-                                 stdout=out, stderr=subprocess.STDOUT)
-    code, wall, cpu, _ = usage_file.read_text().split()
-    if int(code) != 0:
-        sys.exit(f"FAILED ({code}): {' '.join(argv)}\n{log.read_text()[-4000:]}")
-    # rusage counts the children that were waited for; the flow's fork server (and the reading
-    # workers it forks) never is, so the CPU sampled per process counts when it is larger
-    return float(wall), max(float(cpu), peaks.cpu_seconds()), peaks.largest()[1]
-
-
 def long_lived_server(work: Path, env: dict) -> tuple[subprocess.Popen, str]:
     """A Prefect server started once, as a deployment's runs find it; (process, its API URL)."""
     import socket
@@ -135,16 +98,6 @@ def long_lived_server(work: Path, env: dict) -> tuple[subprocess.Popen, str]:
             time.sleep(0.5)
     server.kill()
     sys.exit(f"the Prefect server did not start: {(work / 'server.log').read_text()[-2000:]}")
-
-
-def environment(work: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    home = work / "prefect-home"
-    home.mkdir(exist_ok=True)
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    return env
 
 
 def dataset(cache: Path, profile: str, size_mb: float, seed: int) -> tuple[Path, dict]:
@@ -200,20 +153,6 @@ def agreement(ours: Path, peer: Path, stats: dict) -> list[str]:
 
 # ------------------------------------------------------------------------------ report
 
-def machine() -> str:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-            f"pyarrow {pyarrow.__version__}, {platform.system()} {platform.release()}, "
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-
-
 WORKER_RSS = re.compile(r"largest worker process: (\d+) MiB")
 
 
@@ -253,17 +192,6 @@ def ratios(jobs: list[Job]) -> list[str]:
     return out
 
 
-def write_results(path: Path, label: str, text: str) -> None:
-    start, end = f"<!-- bench:{label} -->", f"<!-- /bench:{label} -->"
-    block = f"{start}\n{text.rstrip()}\n{end}\n"
-    old = path.read_text() if path.exists() else "# Benchmark results\n\nWritten by `python -m benchmarks.run` (see `make bench`).\n\n"
-    if start in old and end in old:
-        new = old[: old.index(start)] + block + old[old.index(end) + len(end) + 1:]
-    else:
-        new = old.rstrip() + "\n\n" + block
-    path.write_text(new)
-
-
 # ------------------------------------------------------------------------------ main
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,10 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="ours,server,dask,prefect,duckdb,floor", help="runs to do, comma-separated (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", type=Path, help="cache folder of generated data (default: $TMPDIR/route53-lake-bench)")
-    p.add_argument("--tiny", action="store_true", help="smoke test: ~2 MB, 1 repeat, workers 1, no RESULTS.md")
+    p.add_argument("--tiny", action="store_true", help="smoke test: ~2 MB, 1 repeat, workers 1, no results file")
     p.add_argument("--label", default="main", help="section of RESULTS.md to replace (default: %(default)s)")
-    p.add_argument("--results", type=Path, help=f"file to write the results into (default: {RESULTS.relative_to(ROOT)}; "
-                   "none with --tiny)")
+    p.add_argument("--results", type=Path, help="markdown file whose section --label is replaced with the results "
+                   f"(default: none, they are printed; {RESULTS.relative_to(ROOT)} holds the README's tables)")
     p.add_argument("--accounts", type=int, default=12, help="s3 profile: accounts (default: %(default)s)")
     p.add_argument("--files-per-account", type=int, default=100, help="s3 profile: log files per account and day (default: %(default)s)")
     p.add_argument("--latency-ms", type=float, default=25, help="s3 profile: added before each answer's first byte (default: %(default)s)")
@@ -292,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         return s3_profile.main(args)
     if args.tiny:
         args.size_mb, args.repeats, args.workers = 2, 1, "1"
-    results = args.results or (None if args.tiny else RESULTS)
+    results = None if args.tiny else args.results
     workers = [int(w) for w in args.workers.split(",")]
     kinds = args.only.split(",")
     profiles = ["sparse", "dense"] if args.profile == "both" else [args.profile]

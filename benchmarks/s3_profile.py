@@ -189,7 +189,7 @@ def main(args) -> int:
     """The S3 profile's runs and table (called by benchmarks.run for --profile s3)."""
     import tempfile
 
-    from benchmarks.run import RESULTS, ROOT, environment, machine, measure, write_results
+    from benchmarks.harness import environment, machine, measure, write_results
 
     cache = args.keep or Path(tempfile.gettempdir()) / "route53-lake-bench"
     folder = cache / f"s3-{args.accounts}x{args.files_per_account}-seed{args.seed}"
@@ -228,9 +228,9 @@ def main(args) -> int:
     if problems:
         print("the S3 lake differs from the local one: FAILED", file=sys.stderr)
         return 1
-    if not args.tiny:
-        write_results(args.results or RESULTS, args.label if args.label != "main" else "s3", text)
-        print(f"\nwritten to {(args.results or RESULTS).relative_to(ROOT) if not args.results else args.results}", file=sys.stderr)
+    if args.results and not args.tiny:
+        write_results(args.results, args.label if args.label != "main" else "s3", text)
+        print(f"\nwritten to {args.results}", file=sys.stderr)
     return 0
 
 
