@@ -90,7 +90,8 @@ def stage_under_lock(settings: LakeSettings, listing: DayListing, results: list[
     source, target = open_store(settings.source), lake_target(settings)
     with lake_lock(target.store, f"folder-{target.unit_name(listing.unit)}", log):
         listing, results = current_folder(settings, source, listing, results, spool)
-        findings = check_digests(source, listing, results, public_keys_of(settings) if listing.digests else None)
+        findings = check_digests(source, listing, results, public_keys_of(settings) if listing.digests else None,
+                                 settings.s3_requests_in_flight)
         staged = stage_folder(target, listing, results, findings, run_id)
     if staged.summary.digest_problems and settings.digest_policy == "fail":
         staged.digest_failure = f"{listing.unit.folder}: CloudTrail digests disagree with the bucket: {digest_text(findings)}"

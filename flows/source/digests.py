@@ -8,6 +8,7 @@ import posixpath
 from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings, SettingsError
 from flows.source.listing import delivery_time
+from flows.storage.fetch import read_many
 from flows.storage.store import Store, open_store
 from transforms.cloudtrail.container import decompress, parse_json
 from transforms.cloudtrail.integrity import DigestFindings, check, parse_digest, parse_public_keys, signature_problem
@@ -15,17 +16,19 @@ from transforms.errors import Rejected
 
 
 def check_digests(source: Store, listing: DayListing, results: list[FileResult],
-                  public_keys: dict[str, bytes] | None = None) -> DigestFindings | None:
+                  public_keys: dict[str, bytes] | None = None, in_flight: int = 1) -> DigestFindings | None:
     """The day folder against the CloudTrail digests covering it; None when there are none (or
     the check is off). public_keys (read_public_keys): also verify each digest's signature. An
-    unreadable digest is itself a finding: it promised nothing we can check."""
+    unreadable digest is itself a finding: it promised nothing we can check. On S3 up to
+    `in_flight` digests are fetched at once (a folder has about 24 a day, each a round trip)."""
     if not listing.digests:
         return None
     key = (lambda path: f"{source.key_prefix}/{path}") if source.key_prefix else (lambda path: path)
     digests, unreadable, bad_signatures = [], [], []
-    for path in listing.digests:
+    fetched = read_many(source, listing.digests, [None] * len(listing.digests), in_flight)
+    for path, data in zip(listing.digests, fetched, strict=True):
         try:
-            content = decompress(source.read_bytes(path))
+            content = decompress(data)
             document = parse_json(content)
             digests.append(parse_digest(document))
         except Rejected:
