@@ -170,23 +170,30 @@ class GlobUnsafeLocationError(ValueError):
     """A lake location DuckDB cannot read as the literal folder it names."""
 
 
+def glob_literal(path: str) -> str:
+    """A path as a DuckDB glob that matches that path alone: '[', '*' and '?' escaped in brackets
+    ('lake[1]' -> 'lake[[]1]'); braces are literal in DuckDB's globs. A backslash is refused with a
+    one-line error: DuckDB reads it as a path separator, and no escape matches it. Every path given
+    to read_parquet, alone or in a list, is a glob."""
+    if "\\" in path:
+        raise GlobUnsafeLocationError(f"path {path!r} has a backslash, which DuckDB reads as a path separator; "
+                                      "move or link the lake to a path without one")
+    return "".join(_GLOB_ESCAPES.get(char, char) for char in path)
+
+
 def glob_root(location: str) -> str:
-    """The lake's location as the literal start of a DuckDB glob: '[', '*' and '?' escaped in
-    brackets ('lake[1]' -> 'lake[[]1]'), so the views never read a sibling folder or miss their own.
-    Refused with a one-line error: a backslash (DuckDB reads it as a path separator, and no escape
-    matches it) and a folder named like a Hive partition, 'key=value' (hive_partitioning reads
-    every such folder on the path: an 'event_date=2020-01-01' above the lake would overwrite every
-    row's event_date, an 'event_id=x' its event_id). Braces are literal in DuckDB's globs."""
+    """The lake's location as the literal start of a DuckDB glob (glob_literal), so the views never
+    read a sibling folder or miss their own. Also refused with a one-line error: a folder named like
+    a Hive partition, 'key=value', on the way to the lake (hive_partitioning reads every such folder
+    on the path: an 'event_date=2020-01-01' above the lake would overwrite every row's event_date,
+    an 'event_id=x' its event_id)."""
     location = location.rstrip("/")
     path = location.partition("://")[2] if "://" in location else location
-    if "\\" in path:
-        raise GlobUnsafeLocationError(f"lake location {location!r} has a backslash, which DuckDB reads as a path "
-                                      "separator; move or link the lake to a path without one")
     hive = [segment for segment in path.split("/") if "=" in segment]
     if hive:
         raise GlobUnsafeLocationError(f"lake location {location!r}: folder {hive[0]!r} looks like a Hive partition "
                                       "(key=value) and DuckDB would read it as a column; move or link the lake elsewhere")
-    return "".join(_GLOB_ESCAPES.get(char, char) for char in location)
+    return glob_literal(location)
 
 
 def table_glob(table: Table, location: str) -> str:
