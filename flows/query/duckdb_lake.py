@@ -59,24 +59,21 @@ def connect(lake: str) -> LakeConnection:
     an empty view with the right columns (read_parquet refuses an empty glob). Queries that
     straddle a run's rebuild are re-run and S3 is listed afresh per query (lake_connection)."""
     con, root = new_duckdb(lake)
+    lake_con = LakeConnection(con)  # each statement below reads footers, and is retried on its own
     try:
-        retrying(lambda: _create_views(con, root), "setting up the lake's views")
+        for name, table in TABLES.items():
+            if lake_con.execute("select count(*) from glob(?)", [table_glob(table, root)]).fetchall()[0][0]:
+                lake_con.execute(duckdb_table_view(table, root))
+            else:
+                empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
+                con.register(f"_{name}_empty", empty)
+                con.execute(f"create or replace view {name} as select * from _{name}_empty")
+        for statement in views_sql("duckdb"):
+            lake_con.execute(statement)
     except BaseException:
         con.close()
         raise
-    return LakeConnection(con)
-
-
-def _create_views(con: duckdb.DuckDBPyConnection, root: str) -> None:
-    for name, table in TABLES.items():
-        if con.execute("select count(*) from glob(?)", [table_glob(table, root)]).fetchall()[0][0]:
-            con.execute(duckdb_table_view(table, root))
-        else:
-            empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
-            con.register(f"_{name}_empty", empty)
-            con.execute(f"create or replace view {name} as select * from _{name}_empty")
-    for statement in views_sql("duckdb"):
-        con.execute(statement)
+    return lake_con
 
 
 LATEST_CHANGES = """

@@ -27,15 +27,15 @@ from flows.storage.store import Store
 log = logging.getLogger("route53_lake")
 T = TypeVar("T")
 
-ATTEMPTS = 3
-BACKOFF_SECONDS = (0.2, 0.5)  # before the second and the third attempt
+ATTEMPTS = 4
+BACKOFF_SECONDS = (0.2, 0.5, 1.0)  # before the second, third and fourth attempt: a rebuild replaces a table's file once
 # What a query straddling a replacement says (measured, docs/readers.md): the object it listed was
 # replaced (S3), or the file it reopened is the new one (local). Nothing else is retried.
 REPLACED_OBJECT_SIGNS = (
     "fileexpired", "no longer exists", "precondition failed",
     "tprotocolexception", "could not read enough bytes", "invalid data", "don't know what type",
     "prefetch registered for bytes outside file", "no such file or directory", "no magic bytes",
-    "not a parquet file", "footer length", "corrupt", "invalid footer",
+    "not a parquet file", "footer length", "corrupt", "invalid footer", "out of buffer", "invalid ttype",
 )
 # Every connection reads the files anew: DuckDB's cache of remote file blocks is validated by
 # modification time, which S3 gives to the second; a replacement within that second must not
