@@ -116,7 +116,9 @@ def reader(kind: str, lake: str, seconds: float, valid: dict) -> dict:
                 else:
                     rows = plain_query(duckdb, lake, table)
             except Exception as error:  # noqa: BLE001 - the measurement: every failure is recorded
-                report["errors"].append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+                lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+                named = [line for line in lines if "Error" in line or "Exception" in line or "Expired" in line]
+                report["errors"].append(f"{type(error).__name__}: {(named or lines or [''])[-1][:160]}")
             else:
                 report["wrong"] += [f"{table} {d}: {n} rows, {distinct} distinct" for d, n, distinct in rows
                                     if n != distinct or n not in valid[table].get(d, [])]

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from flows.query.dialects import spell
-from flows.query.lake_connection import LakeConnection, new_duckdb, retrying
+from flows.query.lake_connection import LakeConnection, new_connection, retrying
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
 from schemas.tables import TABLES
@@ -58,8 +58,8 @@ def connect(lake: str) -> LakeConnection:
     """An in-memory DuckDB with every table and view over the lake. A table with no files yet is
     an empty view with the right columns (read_parquet refuses an empty glob). Queries that
     straddle a run's rebuild are re-run and S3 is listed afresh per query (lake_connection)."""
-    con, root = new_duckdb(lake)
-    lake_con = LakeConnection(con)  # each statement below reads footers, and is retried on its own
+    lake_con, root = new_connection(lake)  # each statement below reads footers, and is retried on its own
+    con = lake_con.duckdb
     try:
         for name, table in TABLES.items():
             if lake_con.execute("select count(*) from glob(?)", [table_glob(table, root)]).fetchall()[0][0]:

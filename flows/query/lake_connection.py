@@ -64,15 +64,30 @@ def retrying(attempt: Callable[[], T], what: str = "query") -> T:
 class LakeConnection:
     """A DuckDB connection over the lake whose execute() re-runs a query that straddled a rebuild.
 
+    On S3 every query starts from a fresh listing (the s3fs cache is emptied first), and keeps it
+    for its own length: each object is read at the ETag it was listed with, so a replacement
+    mid-query is a clean FileExpired (then a retry), never the old footer over the new bytes.
     execute() materialises the result (DuckDB's default), so a fetch after it cannot fail; sql()
     returns DuckDB's lazy relation, which is not retried: fetch it through `retrying` (as the
     `sql` command does) or use execute(). Everything else is DuckDB's own connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.duckdb = con
+    def __init__(self, con: duckdb.DuckDBPyConnection, fs: Any = None) -> None:
+        self.duckdb, self._fs = con, fs
+
+    def fresh(self) -> None:
+        """Forget what the last query listed (S3); nothing to forget on a local lake."""
+        if self._fs is not None:
+            self._fs.invalidate_cache()
 
     def execute(self, query: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
-        return retrying(lambda: self.duckdb.execute(query, parameters), "query")
+        def attempt() -> duckdb.DuckDBPyConnection:
+            self.fresh()
+            return self.duckdb.execute(query, parameters)
+        return retrying(attempt, "query")
+
+    def sql(self, query: str, **kwargs: Any) -> duckdb.DuckDBPyRelation:
+        self.fresh()
+        return self.duckdb.sql(query, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.duckdb, name)
@@ -84,17 +99,18 @@ class LakeConnection:
         self.duckdb.close()
 
 
-def new_duckdb(lake: str) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """A DuckDB connection set up to read `lake`, and the root its globs start with."""
+def new_connection(lake: str) -> tuple[LakeConnection, str]:
+    """A connection set up to read `lake` (no views yet), and the root its globs start with."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     for name, value in SETTINGS.items():
         con.execute(f"set {name} = {value}")
     if "://" in lake:
-        # A fresh s3fs without a listings cache: the process's cached one keeps listings and ETags
-        # for good (a session then fails on every query after a run publishes).
-        con.register_filesystem(Store(lake, use_listings_cache=False).fs)
-        return con, lake.rstrip("/")
-    return con, local_root(lake)
+        # Its own s3fs, never the process's shared one, whose listings and ETags would be kept for
+        # good (a session then failed on every query after a run published: repro_24).
+        fs = Store(lake).fs
+        con.register_filesystem(fs)
+        return LakeConnection(con, fs), lake.rstrip("/")
+    return LakeConnection(con), local_root(lake)
 
 
 _FOLDERS: dict[tuple[int, str], tuple[int, int, int]] = {}  # (pid, path) -> (fd, st_dev, st_ino)
