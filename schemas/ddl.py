@@ -162,9 +162,48 @@ def duckdb_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# DuckDB reads a read_parquet path as a glob pattern; each of these matches itself alone in brackets.
+_GLOB_ESCAPES = {"[": "[[]", "*": "[*]", "?": "[?]"}
+
+
+class GlobUnsafeLocationError(ValueError):
+    """A lake location DuckDB cannot read as the literal folder it names."""
+
+
+def glob_literal(path: str) -> str:
+    """A path as a DuckDB glob that matches that path alone: '[', '*' and '?' escaped in brackets
+    ('lake[1]' -> 'lake[[]1]'); braces are literal in DuckDB's globs. A backslash is refused with a
+    one-line error: DuckDB reads it as a path separator, and no escape matches it. Every path given
+    to read_parquet, alone or in a list, is a glob."""
+    if "\\" in path:
+        raise GlobUnsafeLocationError(f"path {path!r} has a backslash, which DuckDB reads as a path separator; "
+                                      "move or link the lake to a path without one")
+    return "".join(_GLOB_ESCAPES.get(char, char) for char in path)
+
+
+def glob_root(location: str) -> str:
+    """The lake's location as the literal start of a DuckDB glob (glob_literal), so the views never
+    read a sibling folder or miss their own. Also refused with a one-line error: a folder named like
+    a Hive partition, 'key=value', on the way to the lake (hive_partitioning reads every such folder
+    on the path: an 'event_date=2020-01-01' above the lake would overwrite every row's event_date,
+    an 'event_id=x' its event_id)."""
+    location = location.rstrip("/")
+    path = location.partition("://")[2] if "://" in location else location
+    hive = [segment for segment in path.split("/") if "=" in segment]
+    if hive:
+        raise GlobUnsafeLocationError(f"lake location {location!r}: folder {hive[0]!r} looks like a Hive partition "
+                                      "(key=value) and DuckDB would read it as a column; move or link the lake elsewhere")
+    return glob_literal(location)
+
+
+def table_glob(table: Table, location: str) -> str:
+    """The glob of a table's Parquet files under a lake location (see glob_root)."""
+    return f"{glob_root(location)}/{table.name}/{table.partition.name}=*/*.parquet"
+
+
 def duckdb_table_view(table: Table, location: str) -> str:
     part = table.partition.name
-    glob = duckdb_string(f"{location}/{table.name}/{part}=*/*.parquet")
+    glob = duckdb_string(table_glob(table, location))
     # union_by_name: files written before a column was added still read, with nulls for it.
     return (
         f"create or replace view {table.name} as select * from read_parquet({glob}, "
@@ -205,7 +244,8 @@ def spark_script(location: str) -> str:
 
 def duckdb_script(location: str) -> str:
     """Views over a lake for DuckDB, local folder or s3:// (with DuckDB's httpfs) alike.
-    Every table needs at least one file: read_parquet refuses an empty glob."""
+    Every table needs at least one file: read_parquet refuses an empty glob. A location with glob
+    characters is escaped, one DuckDB cannot read literally is refused (glob_root)."""
     location = location.strip().rstrip("/")
     views = [duckdb_table_view(t, location) for t in TABLES.values()] + dedup_views()
     return ";\n\n".join(views) + ";\n"

@@ -244,7 +244,9 @@ RECORD_CHANGES = Table(
         _col("record_name", STRING, "resourceRecordSet.name exactly as sent."),
         _col(
             "record_name_normalized", STRING,
-            "record_name lower-cased, with a trailing dot, and octal escapes such as \\052 decoded ('*').", unreadable=NOT_READ,
+            "record_name as DNS compares it: ASCII letters lower-cased, one trailing dot, \\ooo escapes decoded "
+            "(\\052 -> '*', UTF-8 \\303\\244 -> 'ä'); an escaped dot, space, control and non-UTF-8 bytes stay \\ooo.",
+            unreadable=NOT_READ,
         ),
         _col("record_type", STRING, "resourceRecordSet.type: A, AAAA, CNAME, TXT, MX, ..."),
         _col("ttl", BIGINT, "resourceRecordSet.TTL in seconds (CloudTrail writes the key as tTL); null for alias records."),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from typing import TextIO
 import duckdb
 
 from flows.query.dialects import ENGINES, spell
+from flows.query.lake_connection import LakeConnection, retrying
 from flows.settings import LakeSettings
 
 PROMPT, MORE = "route53-lake> ", "         ...> "
@@ -72,13 +74,21 @@ def show(relation: duckdb.DuckDBPyRelation | None, fmt: str, out: TextIO) -> Non
             out.write(json.dumps(dict(zip(relation.columns, row, strict=True)), default=str) + "\n")
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, out: TextIO) -> None:
-    """Every statement in order, each result printed; a failing statement raises duckdb.Error."""
+def run(con: LakeConnection | duckdb.DuckDBPyConnection, sql: str, fmt: str, out: TextIO) -> None:
+    """Every statement in order, each result printed; a failing statement raises duckdb.Error.
+    A statement that read a file while a run replaced it is run again (its output is printed
+    once, whole): a failed statement changed nothing, DuckDB rolls it back."""
     for statement in statements(sql):
-        show(con.sql(statement), fmt, out)
+        out.write(retrying(lambda statement=statement: _shown(con, statement, fmt)))
 
 
-def repl(con: duckdb.DuckDBPyConnection, lines: Iterable[str], out: TextIO, fmt: str = "table", prompt: bool = True) -> int:
+def _shown(con: LakeConnection | duckdb.DuckDBPyConnection, statement: str, fmt: str) -> str:
+    buffer = io.StringIO()
+    show(con.sql(statement), fmt, buffer)
+    return buffer.getvalue()
+
+
+def repl(con: LakeConnection | duckdb.DuckDBPyConnection, lines: Iterable[str], out: TextIO, fmt: str = "table", prompt: bool = True) -> int:
     """The prompt: lines are gathered until a statement ends with ';'. An error is printed and the
     prompt goes on. Returns the number of statements that failed."""
     failed, buffer = 0, []
@@ -111,7 +121,7 @@ def repl(con: duckdb.DuckDBPyConnection, lines: Iterable[str], out: TextIO, fmt:
     return failed
 
 
-def _attempt(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, out: TextIO) -> int:
+def _attempt(con: LakeConnection | duckdb.DuckDBPyConnection, sql: str, fmt: str, out: TextIO) -> int:
     try:
         run(con, sql, fmt, out)
         return 0

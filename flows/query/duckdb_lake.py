@@ -13,8 +13,9 @@ import duckdb
 import pyarrow as pa
 
 from flows.query.dialects import spell
+from flows.query.lake_connection import LakeConnection, new_connection, retrying
 from flows.storage.store import open_store
-from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script
+from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
 from schemas.tables import TABLES
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
@@ -53,28 +54,26 @@ def setup_sql(engine: str, location: str, database: str = "route53_lake", projec
     raise ValueError(f"engine {engine!r}: expected athena, duckdb or spark")
 
 
-def table_glob(lake: str, table: str) -> str:
-    partition = TABLES[table].partition.name
-    return f"{lake.rstrip('/')}/{table}/{partition}=*/*.parquet"
-
-
-def connect(lake: str) -> duckdb.DuckDBPyConnection:
+def connect(lake: str) -> LakeConnection:
     """An in-memory DuckDB with every table and view over the lake. A table with no files yet is
-    an empty view with the right columns (read_parquet refuses an empty glob)."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
-    store = open_store(lake)
-    if not store.is_local:
-        con.register_filesystem(store.fs)  # s3:// through s3fs: no httpfs extension needed
-    for name, table in TABLES.items():
-        if con.execute("select count(*) from glob(?)", [table_glob(lake, name)]).fetchall()[0][0]:
-            con.execute(duckdb_table_view(table, lake.rstrip("/")))
-        else:
-            empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
-            con.register(f"_{name}_empty", empty)
-            con.execute(f"create or replace view {name} as select * from _{name}_empty")
-    for statement in views_sql("duckdb"):
-        con.execute(statement)
-    return con
+    an empty view with the right columns (read_parquet refuses an empty glob). Queries that
+    straddle a run's rebuild are re-run and S3 is listed afresh per query (lake_connection)."""
+    lake_con, root = new_connection(lake)  # each statement below reads footers, and is retried on its own
+    con = lake_con.duckdb
+    try:
+        for name, table in TABLES.items():
+            if lake_con.execute("select count(*) from glob(?)", [table_glob(table, root)]).fetchall()[0][0]:
+                lake_con.execute(duckdb_table_view(table, root))
+            else:
+                empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
+                con.register(f"_{name}_empty", empty)
+                con.execute(f"create or replace view {name} as select * from _{name}_empty")
+        for statement in views_sql("duckdb"):
+            lake_con.execute(statement)
+    except BaseException:
+        con.close()
+        raise
+    return lake_con
 
 
 LATEST_CHANGES = """
@@ -105,4 +104,6 @@ def latest_changes(lake: str, limit: int = 15) -> duckdb.DuckDBPyRelation:
     if not found & set(LAKE_FOLDERS):
         raise LakeNotFoundError(f"no lake at {lake}: none of {', '.join(f + '/' for f in LAKE_FOLDERS)} is there; "
                                 "check --lake, or run the flow first")
-    return connect(lake).sql(LATEST_CHANGES.replace("?", str(limit)))
+    con = connect(lake)
+    rows = retrying(lambda: con.sql(LATEST_CHANGES.replace("?", str(limit))).fetch_arrow_table())
+    return duckdb.from_arrow(rows)

@@ -2,24 +2,84 @@
 
 from __future__ import annotations
 
-import re
-
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+_OCTAL_DIGITS = frozenset("01234567")
+# Bytes that stay escaped when a name is written out: the label separator and the escape character
+# (so an escaped dot never becomes a label boundary and a backslash never starts an escape), space,
+# and ASCII control characters (invisible, and a raw space would be stripped as surrounding blank).
+_KEEP_ESCAPED = frozenset(b".\\ \x7f") | frozenset(range(0x20))
+_BLANKS = " \t\r\n\x0b\x0c"  # ASCII only: U+3000 and other non-ASCII blanks are characters of a label
 
 
 def normalize_record_name(name: str | None) -> str | None:
-    r"""Lower case, one trailing dot, octal escapes decoded: '\052.Example.com' -> '*.example.com.'.
+    r"""A DNS name spelt one way per name, as DNS compares names: '\052.Example.com' -> '*.example.com.'.
 
-    Route 53 returns names with special characters as \ooo octal escapes, and clients send either
-    form, so the same record can arrive spelled several ways.
+    Route 53 returns characters other than a-z, 0-9, '-' and '_' as \ooo octal escapes of the
+    name's bytes, UTF-8 for non-ASCII characters ('\344\271\213' is 之), and clients send either
+    form. The name is read as DNS reads it: labels of bytes, split at unescaped dots.
+    - \ooo (octal, at most \377) is one byte; \X any other character X is X itself (RFC 1035).
+    - Case is folded for ASCII letters only (DNS is case-insensitive for A-Z alone): 'Ä' stays 'Ä'.
+    - Written out, a byte sequence that is valid UTF-8 reads as its characters ('\303\244' -> 'ä');
+      an escaped dot ('a\056b', one label "a.b"), a backslash, space, control characters and bytes
+      that are not valid UTF-8 stay \ooo escapes; any other ASCII character is written as itself.
+    - One trailing dot. ASCII blanks around the name are not part of it (a client's typing).
+    So two spellings of one name give one result, distinct names never do, and the function is
+    idempotent: normalize_record_name(normalize_record_name(x)) == normalize_record_name(x).
     """
     if name is None:
         return None
-    name = name.strip()
-    if "\\" in name:
-        name = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), name)
-    lowered = name.lower()
-    return lowered if lowered.endswith(".") else lowered + "."
+    return "".join(_render(label.lower()) + "." for label in name_labels(name)) or "."
+
+
+def name_labels(name: str) -> list[bytes]:
+    """The labels of a name in DNS presentation format, as bytes: escapes decoded, case kept, the
+    root (a trailing dot, or nothing) left out: 'a\\056b.Example.com.' -> [b'a.b', b'Example', b'com']."""
+    labels = _split(name.strip(_BLANKS))
+    if labels[-1] == b"":
+        labels.pop()
+    return [bytes(label) for label in labels]
+
+
+def _split(name: str) -> list[bytearray]:
+    labels, label, i = [], bytearray(), 0
+    while i < len(name):
+        char = name[i]
+        if char == ".":
+            labels.append(label)
+            label, i = bytearray(), i + 1
+        elif char == "\\" and i + 1 < len(name):
+            digits = name[i + 1:i + 4]
+            if len(digits) == 3 and set(digits) <= _OCTAL_DIGITS and int(digits, 8) <= 0xFF:
+                label.append(int(digits, 8))
+                i += 4
+            else:
+                label += _utf8(name[i + 1])
+                i += 2
+        else:
+            label += _utf8(char)
+            i += 1
+    labels.append(label)
+    return labels
+
+
+def _utf8(char: str) -> bytes:
+    # surrogatepass: a lone surrogate (from a JSON '\ud800') has no UTF-8 form; its would-be bytes
+    # are not valid UTF-8, so it is written out escaped, never dropped or merged with another name.
+    return char.encode("utf-8", "surrogatepass")
+
+
+def _render(label: bytes) -> str:
+    """A label's bytes written out: valid UTF-8 as characters, everything in _KEEP_ESCAPED and every
+    byte that is not valid UTF-8 as \\ooo. Reading the result back (name_labels) gives the same bytes."""
+    out = []
+    for char in label.decode("utf-8", "surrogateescape"):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's stand-in for a byte that is not valid UTF-8
+            out.append(f"\\{code - 0xDC00:03o}")
+        elif code < 0x80 and code in _KEEP_ESCAPED:
+            out.append(f"\\{code:03o}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def strip_prefix(value: str | None, prefix: str) -> str | None:

@@ -1,0 +1,136 @@
+"""A DuckDB connection to the lake that stays right while runs publish (docs/readers.md).
+
+A partition is rebuilt in place: on a local lake its file is replaced by a rename, on S3 by one
+PUT of the same key. Each file is always whole, but a query that straddles a replacement can see
+the old file's footer and the new file's bytes (local: DuckDB opens a file more than once per
+query), or find the object it listed replaced (S3: s3fs reads with If-Match on the listed ETag and
+gets FileExpired). Both fail loudly; this connection re-runs such a query, a bounded number of
+times. On S3 it lists afresh for every query: a long session sees each night's publishing.
+
+The lake's own path never appears in a glob: a local lake is read through /proc/self/fd/N (a
+folder named 'lake[1]', 'lake*', 'a\\b' or 'event_date=2020-01-01' is then just a folder), an
+S3 prefix is escaped or refused (schemas.ddl.glob_root).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import duckdb
+
+from flows.storage.store import Store
+
+log = logging.getLogger("route53_lake")
+T = TypeVar("T")
+
+ATTEMPTS = 4
+BACKOFF_SECONDS = (0.2, 0.5, 1.0)  # before the second, third and fourth attempt: a rebuild replaces a table's file once
+# What a query straddling a replacement says (measured, docs/readers.md): the object it listed was
+# replaced (S3), or the file it reopened is the new one (local). Nothing else is retried.
+REPLACED_OBJECT_SIGNS = (
+    "fileexpired", "no longer exists", "precondition failed",
+    "tprotocolexception", "could not read enough bytes", "invalid data", "don't know what type",
+    "prefetch registered for bytes outside file", "no such file or directory", "no magic bytes",
+    "not a parquet file", "footer length", "corrupt", "invalid footer", "out of buffer", "invalid ttype",
+)
+# Every connection reads the files anew: DuckDB's cache of remote file blocks is validated by
+# modification time, which S3 gives to the second; a replacement within that second must not
+# let old blocks be read with a new footer.
+SETTINGS = {"enable_external_file_cache": "false", "parquet_metadata_cache": "false"}
+
+
+def is_replaced_object_error(error: BaseException) -> bool:
+    """True for the errors a reader gets when a file it was reading was replaced under it."""
+    return isinstance(error, duckdb.Error | OSError) and any(sign in str(error).lower() for sign in REPLACED_OBJECT_SIGNS)
+
+
+def retrying(attempt: Callable[[], T], what: str = "query") -> T:
+    """attempt(), again (bounded, with a short backoff) while it fails because a file was replaced."""
+    for number in range(1, ATTEMPTS + 1):
+        try:
+            return attempt()
+        except (duckdb.Error, OSError) as error:
+            if number == ATTEMPTS or not is_replaced_object_error(error):
+                raise
+            log.info("%s read a file while a run replaced it (%s); trying again", what, str(error).splitlines()[0][:160])
+            time.sleep(BACKOFF_SECONDS[number - 1])
+    raise AssertionError("unreachable")
+
+
+class LakeConnection:
+    """A DuckDB connection over the lake whose execute() re-runs a query that straddled a rebuild.
+
+    On S3 every query starts from a fresh listing (the s3fs cache is emptied first), and keeps it
+    for its own length: each object is read at the ETag it was listed with, so a replacement
+    mid-query is a clean FileExpired (then a retry), never the old footer over the new bytes.
+    execute() materialises the result (DuckDB's default), so a fetch after it cannot fail; sql()
+    returns DuckDB's lazy relation, which is not retried: fetch it through `retrying` (as the
+    `sql` command does) or use execute(). Everything else is DuckDB's own connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, fs: Any = None) -> None:
+        self.duckdb, self._fs = con, fs
+
+    def fresh(self) -> None:
+        """Forget what the last query listed (S3); nothing to forget on a local lake."""
+        if self._fs is not None:
+            self._fs.invalidate_cache()
+
+    def execute(self, query: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
+        def attempt() -> duckdb.DuckDBPyConnection:
+            self.fresh()
+            return self.duckdb.execute(query, parameters)
+        return retrying(attempt, "query")
+
+    def sql(self, query: str, **kwargs: Any) -> duckdb.DuckDBPyRelation:
+        self.fresh()
+        return self.duckdb.sql(query, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.duckdb, name)
+
+    def __enter__(self) -> LakeConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.duckdb.close()
+
+
+def new_connection(lake: str) -> tuple[LakeConnection, str]:
+    """A connection set up to read `lake` (no views yet), and the root its globs start with."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    for name, value in SETTINGS.items():
+        con.execute(f"set {name} = {value}")
+    if "://" in lake:
+        # Its own s3fs, never the process's shared one, whose listings and ETags would be kept for
+        # good (a session then failed on every query after a run published: repro_24).
+        fs = Store(lake).fs
+        con.register_filesystem(fs)
+        return LakeConnection(con, fs), lake.rstrip("/")
+    return LakeConnection(con), local_root(lake)
+
+
+_FOLDERS: dict[tuple[int, str], tuple[int, int, int]] = {}  # (pid, path) -> (fd, st_dev, st_ino)
+
+
+def local_root(path: str) -> str:
+    """/proc/self/fd/N for a local lake folder: a path free of glob characters and of Hive-looking
+    folders, whatever the lake's own path is. The descriptor stays open for the process (a view
+    made earlier may still name it; a closed number could come back as another folder); a folder
+    replaced at the same path gets a new one. Where /proc is missing, the path (escaped later)."""
+    path = os.path.realpath(path)
+    if not os.path.isdir("/proc/self/fd"):
+        return path
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return path  # no lake yet: the views are empty
+    key = (os.getpid(), path)
+    cached = _FOLDERS.get(key)
+    if cached is None or cached[1:] != (stat.st_dev, stat.st_ino):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        cached = _FOLDERS[key] = (fd, stat.st_dev, stat.st_ino)
+    return f"/proc/self/fd/{cached[0]}"
