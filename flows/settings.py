@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows import redact
+from schemas.ddl import GlobUnsafeLocationError, glob_root
 from transforms.limits import DEFAULT_LIMITS, MIB, Limits
 
 # Prefect logs a flow's refused parameters with their values: those records are redacted.
@@ -192,7 +193,13 @@ class LakeSettings(BaseModel):
     @field_validator("source", "lake")
     @classmethod
     def _uri(cls, value: str, info) -> str:
-        return validate_uri(value, info.field_name)
+        location = validate_uri(value, info.field_name)
+        if info.field_name == "lake":
+            try:  # the views and the partition rebuilds read the lake through DuckDB globs
+                glob_root(location)
+            except GlobUnsafeLocationError as error:
+                raise SettingsError(f"lake: {error}") from None
+        return location
 
     @field_validator("digest_public_keys")
     @classmethod

@@ -34,9 +34,11 @@ from flows.lake.duckdb_work import duckdb_connection
 from flows.lake.layout import VISIBLE, Partition, kept_copy_order
 from flows.lake.legacy import adopt, legacy_files, remove
 from flows.lake.row_groups import RowGroupWriter
+from flows.storage.folders import local_files
 from flows.storage.locks import lake_lock
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Entry, Store
+from schemas.ddl import glob_literal
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
 
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
@@ -91,18 +93,21 @@ def _read_state(lake: Store, partition: Partition) -> dict | None:
 
 
 def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
-    local = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
+    copies = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
     pa.default_memory_pool().release_unused()  # what staging freed goes back to the system before DuckDB takes its share
     con = duckdb_connection(DUCKDB_MEMORY, work)
-    try:
-        for table, queries in _queries(con, partition, local):
-            target = f"{partition.visible_folder(table)}/{VISIBLE}"
-            if not queries:
-                lake.delete(target)  # nothing staged any more (files dropped on purpose)
-                continue
-            _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
-    finally:
-        con.close()
+    with local_files([path for paths in copies.values() for path in paths]) as names:  # a lake path is no glob
+        named = iter(names)
+        local = {table: [next(named) for _ in paths] for table, paths in copies.items()}
+        try:
+            for table, queries in _queries(con, partition, local):
+                target = f"{partition.visible_folder(table)}/{VISIBLE}"
+                if not queries:
+                    lake.delete(target)  # nothing staged any more (files dropped on purpose)
+                    continue
+                _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
+        finally:
+            con.close()
 
 
 def _local_copy(lake: Store, entry: Entry, work: str) -> str:
@@ -116,7 +121,7 @@ def _local_copy(lake: Store, entry: Entry, work: str) -> str:
 
 
 def _files_sql(paths: list[str]) -> str:
-    return "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "], filename = true, union_by_name = true)"
+    return "read_parquet([" + ", ".join("'" + glob_literal(p).replace("'", "''") + "'" for p in paths) + "], filename = true, union_by_name = true)"
 
 
 def _columns(table: Table, alias: str) -> str:

@@ -23,8 +23,10 @@ import pyarrow.compute as pc
 from flows.lake.duckdb_work import duckdb_connection
 from flows.lake.layout import kept_copy_order, staged_path
 from flows.lake.row_groups import RowGroupWriter
+from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Store
+from schemas.ddl import glob_literal
 from schemas.tables import Table
 
 ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a row group (or 16 MB)
@@ -134,15 +136,16 @@ def count_events(paths: list[str], work: str) -> EventCounts:
     the partition rebuild keeps (flows.lake.layout.kept_copy_order)."""
     if not paths:
         return EventCounts(0, 0, 0, 0)
-    files = "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "])"
     con = duckdb_connection(DUCKDB_MEMORY, work)
-    try:
-        rows, distinct, changes = con.execute(f"select count(*), count(distinct event_id), coalesce(sum(change_count), 0) from {files}").fetchone()
-        kept = changes
-        if distinct != rows:
-            (kept,) = con.execute(f"""select coalesce(sum(change_count), 0) from (
-                select change_count from {files}
-                qualify row_number() over (partition by event_id order by {kept_copy_order("")}) = 1)""").fetchone()
-        return EventCounts(rows, distinct, int(changes), int(kept))
-    finally:
-        con.close()
+    with local_files(paths) as names:  # a lake path is no glob
+        files = "read_parquet([" + ", ".join("'" + glob_literal(name).replace("'", "''") + "'" for name in names) + "])"
+        try:
+            rows, distinct, changes = con.execute(f"select count(*), count(distinct event_id), coalesce(sum(change_count), 0) from {files}").fetchone()
+            kept = changes
+            if distinct != rows:
+                (kept,) = con.execute(f"""select coalesce(sum(change_count), 0) from (
+                    select change_count from {files}
+                    qualify row_number() over (partition by event_id order by {kept_copy_order("")}) = 1)""").fetchone()
+            return EventCounts(rows, distinct, int(changes), int(kept))
+        finally:
+            con.close()

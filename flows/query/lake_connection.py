@@ -15,13 +15,13 @@ S3 prefix is escaped or refused (schemas.ddl.glob_root).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import duckdb
 
+from flows.storage.folders import local_root
 from flows.storage.store import Store
 
 log = logging.getLogger("route53_lake")
@@ -111,26 +111,3 @@ def new_connection(lake: str) -> tuple[LakeConnection, str]:
         con.register_filesystem(fs)
         return LakeConnection(con, fs), lake.rstrip("/")
     return LakeConnection(con), local_root(lake)
-
-
-_FOLDERS: dict[tuple[int, str], tuple[int, int, int]] = {}  # (pid, path) -> (fd, st_dev, st_ino)
-
-
-def local_root(path: str) -> str:
-    """/proc/self/fd/N for a local lake folder: a path free of glob characters and of Hive-looking
-    folders, whatever the lake's own path is. The descriptor stays open for the process (a view
-    made earlier may still name it; a closed number could come back as another folder); a folder
-    replaced at the same path gets a new one. Where /proc is missing, the path (escaped later)."""
-    path = os.path.realpath(path)
-    if not os.path.isdir("/proc/self/fd"):
-        return path
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return path  # no lake yet: the views are empty
-    key = (os.getpid(), path)
-    cached = _FOLDERS.get(key)
-    if cached is None or cached[1:] != (stat.st_dev, stat.st_ino):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        cached = _FOLDERS[key] = (fd, stat.st_dev, stat.st_ino)
-    return f"/proc/self/fd/{cached[0]}"
