@@ -194,8 +194,8 @@ class LakeSettings(BaseModel):
     @classmethod
     def _uri(cls, value: str, info) -> str:
         location = validate_uri(value, info.field_name)
-        if info.field_name == "lake":
-            try:  # the views and the partition rebuilds read the lake through DuckDB globs
+        if info.field_name == "lake" and location.startswith("s3://"):
+            try:  # DuckDB reads an S3 lake through globs (a local one through a descriptor of its folder)
                 glob_root(location)
             except GlobUnsafeLocationError as error:
                 raise SettingsError(f"lake: {error}") from None

@@ -106,3 +106,18 @@ def test_ddl_refuses_a_location_duckdb_would_misread(lakes):
 ])
 def test_glob_literal_escapes_in_brackets(path, glob):
     assert glob_literal(path) == glob
+
+
+@pytest.mark.parametrize("name", ["lake*", "lake[1]", "lake\\x", "event_date=2020-01-01/lake"])
+def test_a_run_into_an_odd_lake_path_publishes_its_own_files_only(tmp_path, name):
+    """The writer reads staged files through DuckDB too: a sibling lake's staged files of the same
+    names (the same source) must not be rebuilt into this lake's partitions (repro_30: `lake*`
+    published every event twice)."""
+    settings = LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake-sibling"))
+    run_without_prefect(settings, [date(2026, 11, 2)])
+    run_without_prefect(LakeSettings(source=settings.source, lake=str(tmp_path / name)), [date(2026, 11, 2)])
+    for table in ("events", "record_changes"):
+        with duckdb.connect() as con:
+            sibling = con.execute(f"select count(*) from read_parquet('{tmp_path}/lake-sibling/{table}/*/*.parquet')").fetchone()
+        with connect(str(tmp_path / name)) as con:
+            assert con.execute(f"select count(*) from {table}").fetchone() == sibling, table
