@@ -12,9 +12,12 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 
+from flows.lake.layout import STAGING, staged_path
 from flows.results import DayFolder, DayListing, DaySummary, FileResult
 from flows.storage.store import Store
+from schemas.tables import TABLES
 from transforms.cloudtrail.integrity import DigestFindings
 
 MANIFESTS = "_manifests"
@@ -44,22 +47,58 @@ class LakeTarget:
 
 def read_manifest(lake: Store, path: str) -> dict:
     """A folder's manifest, or {} when there is none. A damaged one (cut short, edited, another
-    tool's file) is not fatal: it is logged, and the folder is read again as if new, which
-    rewrites it. Its staged rows are not lost: they are found from the staged files themselves."""
+    tool's file, one copied from another lake or folder) is not fatal: it is logged and comes back
+    as {"damaged": reason}; the folder is then read again as if new, the damaged file set aside
+    (set_aside) and the manifest rewritten. Its staged rows are not lost: they are found from the
+    staged files themselves. A manifest is trusted only as far as its shape is checked: above all,
+    the staged files it names (which a rerun deletes when it stages them no more) must be the
+    folder's own, by their names."""
     try:
         data = lake.read_bytes(path)
     except FileNotFoundError:
         return {}
     try:
         manifest = json.loads(data)
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list) \
-                or not all(isinstance(f, dict) and isinstance(f.get("uri"), str) for f in manifest.get("files", [])):
-            raise ValueError("not a route53-lake manifest (expected an object with a list of files)")
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        log.warning("manifest %s is damaged (%s: %s); the folder is read again and the manifest rewritten",
-                    lake.uri_of(path), type(error).__name__, str(error)[:200])
-        return {"damaged": True}
+        _check_shape(manifest, path.rsplit("/", 1)[-1].removesuffix(".json"))
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        log.warning("manifest %s is damaged (%s); the folder is read again, the manifest rewritten and the damaged one "
+                    "kept beside it as .damaged-<time>", lake.uri_of(path), reason)
+        return {"damaged": reason}
     return manifest
+
+
+def _check_shape(manifest, unit_name: str) -> None:
+    """ValueError unless the manifest has the shape manifest_document writes, for this folder."""
+    if not isinstance(manifest, dict):
+        raise ValueError("not a route53-lake manifest (expected a JSON object)")
+    files, outputs, hashes = manifest.get("files", []), manifest.get("outputs", []), manifest.get("staged_sha256", {})
+    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("uri"), str) for f in files):
+        raise ValueError("files: expected a list of objects, each with a uri")
+    if not isinstance(outputs, list) or not all(isinstance(o, str) and _owned(o, unit_name) for o in outputs):
+        raise ValueError(f"outputs: expected a list of this folder's staged files ({STAGING}/<table>/<column>=<date>/{unit_name}.parquet)")
+    if not isinstance(hashes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
+        raise ValueError("staged_sha256: expected an object of file -> SHA-256")
+
+
+def _owned(path: str, unit_name: str) -> bool:
+    """Whether a staged path is one the folder named unit_name writes (layout.staged_path)."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[1] not in TABLES:
+        return False
+    table = TABLES[parts[1]]
+    column, _, value = parts[2].partition("=")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return column == table.partition.name and path == staged_path(table, value, unit_name)
+
+
+def set_aside(lake: Store, path: str, put_options: dict[str, str]) -> None:
+    """Keep a damaged manifest beside the one about to replace it, for a person to look at."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lake.write_bytes(f"{path}.damaged-{stamp}", lake.read_bytes(path), **put_options)
 
 
 def files_in_source(manifest: dict) -> list[dict]:

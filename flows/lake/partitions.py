@@ -86,10 +86,19 @@ def _fingerprint(staged: dict[str, list[Entry]]) -> dict:
 
 
 def _read_state(lake: Store, partition: Partition) -> dict | None:
+    """What the partition was last built from (_fingerprint), or None: never built, or the record is
+    damaged (logged; the rebuild rewrites it: it is only a shortcut, the staged files are the truth)."""
     try:
-        return json.loads(lake.read_bytes(partition.state_path))
-    except (FileNotFoundError, ValueError):
-        return None  # never built, or the state is damaged: rebuild
+        state = json.loads(lake.read_bytes(partition.state_path))
+        if not isinstance(state, dict) or not all(isinstance(v, list) for v in state.values()):
+            raise ValueError("expected an object of table -> list of [name, size, etag or time]")
+        return state
+    except FileNotFoundError:
+        return None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        log.warning("partition build record %s is damaged (%s: %s); the partition is rebuilt and the record rewritten",
+                    lake.uri_of(partition.state_path), type(error).__name__, str(error)[:200])
+        return None
 
 
 def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:

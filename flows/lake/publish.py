@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.lake.layout import STAGING, Partition, partition_of, staged_path
-from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest
+from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest, set_aside
 from flows.lake.partitions import refresh
 from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
@@ -52,6 +52,8 @@ def stage_folder(target: LakeTarget, listing: DayListing, results: list[FileResu
     is now, `findings` what its digests said. run_id: the run's id, for source_files."""
     lake, unit = target.store, listing.unit
     previous = read_manifest(lake, target.manifest_path(unit))
+    if previous.get("damaged"):
+        set_aside(lake, target.manifest_path(unit), target.put_options)
     files = StagedFiles(target.unit_name(unit))
     try:
         uris = {r.uri for r in results}
