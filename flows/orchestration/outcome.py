@@ -163,9 +163,9 @@ def warning_message(settings: LakeSettings, report: RunReport) -> str:
             f"Where: the lake at {settings.lake}, the source at {settings.source}")
 
 
-def tag_run(tag: str) -> None:
-    """Add a tag to this flow run (best effort: a tag is a hint, the state says it)."""
-    run_id = prefect.runtime.flow_run.id
+def tag_run(tag: str, run_id: str | None = None) -> None:
+    """Add a tag to a flow run, this one by default (best effort: a tag is a hint, the state says it)."""
+    run_id = run_id or prefect.runtime.flow_run.id
     if not run_id:
         return
     from prefect import get_client
