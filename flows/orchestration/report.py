@@ -80,7 +80,7 @@ def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = (), bann
     day = summary["event_date"]
     risky = summary["risky"]["total"]
     lines = [f"# Route 53 changes on {day}", "", *banner,
-             f"Lake `{lake}`; event date {day} (UTC), as the lake holds it now.", "",
+             f"Event date {day} (UTC), as the lake at `{lake}` holds it now.", "",
              f"**{summary['changes']}** record change(s) applied, **{summary['deletions']}** deletion(s), "
              f"**{summary['failed_attempts']}** failed write attempt(s), **{risky}** flagged risky.", ""]
     sections = (
