@@ -27,7 +27,7 @@ from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 
-from flows.orchestration.outcome import WARNING_STATE, WARNING_TAG, tag_run
+from flows.orchestration.outcome import WARNING_STATE, WARNING_TAG, retry_command, tag_run
 from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near
 from flows.orchestration.report import notes as run_notes
 from flows.query.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
@@ -276,13 +276,24 @@ def report(settings: LakeSettings, days: list[date], outcomes: list[DayOutcome],
         summaries = {d: empty_summary(d) for d in sorted({*(g.day for g in gaps), *no_logs})}
     notes = [f"FAILED delivery day {o.day}: {o.cause}" for o in outcomes if o.cause]
     notes += [line for o in outcomes for line in o.notes]
-    retry = (f"press Retry on the page of the failed day's run ({', '.join(filter(None, (run_link(o) for o in outcomes if o.state != 'COMPLETED')))}): "
-             "this run's table and pages are brought up to date when it finishes; or start a backfill of that day alone")
+    retry = retry_text(settings, outcomes)
     for event_date, summary in summaries.items():
         top = banner(event_date, gaps, no_logs, retry, settings.source)
         write(parent_id, "markdown", summary_key(settings.lake, event_date), dns_markdown(summary, settings.lake, notes, top),
               f"Route 53 changes on {event_date} (event date), the lake at {settings.lake}"
               + (": INCOMPLETE" if any(near(event_date, g.day) for g in gaps) else ""))
+
+
+def retry_text(settings: LakeSettings, outcomes: list[DayOutcome]) -> str:
+    """How to publish a backfill's failed days again: Retry on a day run of the day deployment
+    (the backfill is brought up to date when it ends: flows/orchestration/refresh.py), or the command."""
+    failed = [o for o in outcomes if o.state != "COMPLETED"]
+    command = retry_command(settings, [o.day for o in failed])
+    if prefect.runtime.deployment.id:
+        links = ", ".join(filter(None, (run_link(o) for o in failed)))
+        return (f"press Retry on the failed day's run ({links}): when it ends, this backfill's table, pages and state "
+                f"are brought up to date; or run {command}")
+    return f"run {command} from the repository (these day runs have no deployment to retry them from)"
 
 
 def write(flow_run_id: str | None, kind: str, key: str, data, description: str) -> None:

@@ -124,6 +124,14 @@ def read_summaries(settings: LakeSettings, report: RunReport) -> dict[str, dict]
 
 def retry_hint(settings: LakeSettings, days: list[str]) -> str:
     """How to publish failed days again: the exact command, and Prefect's Retry for a run of a deployment."""
+    shell = retry_command(settings, days)
+    if prefect.runtime.deployment.id:
+        return f"press Retry on this run's page in Prefect (it publishes the same days again), or run {shell}"
+    return f"run {shell} from the repository"
+
+
+def retry_command(settings: LakeSettings, days: list[str]) -> str:
+    """The command line that publishes `days` again, as inline code."""
     default = LakeSettings()
     command = [".venv/bin/route53-lake", "--source", settings.source, "--lake", settings.lake]
     command += [arg for day in days for arg in ("--day", day)]
@@ -132,10 +140,7 @@ def retry_hint(settings: LakeSettings, days: list[str]) -> str:
         command += [arg for region in settings.regions for arg in ("--region", region)]
     if settings.event_sources != default.event_sources:
         command += [arg for source in settings.event_sources for arg in ("--event-source", source)]
-    shell = "`" + shlex.join(command).replace("`", "'") + "`"
-    if prefect.runtime.deployment.id:
-        return f"press Retry on this run's page in Prefect (it publishes the same days again), or run {shell}"
-    return f"run {shell} from the repository"
+    return "`" + shlex.join(command).replace("`", "'") + "`"
 
 
 def failure_message(settings: LakeSettings, run: RunSummary, report: RunReport, retry: str) -> str:

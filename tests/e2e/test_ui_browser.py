@@ -4,7 +4,7 @@ Run -> Custom run, picks start and end in the date pickers, points settings.sour
 settings.lake at the sample and a temporary lake, and submits. The run, its child runs and the
 lake are then checked through the REST API and DuckDB, and the pages a person reads are kept as
 screenshots in test-artifacts/ (the README shows copies from docs/screenshots/): the DNS summary,
-the backfill parent's table, a failed backfill, and a reversed range refused."""
+the backfill parent's table, a failed backfill and its INCOMPLETE page, and a reversed range refused."""
 
 from __future__ import annotations
 
@@ -67,6 +67,9 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             run = server.wait_for_run(run_id, timeout=240)
             assert run["state_type"] == "COMPLETED", run["state"]
             assert run["deployment_id"] == backfill["id"] and run["name"] == f"backfill-{DAYS[0]}..{DAYS[-1]}"
+            # the sample's 2026-11-02 has rejected files: the parent says so in its state's name and message, reason first
+            assert run["state_name"] == "Completed with warnings" and "warnings" in run["tags"]
+            assert run["state"]["message"].startswith("1 of 2 day(s) finished with warnings: 2026-11-02: ")
             children = server.children([run_id])
             assert sorted(c["name"] for c in children) == [f"day-{d}" for d in DAYS]
             assert all(c["state_type"] == "COMPLETED" for c in children)
@@ -79,6 +82,7 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             parent = artifacts_of(server, [run_id])
             show(page, server, parent[f"route53-lake-backfill-{tag}"], "backfill-parent.png", "day-2026-11-03")
             show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02", height=2400, fits=True)
+            page.get_by_text("weight 10 → 100 (set green)", exact=False).first.wait_for()  # jane.doe's traffic shift, not "a → a"
             child = next(c for c in children if c["name"] == "day-2026-11-02")
             page.goto(f"{server.url}/runs/flow-run/{child['id']}")
             page.get_by_text("Artifacts", exact=True).first.click()
@@ -104,6 +108,9 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             assert [(r["delivery_day"], r["state"]) for r in rows] == [(DAYS[0], "COMPLETED"), (DAYS[1], "FAILED")]
             assert rows[0]["error"] is None and "symbolic link" in rows[1]["error"]
             show(page, server, table, "failed-backfill.png", "symbolic link")
+            incomplete = artifacts_of(server, [failed["id"]])[f"route53-dns-changes-2026-11-03-{lake_tag(str(tmp_path / 'lake2'))}"]
+            assert incomplete["data"].splitlines()[2].startswith("> **INCOMPLETE**")  # above the totals
+            show(page, server, incomplete, "incomplete-day.png", "INCOMPLETE", height=1400)
 
             # A reversed range from the form: refused before any work, in the command line's words.
             page.goto(f"{server.url}/deployments/deployment/{backfill['id']}")

@@ -150,7 +150,7 @@ def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, trail,
 
 def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, trail):
     lake = str(trail / "lake")
-    flows.cli.main(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
+    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
     rows = table_rows(artifact(f"route53-lake-days-{lake_tag(lake)}"))
     assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"], r["files_rejected"]) for r in rows] == [
         ("2026-11-01", 1, 2, 1, 0), ("2026-11-02", 1, 2, 1, 0)]
@@ -207,7 +207,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
 
     def one_run():
         try:
-            flows.cli.main(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
+            flows.route53_lake(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
@@ -234,7 +234,7 @@ def test_a_folder_is_one_task_run_its_files_parsed_on_worker_processes(prefect_s
     from datetime import UTC, datetime
 
     since = datetime.now(UTC)
-    state = flows.cli.main(start=D1, settings=settings_for(tmp_path, workers=2), return_state=True)
+    state = flows.route53_lake(start=D1, settings=settings_for(tmp_path, workers=2), return_state=True)
     run = state.result()
     assert run.total("events_written") == 40 and run.total("files_listed") == 40
     assert run.largest_worker_mib  # reported by the worker processes that parsed the files
