@@ -4,20 +4,22 @@ Run -> Custom run, picks start and end in the date pickers, points settings.sour
 settings.lake at the sample and a temporary lake, and submits. The run, its child runs and the
 lake are then checked through the REST API and DuckDB, and the pages a person reads are kept as
 screenshots in test-artifacts/ (the README shows copies from docs/screenshots/): the DNS summary,
-the backfill parent's table, a failed backfill and its INCOMPLETE page, and a reversed range refused."""
+the backfill parent's table, a failed backfill and its INCOMPLETE page, the same backfill brought up
+to date by its retried day, and a reversed range refused."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from flows.query.summary import lake_tag
 from tests.conftest import DATA, ROOT
-from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions
+from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -111,6 +113,26 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             incomplete = artifacts_of(server, [failed["id"]])[f"route53-dns-changes-2026-11-03-{lake_tag(str(tmp_path / 'lake2'))}"]
             assert incomplete["data"].splitlines()[2].startswith("> **INCOMPLETE**")  # above the totals
             show(page, server, incomplete, "incomplete-day.png", "INCOMPLETE", height=1400)
+
+            # The cause fixed, the failed day retried (what Retry on its page does): when that run ends, the
+            # backfill's state, table and pages are brought up to date (flows/orchestration/refresh.py).
+            victim.unlink()
+            shutil.copy2(DATA / "cloudtrail" / victim.relative_to(broken), victim)
+            lost = next(c for c in server.children([failed["id"]]) if c["name"] == "day-2026-11-03")
+            now = datetime.now(UTC).isoformat()
+            server.post(f"/flow_runs/{lost['id']}/set_state", {"state": {"type": "SCHEDULED", "name": "AwaitingRetry",
+                                                                          "state_details": {"scheduled_time": now}}, "force": True})
+            mended = wait_until(lambda: (r := server.get(f"/flow_runs/{failed['id']}"))["state_type"] == "COMPLETED" and r, 300,
+                                "the backfill brought up to date by its retried day")
+            assert mended["state"]["message"].startswith("2026-11-03 retried by run day-2026-11-03: Completed. ")
+            now_parent = artifacts_of(server, [failed["id"]])
+            table = now_parent[f"route53-lake-backfill-{lake_tag(str(tmp_path / 'lake2'))}"]
+            rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+            assert [(r["delivery_day"], r["state"]) for r in rows] == [(DAYS[0], "COMPLETED"), (DAYS[1], "COMPLETED")]
+            assert "INCOMPLETE" not in now_parent[f"route53-dns-changes-2026-11-03-{lake_tag(str(tmp_path / 'lake2'))}"]["data"]
+            page.goto(f"{server.url}/runs/flow-run/{failed['id']}")
+            page.get_by_text("retried by run", exact=False).first.wait_for()
+            page.screenshot(path=str(SHOTS / "retried-backfill.png"), full_page=True)
 
             # A reversed range from the form: refused before any work, in the command line's words.
             page.goto(f"{server.url}/deployments/deployment/{backfill['id']}")
