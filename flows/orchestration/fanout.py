@@ -8,9 +8,12 @@ retryable alone), at most `settings.backfill_concurrency` at once, on
   backfill_concurrency workers started for the backfill);
 - else threads of the backfill's process.
 
-The parent then leaves a table (every day: state, counts, the cause of a failure in one line), a
-DNS summary per event date the days delivered (from the lake), and fails naming the failed days
-and why. Days take turns on shared folders and partitions through the lake's locks.
+The parent then leaves a table (every day: state, the cause of a failure in one line, a link to
+its run, counts), a DNS summary per event date the days delivered (from the lake; INCOMPLETE on the
+pages a failed day can hold events of), and its state: Failed naming the failed days and why,
+"Completed with warnings" naming the days that finished with warnings, else Completed. A day
+retried after the backfill ended brings the backfill up to date (flows/orchestration/refresh.py).
+Days take turns on shared folders and partitions through the lake's locks.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """What a run leaves for a person, on the run they open: the per-day table, one DNS summary per
-event date the run touched (rebuilt from the lake, so never emptier than the lake), events for
-automations (flows/orchestration/alerts.py), and the final state: Failed with the causes, "Completed with
-warnings" when files were rejected, records quarantined, digests disagreed or a day had no logs,
-else Completed."""
+event date the run touched (rebuilt from the lake, so never emptier than the lake; INCOMPLETE above
+the totals when a part of a day failed, NO LOGS for a day without logs, each such day with a page
+even when the lake holds nothing for it), events for automations (flows/orchestration/alerts.py),
+and the final state: Failed with the causes, "Completed with warnings" (and the tag `warnings`)
+when files were rejected, records quarantined, digests disagreed or a day had no logs, else
+Completed. A state's message says the reason first, then what to do, then where: Prefect cuts it
+in the run's details, in a backfill's table and in notifications."""
 
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ WARNING_STATE = "Completed with warnings"
 @dataclass
 class RunReport:
     """What the days of a run add up to, beyond the RunSummary: the table rows, the event dates
-    published or checked (`touched`), those among them read anew (`fresh`), and the warnings sent."""
+    published or checked (`touched`), those among them read anew (`fresh`), the warnings sent, the
+    parts of days that failed (`gaps`) and the days without logs."""
 
     rows: list[dict] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
