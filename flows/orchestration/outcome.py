@@ -21,7 +21,7 @@ from prefect.states import Completed, Failed
 
 from flows.orchestration import alerts
 from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near, notes
-from flows.pipeline import RunFailed, raise_failures
+from flows.pipeline import DigestMismatchError, RunFailed, raise_failures
 from flows.query.summary import lake_summaries, lake_tag, summary_key
 from flows.results import DaySummary, FolderFailure, RunSummary
 from flows.settings import LakeSettings
@@ -94,9 +94,10 @@ def finish(settings: LakeSettings, run: RunSummary, report: RunReport):
                                              + (": INCOMPLETE" if any(near(event_date, g.day) for g in report.gaps) else ""))
     alerts.risky_events(settings.lake, {d: s for d, s in summaries.items() if d in report.fresh})
     logger.info(run.describe())
-    if any(not f.digest for f in run.failures):
-        return Failed(message=failure_message(settings, run, report, retry)[:1000], data=RunFailed(run))
-    raise_failures(run)
+    try:
+        raise_failures(run)
+    except (RunFailed, DigestMismatchError) as error:  # the exception stays the run's result; the message leads with why
+        return Failed(message=failure_message(settings, run, report, retry)[:1000], data=error)
     if report.warnings:
         message = warning_message(settings, report)
         logger.warning(message)
@@ -151,6 +152,10 @@ def failure_message(settings: LakeSettings, run: RunSummary, report: RunReport, 
     """A failed run's state message: why first, then what to do, then where (the folders). Prefect
     cuts it in the run's details, the backfill's table and notifications: the reason must lead."""
     broken = [f for f in run.failures if not f.digest]
+    if not broken:  # digest_policy fail: every folder was published, and their digests disagree
+        return ("; ".join(f.error for f in run.failures) + " (CloudTrail digest findings; the folders were published). "
+                "To do: see the days' manifests in `_manifests`, and find what changed or removed the files. "
+                "Where: " + "; ".join(f.what for f in run.failures))
     causes = "; ".join(dict.fromkeys(f.error for f in broken))
     days = ", ".join(sorted({g.day for g in report.gaps}))
     return (f"{causes} ({len(broken)} part(s) of {days} not published; the rest was). "

@@ -161,3 +161,20 @@ def test_a_day_retried_after_its_backfill_failed_brings_the_backfill_up_to_date(
         ("2026-11-01", "COMPLETED", 1), ("2026-11-02", "COMPLETED", 1), ("2026-11-03", "COMPLETED", 1)]
     pages = artifacts(f"route53-dns-changes-{D2}-{lake_tag(settings.lake)}", parent_id)
     assert len(pages) == 1 and "INCOMPLETE" not in pages[0].data and "r1.example.com." in pages[0].data
+
+
+def test_a_digest_finding_under_digest_policy_fail_gives_its_reason_first(prefect_server, tmp_path):
+    import shutil
+
+    from flows.pipeline import DigestMismatchError
+    from tests.conftest import DATA
+
+    shutil.copytree(DATA / "cloudtrail", tmp_path / "trail")
+    promised = next(p for p in (tmp_path / "trail").rglob("*_20261101T11*Z_*.json.gz"))
+    promised.unlink()  # a file the day's digest lists
+    settings = settings_for(tmp_path).model_copy(update={"digest_policy": "fail"})
+    state = flows.route53_lake(start=D1, settings=settings, return_state=True)
+    assert state.is_failed() and not state.message.startswith(("Flow run", "DigestMismatchError"))
+    assert "1 missing" in state.message.split(" (CloudTrail digest findings")[0]
+    with pytest.raises(DigestMismatchError):
+        state.result()
