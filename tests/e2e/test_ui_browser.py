@@ -84,7 +84,15 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             parent = artifacts_of(server, [run_id])
             show(page, server, parent[f"route53-lake-backfill-{tag}"], "backfill-parent.png", "day-2026-11-03")
             show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02", height=2400, fits=True)
-            page.get_by_text("weight 10 → 100 (set green)", exact=False).first.wait_for()  # jane.doe's traffic shift, not "a → a"
+            # jane.doe's traffic shift on 2026-11-02: this lake never saw the green record before (created on
+            # 11-01), so its page gives the weight it has; a lake that holds 11-01 too shows the move.
+            page.get_by_text("(not seen) → 198.51.100.20; weight 100 (set green)", exact=False).first.wait_for()
+            settings = {**backfill["parameters"]["settings"], "source": str(DATA / "cloudtrail"), "lake": str(tmp_path / "lake3")}
+            both = server.post(f"/deployments/{backfill['id']}/create_flow_run",
+                               {"parameters": {"start": "2026-11-01", "end": DAYS[0], "settings": settings}})
+            assert server.wait_for_run(both["id"], timeout=240)["state_type"] == "COMPLETED"
+            shifted = artifacts_of(server, [both["id"]])[f"route53-dns-changes-2026-11-02-{lake_tag(str(tmp_path / 'lake3'))}"]
+            show(page, server, shifted, "dns-summary-weight-change.png", "weight 10 → 100 (set green)", height=2400, fits=True)
             child = next(c for c in children if c["name"] == "day-2026-11-02")
             page.goto(f"{server.url}/runs/flow-run/{child['id']}")
             page.get_by_text("Artifacts", exact=True).first.click()
