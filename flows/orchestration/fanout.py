@@ -76,11 +76,17 @@ PREAMBLES = ("Flow run encountered an exception: ", "Task run encountered an exc
 CAUSE = 480  # characters: a long cause keeps its start (what failed) and its end (what to do)
 
 
+TAILS = (". To retry: ", ". To do: ")  # a day run's message: reason, then what to do and where (outcome.py)
+
+
 def cause_of(message: str | None) -> str:
-    """A failed state's message in one line: the exception's own words, not Prefect's preamble."""
+    """A day run's state message in one line, the reason only: the exception's own words, not
+    Prefect's preamble, nor the day's own hints (the parent gives its own: Retry on the day's run)."""
     text = " ".join((message or "no message").split())
     for preamble in PREAMBLES:
         text = text.removeprefix(preamble)
+    for tail in TAILS:
+        text = text.split(tail, 1)[0]
     return text if len(text) <= CAUSE else f"{text[:CAUSE // 2 - 2]} … {text[-(CAUSE // 2 - 2):]}"
 
 
@@ -229,7 +235,7 @@ def verdict(outcomes: list[DayOutcome], retried: str | None = None):
                 "or with a backfill of that day alone.")
         return Failed(message=text[:1000], data=BackfillFailed(text))
     if warned:
-        reasons = "; ".join(f"{o.day}: {o.message or o.state_name}" for o in warned)
+        reasons = "; ".join(f"{o.day}: {(o.message or o.state_name).replace(f' on {o.day}', '')}" for o in warned)
         text = (f"{lead}{len(warned)} of {len(outcomes)} day(s) finished with warnings: {reasons}. "
                 "To do: open each day's run (linked from this run's table) for its DNS summary and data-quality notes.")
         return Completed(name=WARNING_STATE, message=text[:1000], data=result)

@@ -116,7 +116,7 @@ def test_a_backfill_with_a_warning_child_says_so_in_its_state_and_links_its_days
     settings = settings_for(tmp_path)
     state = flows.backfill(start=D1, end=D3, settings=settings, return_state=True)
     assert state.is_completed() and state.name == "Completed with warnings"
-    assert state.message.startswith("1 of 3 day(s) finished with warnings: 2026-11-02: 1 file(s) rejected on 2026-11-02")
+    assert state.message.startswith("1 of 3 day(s) finished with warnings: 2026-11-02: 1 file(s) rejected. To do: open each day's run")
     with get_client(sync_client=True) as client:
         assert "warnings" in client.read_flow_run(state.state_details.flow_run_id).tags
     (table,) = artifacts(f"route53-lake-backfill-{lake_tag(settings.lake)}", state.state_details.flow_run_id)
