@@ -73,7 +73,7 @@ class DayOutcome:
 
 PREAMBLES = ("Flow run encountered an exception: ", "Task run encountered an exception: ",
              "RunFailed: ", "1 part(s) of the run failed, the rest was published: ")
-CAUSE = 480  # characters: a long cause keeps its start (what failed) and its end (what to do)
+CAUSE = 640  # characters: a long cause (two absolute paths and the advice) keeps its start (what failed) and its end (what to do)
 
 
 TAILS = (". To retry: ", ". To do: ")  # a day run's message: reason, then what to do and where (outcome.py)
