@@ -31,7 +31,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 
 from flows.orchestration.outcome import WARNING_STATE, WARNING_TAG, retry_command, tag_run
-from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near
+from flows.orchestration.report import CAUSE, Gap, banner, day_rows, dns_markdown, empty_summary, near
 from flows.orchestration.report import notes as run_notes
 from flows.query.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
 from flows.results import RunSummary
@@ -73,7 +73,6 @@ class DayOutcome:
 
 PREAMBLES = ("Flow run encountered an exception: ", "Task run encountered an exception: ",
              "RunFailed: ", "1 part(s) of the run failed, the rest was published: ")
-CAUSE = 640  # characters: a long cause (two absolute paths and the advice) keeps its start (what failed) and its end (what to do)
 
 
 TAILS = (". To retry: ", ". To do: ")  # a day run's message: reason, then what to do and where (outcome.py)

@@ -15,6 +15,7 @@ CELL = 28  # characters per table cell: a summary must fit a laptop screen, not 
 ITEM = 60  # characters per part of a list item: a list wraps where a table would scroll
 LONG = {"detail": 120, "change": 120}  # the parts that say what happened get more
 MAX_NOTES = 12  # data-quality notes on a page; the rest are counted
+CAUSE = 640  # characters of a failed part's cause (banner, backfill table): an error naming two absolute paths stays whole
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def banner(event_date: str, gaps: list[Gap], no_logs: list[str], retry: str, sou
         days = ", ".join(sorted({g.day for g in mine}))
         lines += [f"> **INCOMPLETE**: {len(mine)} part(s) of delivery day {days} failed and are not in the lake: "
                   "the totals and lists below leave out every change they held.", ">"]
-        lines += [f"> - {code(g.what)}: {escape(clip(g.cause, LONG['detail'] * 2))}" for g in mine[:MAX_NOTES]]
+        lines += [f"> - {code(g.what)}: {escape(clip(g.cause, CAUSE))}" for g in mine[:MAX_NOTES]]
         lines += [">", f"> **Retry**: {retry}", ""]
     empty = [d for d in no_logs if near(event_date, d)]
     if empty:
