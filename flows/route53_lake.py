@@ -44,7 +44,7 @@ from flows import pipeline  # noqa: E402
 from flows.checks import check_before_any_work  # noqa: E402
 from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
-from flows.orchestration import fanout, outcome  # noqa: E402
+from flows.orchestration import fanout, outcome, refresh  # noqa: E402
 from flows.results import DayListing, RunSummary, Trail, describe  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 from flows.source.reading import fork_server, reading_pool  # noqa: E402
@@ -86,7 +86,7 @@ _IO = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_condition_fn": _r
        "cache_policy": NO_CACHE, "persist_result": False}
 
 
-@task(name="find-accounts", **_IO)
+@task(name="find-accounts", task_run_name="find-accounts", **_IO)
 def find_accounts(settings: LakeSettings) -> list[Trail]:
     trails, skipped = pipeline.list_trails(settings)
     logger = get_run_logger()
@@ -96,7 +96,12 @@ def find_accounts(settings: LakeSettings) -> list[Trail]:
     return trails
 
 
-@task(name="list-day", **_IO)
+def _list_task_name() -> str:
+    parameters = prefect.runtime.task_run.parameters
+    return f"{'recheck' if parameters.get('changed_only') else 'list'}-{parameters['day']}"
+
+
+@task(name="list-day", task_run_name=_list_task_name, **_IO)
 def list_delivery_day(settings: LakeSettings, trails: list[Trail], day: date, changed_only: bool = False) -> tuple[list[DayListing], set[Partition]]:
     """The day's folders to read, and (for a recheck) the partitions of the folders that have not
     changed: those are still checked, so a rebuild that a crashed run left undone gets done."""
@@ -133,7 +138,13 @@ def load(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executo
     return staged
 
 
-@task(name="publish-partitions", **_IO)
+def _publish_task_name() -> str:
+    partitions = prefect.runtime.task_run.parameters["partitions"]
+    dates = sorted({str(p.value) for p in partitions})  # event dates and the delivery day
+    return run_name("publish", dates[0], dates[-1]) if dates else "publish-nothing"
+
+
+@task(name="publish-partitions", task_run_name=_publish_task_name, **_IO)
 def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
     """The partitions the day's folders staged into, rebuilt (deduplicated, sorted, one file each)
     where their inputs changed, each under its partition's lake lock."""
@@ -328,7 +339,9 @@ def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> Ru
         day: Delivery day (UTC).
         settings: Where to read and write, and what to keep.
     """
-    return process_days(settings, delivery_days(day, day))
+    result = process_days(settings, delivery_days(day, day))
+    refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
+    return result
 
 
 @flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)

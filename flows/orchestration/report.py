@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from flows.query.summary import ROUTING
 from flows.results import DaySummary, RunSummary
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
@@ -12,6 +15,7 @@ CELL = 28  # characters per table cell: a summary must fit a laptop screen, not 
 ITEM = 60  # characters per part of a list item: a list wraps where a table would scroll
 LONG = {"detail": 120, "change": 120}  # the parts that say what happened get more
 MAX_NOTES = 12  # data-quality notes on a page; the rest are counted
+CAUSE = 640  # characters of a failed part's cause (banner, backfill table): an error naming two absolute paths stays whole
 
 
 def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, Any]:
@@ -25,17 +29,59 @@ def day_rows(day: str, folders: list[DaySummary], seconds: float) -> dict[str, A
     return row
 
 
-def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = ()) -> str:
+@dataclass(frozen=True)
+class Gap:
+    """A part of a delivery day that failed: its changes are missing from the lake until a retry."""
+
+    day: str  # the delivery day, YYYY-MM-DD
+    what: str  # the day folder (AWSLogs/.../CloudTrail/REGION/YYYY/MM/DD) or "partitions of DAY"
+    cause: str  # the error, one line
+
+
+def near(event_date: str, delivery_day: str) -> bool:
+    """Whether a delivery day's files can hold events of `event_date`: CloudTrail delivers an
+    event within minutes, so on its own day or the next."""
+    return 0 <= (date.fromisoformat(delivery_day) - date.fromisoformat(event_date)).days <= 1
+
+
+def banner(event_date: str, gaps: list[Gap], no_logs: list[str], retry: str, source: str) -> list[str]:
+    """What a page must say before its totals: INCOMPLETE when a folder that can hold events of
+    this date failed (which, why, how to retry), NO LOGS when a delivery day of this date had none."""
+    lines: list[str] = []
+    mine = [g for g in gaps if near(event_date, g.day)]
+    if mine:
+        days = ", ".join(sorted({g.day for g in mine}))
+        lines += [f"> **INCOMPLETE**: {len(mine)} part(s) of delivery day {days} failed and are not in the lake: "
+                  "the totals and lists below leave out every change they held.", ">"]
+        lines += [f"> - {code(g.what)}: {escape(clip(g.cause, CAUSE))}" for g in mine[:MAX_NOTES]]
+        lines += [">", f"> **Retry**: {retry}", ""]
+    empty = [d for d in no_logs if near(event_date, d)]
+    if empty:
+        lines += [f"> **NO LOGS**: delivery day {', '.join(empty)} had no CloudTrail log file under {code(source)}: "
+                  "nothing below comes from it. Check that the trail still delivers there (its S3 bucket, "
+                  "prefix and organization folder) and that the accounts and regions asked for are the trail's.", ""]
+    return lines
+
+
+def empty_summary(event_date: str) -> dict[str, Any]:
+    """The summary of a date the lake holds nothing for (a night without logs, a failed first day)."""
+    none = {"rows": [], "total": 0}
+    return {"event_date": event_date, "changes": 0, "deletions": 0, "failed_attempts": 0,
+            **{part: none for part in ("by_zone", "who", "risky", "changed", "failed")}}
+
+
+def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = (), banner: list[str] = ()) -> str:
     """The page an on-call engineer reads first, for one event date: the totals, what was flagged
     risky (the lake's dns_risk view), changes per zone, who made them (person and role), what
-    changed with before and after, failed attempts, then the data-quality notes of the run.
+    changed with before and after, failed attempts, then the data-quality notes of the run. A
+    `banner` (INCOMPLETE, NO LOGS: see banner()) comes first, before the totals it qualifies.
 
     Narrow tables stay tables; the sections that say what happened are lists, one line per item,
     which wrap on a narrow page where a table of long values would need scrolling sideways."""
     day = summary["event_date"]
     risky = summary["risky"]["total"]
-    lines = [f"# Route 53 changes on {day}", "",
-             f"Lake `{lake}`; event date {day} (UTC), as the lake holds it now.", "",
+    lines = [f"# Route 53 changes on {day}", "", *banner,
+             f"Event date {day} (UTC), as the lake at `{lake}` holds it now.", "",
              f"**{summary['changes']}** record change(s) applied, **{summary['deletions']}** deletion(s), "
              f"**{summary['failed_attempts']}** failed write attempt(s), **{risky}** flagged risky.", ""]
     sections = (
@@ -87,11 +133,39 @@ def shown(row: dict[str, Any], column: str) -> Any:
     if column == "who":
         return row.get("person") or row.get("role")
     if column == "change":
-        before, after = row.get("before"), row.get("after")
-        ttl = (f"TTL {row['before_ttl']} → {row['after_ttl']}; " if None not in (row.get("before_ttl"), row.get("after_ttl"))
-               and row["before_ttl"] != row["after_ttl"] else "")  # first: a cut cell keeps it
-        return f"{ttl}{before or '(none)'} → {after or '(none)'}" if before is not None or after is not None else ""
+        return change_text(row)
     return row.get(column)
+
+
+def change_text(row: dict[str, Any]) -> str:
+    """What one change did, most telling first (a cut item keeps it): the routing fields that
+    moved (`weight 10 → 100 (set green)`), the TTL, then the values before → after. An UPSERT of
+    a record set seen before says only what differs, "(no change)" when nothing did; a CREATE, a
+    DELETE or an UPSERT of a record set first seen gives the values and its routing."""
+    before, after = row.get("before"), row.get("after")
+    where = f" (set {row['set_identifier']})" if row.get("set_identifier") else ""
+    routing = [(label, routing_value(row, "before", columns), routing_value(row, "after", columns)) for label, columns in ROUTING.items()]
+    ttl_before, ttl_after = row.get("before_ttl"), row.get("after_ttl")
+    ttl = [f"TTL {ttl_before} → {ttl_after}"] if None not in (ttl_before, ttl_after) and ttl_before != ttl_after else []
+    if row.get("action") == "UPSERT" and before != "(not seen)":
+        moved = [f"{label} {b or '(none)'} → {a or '(none)'}" for label, b, a in routing if b != a]
+        values = [f"{before or '(none)'} → {after or '(none)'}"] if before != after else []
+        if not (moved or ttl or values):
+            return f"(no change){where}: {after or '(none)'}"
+        head = [", ".join(moved) + where] if moved else []
+        return "; ".join([*head, *ttl, *values]) + ("" if moved else where)
+    if before is None and after is None:
+        return ""
+    kept = ", ".join(f"{label} {b if row.get('action') == 'DELETE' else a}" for label, b, a in routing
+                     if (b if row.get("action") == "DELETE" else a))
+    return "; ".join([*ttl, f"{before or '(none)'} → {after or '(none)'}", *([kept] if kept else [])]) + where
+
+
+def routing_value(row: dict[str, Any], side: str, columns: tuple[str, ...]) -> str | None:
+    """One routing field on one side of a change, as text (`NA/US/CA` for a geolocation); None when unset."""
+    parts = [row.get(f"{side}_{c}") for c in columns]
+    shown_parts = [("yes" if p else "no") if isinstance(p, bool) else str(p) for p in parts if p is not None]
+    return "/".join(shown_parts) or None
 
 
 def cell(value: Any, width: int = CELL) -> str:

@@ -18,6 +18,22 @@ LIMIT = 20  # rows per list; the rest is counted ("and N more")
 _WHO = "coalesce(actor_person, '') as person, coalesce(regexp_extract(actor, '[^:/]+$'), '(unknown)') as role"
 _ZONE = "coalesce(zone_name, hosted_zone_id, '(no zone)') as zone"
 _VALUE = "coalesce(array_to_string({0}values, ', '), 'ALIAS ' || {0}alias_dns_name)"
+# The routing fields of a record set as a person names them, each with its record_history columns
+# (before_<column>, after_<column>): what moves traffic without changing a value.
+ROUTING = {
+    "weight": ("weight",),
+    "failover": ("failover",),
+    "region": ("region",),
+    "geo": ("geo_continent_code", "geo_country_code", "geo_subdivision_code"),
+    "geoproximity": ("geoproximity_aws_region", "geoproximity_local_zone_group", "geoproximity_latitude",
+                     "geoproximity_longitude", "geoproximity_bias"),
+    "health check": ("health_check_id",),
+    "multivalue": ("multi_value_answer",),
+    "alias zone": ("alias_hosted_zone_id",),
+    "evaluate target health": ("alias_evaluate_target_health",),
+    "CIDR": ("cidr_collection_id", "cidr_location_name"),
+}
+_ROUTING_COLUMNS = ", ".join(f"{side}_{c}" for columns in ROUTING.values() for c in columns for side in ("before", "after"))
 
 QUERIES = {
     "totals": """
@@ -47,7 +63,8 @@ QUERIES = {
                record_type as type, action,
                case when action = 'UPSERT' and not before_known then '(not seen)'
                     else {_VALUE.format('before_')} end as before,
-               {_VALUE.format('after_')} as after, before_ttl, after_ttl, {_WHO}
+               {_VALUE.format('after_')} as after, before_ttl, after_ttl, {_WHO},
+               set_identifier, before_known, {_ROUTING_COLUMNS}
         from record_history where event_date = $day
         order by event_time, event_id, change_index""",
     "failed": f"""

@@ -4,7 +4,7 @@
 -- a call that failed. Key: (rule, event_id, change_index); change_index is null for rules on a whole call.
 -- Rules on one change (apex_ns_soa, mx_change, email_auth_txt, wildcard, record_deleted,
 -- takeover_prone_target, new_actor_in_zone) see failed attempts too; rules comparing with the state
--- before (alias_target_moved, target_left_aws, ttl_drop) see applied UPSERTs only, from record_history.
+-- before (alias_target_moved, target_left_aws, ttl_drop, traffic_shift) see applied UPSERTs only, from record_history.
 -- Domain and query-logging rules need those event sources in the lake (--event-source
 -- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case.
 -- Each source view is read once (engines plan every reference of a view anew).
@@ -79,6 +79,13 @@ history_flags as (
                                 || coalesce(f.after_alias_hosted_zone_id, '?') || ')'
                            else ' (first use of this target in the account)' end
                when 'target_left_aws' then coalesce('ALIAS ' || f.before_alias_dns_name, f.before_text) || ' -> ' || f.after_text
+               when 'traffic_shift' then concat_ws('; ',
+                   case when f.before_weight <> f.after_weight
+                        then 'weight ' || cast(f.before_weight as varchar) || ' -> ' || cast(f.after_weight as varchar) end,
+                   case when f.before_failover <> f.after_failover then 'failover ' || f.before_failover || ' -> ' || f.after_failover end,
+                   case when f.before_health_check_id is not null and f.after_health_check_id is null
+                        then 'health check ' || f.before_health_check_id || ' removed' end)
+                   || coalesce(' (set ' || f.set_identifier || ')', '')
                else 'TTL ' || cast(f.before_ttl as varchar) || ' -> ' || cast(f.after_ttl as varchar)
            end as detail,
            f.actor, f.actor_person, f.source_ip_address, f.user_agent
@@ -91,6 +98,10 @@ history_flags as (
             and (f.before_alias_hosted_zone_id is distinct from f.after_alias_hosted_zone_id
                  or f.target_first_used = f.event_time))
         or (r.rule = 'ttl_drop' and f.before_known and f.after_ttl < f.before_ttl)
+        or (r.rule = 'traffic_shift' and f.before_known
+            and (f.before_weight <> f.after_weight
+                 or f.before_failover <> f.after_failover
+                 or (f.before_health_check_id is not null and f.after_health_check_id is null)))
         or (r.rule = 'target_left_aws'
             and (f.before_alias_dns_name is not null
                  or (f.record_type = 'CNAME' and regexp_matches(f.before_text,

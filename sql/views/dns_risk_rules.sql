@@ -17,6 +17,7 @@ from (values
     ('wildcard', 'medium', 'A wildcard answers for every name under it that has no record of its own, names nobody meant to publish included; a wildcard to a claimable host exposes every subdomain.'),
     ('new_actor_in_zone', 'medium', 'The first change by this actor in a zone that others have been changing: a new person, role or tool touching DNS is worth a look (a zone''s first actor is not flagged).'),
     ('failed_by_unknown_principal', 'medium', 'A write call that failed, by a principal with no successful write before it: probing with stolen or misconfigured credentials looks like this.'),
+    ('traffic_shift', 'medium', 'A weight changed on an existing weighted record set, a failover record switched between PRIMARY and SECONDARY, or a health check taken off a record: traffic moves between endpoints while every value stays the same, and an endpoint without its health check keeps getting traffic when it fails.'),
     ('ttl_drop', 'low', 'A TTL lowered: done before a switch so that it takes effect fast and the old answer does not linger, by an operator planning a migration or by someone planning a hijack.'),
     ('record_deleted', 'low', 'A record set deleted: an outage if something still uses the name, and the first half of a dangling record when the target it pointed at is released elsewhere.')
 ) as rules(rule, severity, reason)

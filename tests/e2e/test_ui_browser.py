@@ -4,7 +4,8 @@ Run -> Custom run, picks start and end in the date pickers, points settings.sour
 settings.lake at the sample and a temporary lake, and submits. The run, its child runs and the
 lake are then checked through the REST API and DuckDB, and the pages a person reads are kept as
 screenshots in test-artifacts/ (the README shows copies from docs/screenshots/): the DNS summary,
-the backfill parent's table, a failed backfill, and a reversed range refused."""
+the backfill parent's table, a failed backfill and its INCOMPLETE page, the same backfill brought up
+to date by its retried day, and a reversed range refused."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import json
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from flows.query.summary import lake_tag
 from tests.conftest import DATA, ROOT
-from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions
+from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -70,6 +72,9 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             run = server.wait_for_run(run_id, timeout=240)
             assert run["state_type"] == "COMPLETED", run["state"]
             assert run["deployment_id"] == backfill["id"] and run["name"] == f"backfill-{DAYS[0]}..{DAYS[-1]}"
+            # the sample's 2026-11-02 has rejected files: the parent says so in its state's name and message, reason first
+            assert run["state_name"] == "Completed with warnings" and "warnings" in run["tags"]
+            assert run["state"]["message"].startswith("1 of 2 day(s) finished with warnings: 2026-11-02: ")
             children = server.children([run_id])
             assert sorted(c["name"] for c in children) == [f"day-{d}" for d in DAYS]
             assert all(c["state_type"] == "COMPLETED" for c in children)
@@ -82,6 +87,15 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             parent = artifacts_of(server, [run_id])
             show(page, server, parent[f"route53-lake-backfill-{tag}"], "backfill-parent.png", "day-2026-11-03")
             show(page, server, parent[f"route53-dns-changes-2026-11-02-{tag}"], "dns-summary.png", "Route 53 changes on 2026-11-02", height=2400, fits=True)
+            # jane.doe's traffic shift on 2026-11-02: this lake never saw the green record before (created on
+            # 11-01), so its page gives the weight it has; a lake that holds 11-01 too shows the move.
+            page.get_by_text("(not seen) → 198.51.100.20; weight 100 (set green)", exact=False).first.wait_for()
+            settings = {**backfill["parameters"]["settings"], "source": str(DATA / "cloudtrail"), "lake": str(tmp_path / "lake3")}
+            both = server.post(f"/deployments/{backfill['id']}/create_flow_run",
+                               {"parameters": {"start": "2026-11-01", "end": DAYS[0], "settings": settings}})
+            assert server.wait_for_run(both["id"], timeout=240)["state_type"] == "COMPLETED"
+            shifted = artifacts_of(server, [both["id"]])[f"route53-dns-changes-2026-11-02-{lake_tag(str(tmp_path / 'lake3'))}"]
+            show(page, server, shifted, "dns-summary-weight-change.png", "weight 10 → 100 (set green)", height=2400, fits=True)
             child = next(c for c in children if c["name"] == "day-2026-11-02")
             page.goto(f"{server.url}/runs/flow-run/{child['id']}")
             page.get_by_text("Artifacts", exact=True).first.click()
@@ -107,6 +121,29 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             assert [(r["delivery_day"], r["state"]) for r in rows] == [(DAYS[0], "COMPLETED"), (DAYS[1], "FAILED")]
             assert rows[0]["error"] is None and "symbolic link" in rows[1]["error"]
             show(page, server, table, "failed-backfill.png", "symbolic link")
+            incomplete = artifacts_of(server, [failed["id"]])[f"route53-dns-changes-2026-11-03-{lake_tag(str(tmp_path / 'lake2'))}"]
+            assert incomplete["data"].splitlines()[2].startswith("> **INCOMPLETE**")  # above the totals
+            show(page, server, incomplete, "incomplete-day.png", "INCOMPLETE", height=1400)
+
+            # The cause fixed, the failed day retried (what Retry on its page does): when that run ends, the
+            # backfill's state, table and pages are brought up to date (flows/orchestration/refresh.py).
+            victim.unlink()
+            shutil.copy2(DATA / "cloudtrail" / victim.relative_to(broken), victim)
+            lost = next(c for c in server.children([failed["id"]]) if c["name"] == "day-2026-11-03")
+            now = datetime.now(UTC).isoformat()
+            server.post(f"/flow_runs/{lost['id']}/set_state", {"state": {"type": "SCHEDULED", "name": "AwaitingRetry",
+                                                                          "state_details": {"scheduled_time": now}}, "force": True})
+            mended = wait_until(lambda: (r := server.get(f"/flow_runs/{failed['id']}"))["state_type"] == "COMPLETED" and r, 300,
+                                "the backfill brought up to date by its retried day")
+            assert mended["state"]["message"].startswith("2026-11-03 retried by run day-2026-11-03: Completed. ")
+            now_parent = artifacts_of(server, [failed["id"]])
+            table = now_parent[f"route53-lake-backfill-{lake_tag(str(tmp_path / 'lake2'))}"]
+            rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+            assert [(r["delivery_day"], r["state"]) for r in rows] == [(DAYS[0], "COMPLETED"), (DAYS[1], "COMPLETED")]
+            assert "INCOMPLETE" not in now_parent[f"route53-dns-changes-2026-11-03-{lake_tag(str(tmp_path / 'lake2'))}"]["data"]
+            page.goto(f"{server.url}/runs/flow-run/{failed['id']}")
+            page.get_by_text(mended["state"]["name"], exact=True).first.wait_for()  # its state badge (11-02 has warnings)
+            page.screenshot(path=str(SHOTS / "retried-backfill.png"), full_page=True)
 
             # A reversed range from the form: refused before any work, in the command line's words.
             page.goto(f"{server.url}/deployments/deployment/{backfill['id']}")

@@ -97,12 +97,12 @@ def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_d
 
 def test_a_day_without_logs_and_one_with_warnings_say_so_in_the_state(prefect_server, tmp_path):
     """A day folder-less day (wrong account list, broken trail) and a quarantined file finish as
-    "Completed with warnings", with the reason in the state's message: visible in the run list."""
+    "Completed with warnings", with the reason first in the state's message: visible in the run list."""
     settings = LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake"), accounts=["123456789012"])
     state = flows.route53_lake(start=D2, settings=settings, return_state=True)
     assert (state.type.value, state.name) == ("COMPLETED", "Completed with warnings")
-    assert "2026-11-02: 1 file(s) rejected" in state.message
+    assert state.message.startswith("1 file(s) rejected on 2026-11-02. To do: see the rows of the lake's `quarantine` table")
     quiet = flows.route53_lake(days=[date(2026, 10, 20)], settings=settings, return_state=True)
-    assert quiet.name == "Completed with warnings" and "2026-10-20: no CloudTrail logs" in quiet.message
+    assert quiet.name == "Completed with warnings" and quiet.message.startswith("no CloudTrail logs on 2026-10-20. To do:")
     clean = flows.route53_lake(start=D3, settings=settings, return_state=True)
     assert clean.name == "Completed"

@@ -91,7 +91,7 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
     published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
     rows = table_rows(artifact(f"route53-lake-backfill-{lake_tag(str(trail / 'lake'))}"))
-    assert [(r["delivery_day"], r["run"], r["state"], r["events_written"]) for r in rows] == [
+    assert [(r["delivery_day"], r["run"].split("]")[0].lstrip("["), r["state"], r["events_written"]) for r in rows] == [
         ("2026-11-01", "day-2026-11-01", "COMPLETED", 1), ("2026-11-02", "day-2026-11-02", "FAILED", None),
         ("2026-11-03", "day-2026-11-03", "COMPLETED", 1)]
     assert [r["error"] is None for r in rows] == [True, False, True]
@@ -176,7 +176,7 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
     assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"], r["files_rejected"]) for r in rows] == [
         ("2026-11-01", 1, 2, 1, 0), ("2026-11-02", 1, 2, 1, 0)]
     summary = artifact(f"route53-dns-changes-2026-11-02-{lake_tag(lake)}").data
-    assert summary.startswith("# Route 53 changes on 2026-11-02") and f"Lake `{lake}`" in summary
+    assert summary.startswith("# Route 53 changes on 2026-11-02") and f"the lake at `{lake}`" in summary
     assert "**2** record change(s) applied, **1** deletion(s)" in summary and "s1.example.com." in summary
 
 

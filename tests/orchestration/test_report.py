@@ -30,7 +30,7 @@ def test_what_changed_shows_before_and_after_ttl_first_and_the_person_over_the_r
     item = next(line for line in page.splitlines() if line.startswith("- **08:15:21**"))
     assert item.startswith("- **08:15:21** · UPSERT · CNAME · `api.example.com.` · TTL 60 → 300; lb-1.elb.amazonaws.com → lb-2")
     assert item.endswith("… · jane")  # TTL first: a cut value keeps it
-    assert "Lake `/srv/lake`" in page and page.startswith("# Route 53 changes on 2026-11-02")
+    assert "the lake at `/srv/lake`" in page and page.startswith("# Route 53 changes on 2026-11-02")
 
 
 def test_no_table_of_the_page_is_wider_than_a_laptop_screen_holds():
@@ -60,3 +60,31 @@ def test_the_day_line_says_files_rejected_and_records_quarantined_as_the_totals_
     s = DaySummary("2026-11-02", "123456789012", "us-east-1", None, files_listed=8, files_rejected=1, records_quarantined=2,
                    rejected_kinds={"truncated_gzip": 1, "too_deep": 2})
     assert describe(s).endswith("1 file(s) rejected, 2 record(s) quarantined (2 too_deep, 1 truncated_gzip)")
+
+
+def test_the_incomplete_banner_is_on_the_pages_a_failed_day_can_hold_events_of():
+    from flows.orchestration.report import Gap, banner
+
+    gap = Gap("2026-11-02", "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/02", "PermissionError: AccessDenied_x *")
+    shown = {d: banner(d, [gap], [], "run `x`", "/trail") for d in ("2026-11-01", "2026-11-02", "2026-11-03")}
+    assert shown["2026-11-03"] == []  # a day's files hold events of that day and the evening before, never of the next
+    assert shown["2026-11-01"] == shown["2026-11-02"]
+    assert shown["2026-11-02"][0].startswith("> **INCOMPLETE**: 1 part(s) of delivery day 2026-11-02 failed")
+    assert "> - `AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/02`: PermissionError: AccessDenied\\_x \\*" in shown["2026-11-02"]
+    assert "> **Retry**: run `x`" in shown["2026-11-02"]
+    page = dns_markdown(summary(), "/srv/lake", banner=shown["2026-11-02"]).splitlines()
+    assert page[2].startswith("> **INCOMPLETE**") and page.index(next(x for x in page if "record change(s) applied" in x)) > 2
+
+
+def test_a_created_or_deleted_routing_record_shows_its_routing_and_set():
+    from flows.orchestration.report import change_text
+
+    created = {"action": "CREATE", "before": None, "after": "198.51.100.20", "after_weight": 10, "set_identifier": "green"}
+    deleted = {"action": "DELETE", "before": "198.51.100.10", "after": None, "before_weight": 0, "before_failover": "PRIMARY",
+               "before_alias_evaluate_target_health": True, "set_identifier": "blue"}
+    assert change_text(created) == "(none) → 198.51.100.20; weight 10 (set green)"
+    assert change_text(deleted) == "198.51.100.10 → (none); weight 0, failover PRIMARY, evaluate target health yes (set blue)"
+    moved = {"action": "UPSERT", "before": "ALIAS a.", "after": "ALIAS a.", "before_alias_evaluate_target_health": True,
+             "after_alias_evaluate_target_health": False, "before_geo_country_code": "US", "after_geo_country_code": "US",
+             "before_geo_subdivision_code": "CA", "after_geo_subdivision_code": None}
+    assert change_text(moved) == "geo US/CA → US, evaluate target health yes → no"

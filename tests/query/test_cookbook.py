@@ -132,12 +132,13 @@ def test_q10_risky_changes_most_severe_first(lake):
     found = {(r["rule"], r["record_name"] or r["detail"].split(" ")[0]) for r in rows}
     assert {("alias_target_moved", "cdn.example.com."), ("zone_deleted", "DeleteHostedZone"), ("mx_change", "example.com."),
             ("email_auth_txt", "example.com."), ("wildcard", "*.example.com."), ("ttl_drop", "api.svc.corp.example.net."),
-            ("failed_by_unknown_principal", "ChangeResourceRecordSets"), ("record_deleted", "www.example.com.")} <= found
+            ("failed_by_unknown_principal", "ChangeResourceRecordSets"), ("record_deleted", "www.example.com."),
+            ("traffic_shift", "app.example.com.")} <= found
     mallory = next(r for r in rows if r["rule"] == "failed_by_unknown_principal")
     assert (mallory["actor_person"], mallory["applied"], mallory["error_code"]) == ("mallory", False, "AccessDenied")
     newcomers = [r["actor_person"] for r in rows if r["rule"] == "new_actor_in_zone"]
     assert newcomers == ["alice", "cert-manager", "jane.doe@example.com"]  # terraform made the zone: not new
-    assert all(r["reason"] for r in rows) and len(rows) == 19  # the 2015 zone deletion is outside the window
+    assert all(r["reason"] for r in rows) and len(rows) == 20  # the 2015 zone deletion is outside the window
 
 
 def test_q11_risk_per_zone_and_rule(lake):
@@ -146,7 +147,7 @@ def test_q11_risk_per_zone_and_rule(lake):
     assert by[("example.com.", "Z0123456789ABCDEFGHIJ", "record_deleted")]["flagged"] == 3
     assert by[("example.com.", "Z0123456789ABCDEFGHIJ", "new_actor_in_zone")]["actors"] == 3
     assert by[("(no zone)", None, "failed_by_unknown_principal")]["applied"] == 0
-    assert sum(r["flagged"] for r in rows) == lake.sql("select count(*) from dns_risk").fetchall()[0][0] == 20
+    assert sum(r["flagged"] for r in rows) == lake.sql("select count(*) from dns_risk").fetchall()[0][0] == 21
 
 
 def test_q12_files_the_digests_list_that_never_arrived(lake):

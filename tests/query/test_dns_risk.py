@@ -47,6 +47,12 @@ def alias(action: str, name: str, target: str, zone: str) -> dict:
                                                     "aliasTarget": {"hostedZoneId": zone, "dNSName": target, "evaluateTargetHealth": False}}}
 
 
+def routed(action: str, name: str, set_id: str, value: str, **routing) -> dict:
+    """A routing-policy A record (weighted, failover, ...): `routing` holds weight, failover, healthCheckId."""
+    return {"action": action, "resourceRecordSet": {"name": name, "type": "A", "tTL": 60, "setIdentifier": set_id,
+                                                    "resourceRecords": [{"value": value}], **routing}}
+
+
 def zone(event_id: str, time: str, zone_id: str, name: str) -> dict:
     return call(event_id, time, "CreateHostedZone", TERRAFORM, {"name": name, "callerReference": event_id},
                 {"hostedZone": {"id": f"/hostedzone/{zone_id}", "name": name}})
@@ -89,6 +95,22 @@ RECORDS = [
     call("f1", "10:10:00", "ChangeResourceRecordSets", INTRUDER, error="AccessDenied"),
     batch("f2", "10:11:00", "ZRISK", rr("CREATE", R, "MX", "10 mx2.risk.example."), error="InvalidChangeBatch"),
     call("f3", "10:12:00", "ListHostedZones", INTRUDER, error="AccessDenied", read_only=True),
+    batch("t1", "10:14:00", "ZRISK",
+          routed("CREATE", f"w.{R}", "green", "192.0.2.20", weight=10),
+          routed("CREATE", f"w.{R}", "blue", "192.0.2.21", weight=90),
+          routed("CREATE", f"fo.{R}", "primary", "192.0.2.22", failover="PRIMARY", healthCheckId="hc-1"),
+          routed("CREATE", f"fs.{R}", "one", "192.0.2.23", failover="PRIMARY", healthCheckId="hc-2"),
+          routed("CREATE", f"hc.{R}", "one", "192.0.2.24", failover="SECONDARY", healthCheckId="hc-3")),
+    batch("t2", "10:15:00", "ZRISK",
+          routed("UPSERT", f"w.{R}", "green", "192.0.2.20", weight=100),  # traffic moves, the value stays
+          routed("UPSERT", f"w.{R}", "blue", "192.0.2.99", weight=90),  # near miss: a new value, the same weight
+          routed("UPSERT", f"new.{R}", "green", "192.0.2.25", weight=50),  # near miss: first seen, nothing to compare
+          routed("UPSERT", f"fo.{R}", "primary", "192.0.2.22", failover="PRIMARY"),  # its health check removed
+          routed("UPSERT", f"fs.{R}", "one", "192.0.2.23", failover="SECONDARY", healthCheckId="hc-2"),  # role switched
+          routed("UPSERT", f"hc.{R}", "one", "192.0.2.24", failover="SECONDARY", healthCheckId="hc-9")),  # near miss: replaced
+    batch("t3", "10:16:00", "ZRISK", routed("UPSERT", f"w.{R}", "blue", "192.0.2.99", weight=0),
+          error="InvalidChangeBatch"),  # near miss: failed, so nothing moved
+    batch("t4", "10:17:00", "ZRISK", routed("UPSERT", f"w.{R}", "green", "192.0.2.20", weight=100)),  # the same again
     call("d1", "10:20:00", "DisableHostedZoneDNSSEC", EVE, {"hostedZoneId": "ZRISK"}),
     call("d2", "10:21:00", "DeactivateKeySigningKey", EVE, {"hostedZoneId": "ZRISK", "name": "ksk1"}),
     call("d3", "10:22:00", "DeleteHostedZone", TERRAFORM, {"id": "ZOTHER"}, {"changeInfo": {"id": "/change/CD3"}}),
@@ -111,6 +133,7 @@ EXPECTED_FLAGS = {
     ("record_deleted", f"www.{R} A"),
     ("takeover_prone_target", f"docs.{R} CNAME"), ("takeover_prone_target", f"site.{R} A"),
     ("ttl_drop", f"api.{R} A"),
+    ("traffic_shift", f"w.{R} A"), ("traffic_shift", f"fo.{R} A"), ("traffic_shift", f"fs.{R} A"),
     ("alias_target_moved", f"cdn.{R} A"),
     ("target_left_aws", f"old.{R} CNAME"), ("target_left_aws", f"lb.{R} A"),
     ("new_actor_in_zone", f"eve.{R} A"),
@@ -156,6 +179,9 @@ def test_every_rule_is_exercised_by_the_built_cases(risk):
 
 @pytest.mark.parametrize(("rule", "detail"), [
     ("ttl_drop", "TTL 3600 -> 60"),
+    ("traffic_shift", "weight 10 -> 100 (set green)"),
+    ("traffic_shift", "health check hc-1 removed (set primary)"),
+    ("traffic_shift", "failover PRIMARY -> SECONDARY (set one)"),
     ("alias_target_moved", "ALIAS d1.cloudfront.net. -> d2.cloudfront.net. (first use of this target in the account)"),
     ("email_auth_txt", 'CREATE DMARC "v=DMARC1; p=reject"'),
     ("target_left_aws", "old-app.us-east-1.elb.amazonaws.com -> old.evil-host.example"),
@@ -184,10 +210,39 @@ def test_dns_risk_on_the_sample(tmp_path):
     run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake")), days)
     counts = dict(connect(str(tmp_path / "lake")).sql("select rule, count(*) from dns_risk group by rule").fetchall())
     assert counts == {"alias_target_moved": 1, "email_auth_txt": 1, "failed_by_unknown_principal": 1, "mx_change": 1,
-                      "new_actor_in_zone": 3, "record_deleted": 9, "ttl_drop": 1, "wildcard": 1, "zone_deleted": 1}
+                      "new_actor_in_zone": 3, "record_deleted": 9, "ttl_drop": 1, "wildcard": 1, "zone_deleted": 1,
+                      "traffic_shift": 1}
 
 
 def test_the_documented_rules_are_the_views_rules(risk):
     text = (ROOT / "docs" / "dns-risk.md").read_text()
     documented = re.findall(r"^\| `([a-z_]+)` \| (high|medium|low) \| (.+?) \|$", text, re.MULTILINE)
     assert documented == risk.sql("select rule, severity, reason from dns_risk_rules").fetchall()
+
+
+def changed_items(con) -> dict[tuple[str, str, str], str]:
+    """The DNS summary's "What changed" of the built day: (time, record, set) -> the change as the page shows it."""
+    from flows.orchestration.report import change_text
+    from flows.query.summary import dns_summary
+
+    return {(r["time"], r["record"], r["set_identifier"]): change_text(r) for r in dns_summary(con, DAY, limit=1000)["changed"]["rows"]}
+
+
+def test_record_history_has_before_and_after_of_every_routing_field(risk):
+    rows = risk.sql("""select set_identifier, before_weight, after_weight, before_failover, after_failover,
+                               before_health_check_id, after_health_check_id
+                        from record_history where event_id = 't2' order by change_index""").fetchall()
+    assert rows == [("green", 10, 100, None, None, None, None), ("blue", 90, 90, None, None, None, None),
+                    ("green", None, 50, None, None, None, None), ("primary", None, None, "PRIMARY", "PRIMARY", "hc-1", None),
+                    ("one", None, None, "PRIMARY", "SECONDARY", "hc-2", "hc-2"), ("one", None, None, "SECONDARY", "SECONDARY", "hc-3", "hc-9")]
+
+
+def test_the_summary_shows_a_routing_change_with_its_set_and_says_when_nothing_changed(risk):
+    items = changed_items(risk)
+    assert items[("10:15:00", f"w.{R}", "green")] == "weight 10 → 100 (set green)"  # not 192.0.2.20 → 192.0.2.20
+    assert items[("10:17:00", f"w.{R}", "green")] == "(no change) (set green): 192.0.2.20"
+    assert items[("10:15:00", f"fo.{R}", "primary")] == "health check hc-1 → (none) (set primary)"
+    assert items[("10:15:00", f"w.{R}", "blue")] == "192.0.2.21 → 192.0.2.99 (set blue)"  # the weight stayed: not said
+    assert items[("10:15:00", f"hc.{R}", "one")] == "health check hc-3 → hc-9 (set one)"
+    assert items[("10:15:00", f"new.{R}", "green")] == "(not seen) → 192.0.2.25; weight 50 (set green)"
+    assert items[("10:14:00", f"fo.{R}", "primary")] == "(none) → 192.0.2.22; failover PRIMARY, health check hc-1 (set primary)"
