@@ -75,10 +75,10 @@ def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_d
     (tmp_path / "trail" / listed).unlink()  # 11-01: a file the digest lists is gone (a digest finding)
     original = Store.read_bytes  # 11-02 holds the sample's truncated file (quarantined)
 
-    def access_denied_on_d3(self, relative):
+    def access_denied_on_d3(self, relative, *args, **kwargs):
         if "/2026/11/03/" in relative:
             raise PermissionError("AccessDenied: s3:GetObject")
-        return original(self, relative)
+        return original(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(Store, "read_bytes", access_denied_on_d3)
     settings = LakeSettings(source=str(tmp_path / "trail"), lake=str(tmp_path / "lake"), accounts=["123456789012"],

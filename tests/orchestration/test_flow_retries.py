@@ -46,11 +46,11 @@ def in_this_process(trail) -> LakeSettings:
 def test_a_read_that_fails_once_is_retried_and_the_run_completes(prefect_server, trail, monkeypatch):
     calls, original = Counter(), Store.read_bytes
 
-    def flaky(self, relative):
+    def flaky(self, relative, *args, **kwargs):
         calls[relative] += 1
         if calls[relative] == 1:
             raise ConnectionResetError("connection reset by peer")
-        return original(self, relative)
+        return original(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(Store, "read_bytes", flaky)
     run = route53_lake(start=date(2026, 11, 1), settings=in_this_process(trail))
@@ -64,7 +64,7 @@ def test_a_read_that_fails_once_is_retried_and_the_run_completes(prefect_server,
 def test_access_denied_is_not_retried_and_fails_the_run(prefect_server, trail, monkeypatch):
     calls = Counter()
 
-    def denied(self, relative):
+    def denied(self, relative, *args, **kwargs):
         calls[relative] += 1
         raise PermissionError("AccessDenied: s3:GetObject")
 

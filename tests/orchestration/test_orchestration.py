@@ -47,10 +47,10 @@ def reads(monkeypatch):
     """The log files actually read, in order."""
     seen, original = [], Store.read_bytes
 
-    def recording(self, relative):
+    def recording(self, relative, *args, **kwargs):
         if "/CloudTrail/" in relative:
             seen.append(relative)
-        return original(self, relative)
+        return original(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(Store, "read_bytes", recording)
     return seen
@@ -79,10 +79,10 @@ def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_serve
 def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server, trail, monkeypatch):
     original = Store.read_bytes
 
-    def broken_d2(self, relative):
+    def broken_d2(self, relative, *args, **kwargs):
         if "/2026/11/02/" in relative:
             raise PermissionError("AccessDenied: s3:GetObject")
-        return original(self, relative)
+        return original(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(Store, "read_bytes", broken_d2)
     # the cause of the failed day, in one line, in the parent's message

@@ -62,10 +62,10 @@ def denied_for(monkeypatch, *parts: str) -> None:
     """Reading any log file whose key holds every one of `parts` is refused, as S3 would."""
     original = Store.read_bytes
 
-    def refusing(self, relative):
+    def refusing(self, relative, *args, **kwargs):
         if all(p in relative for p in parts):
             raise PermissionError("AccessDenied: s3:GetObject")
-        return original(self, relative)
+        return original(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(Store, "read_bytes", refusing)
 
@@ -166,7 +166,7 @@ def test_a_day_retried_after_its_backfill_failed_brings_the_backfill_up_to_date(
 def test_a_digest_finding_under_digest_policy_fail_gives_its_reason_first(prefect_server, tmp_path):
     import shutil
 
-    from flows.pipeline import DigestMismatchError
+    from flows.results import DigestMismatchError
     from tests.conftest import DATA
 
     shutil.copytree(DATA / "cloudtrail", tmp_path / "trail")
