@@ -43,8 +43,10 @@ DERIVED = "derived"  # from several fields, by the function of the column's name
 @dataclass(frozen=True)
 class Column:
     """path: where a column read from a record finds its value, in CloudTrail's spelling (dotted;
-    a record_changes column's path is within one change of the batch). None for a column the
-    pipeline makes or derives. read: how the value at path becomes the column's (see above)."""
+    a record_changes column's path is within one change of the batch, except for the columns it
+    shares with events, which are their event's). None for a column the pipeline makes or that is
+    derived. read: how the value at path becomes the column's (see above). Adding a column read
+    from a record is one line here: both readers follow these declarations."""
 
     name: str
     type: pa.DataType

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyarrow as pa
-
 from schemas.tables import BIGINT, BOOL, DERIVED, DOUBLE, EVENTS, IN_FULL, RECORD_CHANGES, STRING, STRINGS, TIMESTAMP, Column
 
 # The kinds of value a column holds, by its Arrow type.
@@ -70,7 +68,3 @@ def split(path: str) -> tuple[str, str]:
     parent, _, key = path.rpartition(".")
     return parent, key
 
-
-def arrow_type(name: str, table: str = "events") -> pa.DataType:
-    schema = EVENTS.schema if table == "events" else RECORD_CHANGES.schema
-    return schema.field(name).type

@@ -72,7 +72,7 @@ def _member(f: Field) -> tuple[str, Any, Any]:
     return (f.key, bool | str | None if path in TEXT_FLAGS else _TYPES[f.kind], None)
 
 
-def _structs(root: str, fields: tuple[Field, ...], kept: tuple[str, ...] = (),
+def make_structs(root: str, fields: tuple[Field, ...], kept: tuple[str, ...] = (),
              extra_members: tuple[tuple[str, Any, Any], ...] = ()) -> dict[str, type]:
     """One Struct per object the fields are read from, by scope ("" the root), made deepest first."""
     members: dict[str, list[tuple[str, Any, Any]]] = {"": list(extra_members)}
@@ -94,13 +94,13 @@ def _structs(root: str, fields: tuple[Field, ...], kept: tuple[str, ...] = (),
     return made
 
 
-CHANGE_STRUCTS = _structs("Change", CHANGE_FIELDS)
+CHANGE_STRUCTS = make_structs("Change", CHANGE_FIELDS)
 Change = CHANGE_STRUCTS[""]
 Batch = msgspec.defstruct("_Batch", [(f.key, list[Change] | None if f.read == COUNT else _member(f)[1], None)
                                      for f in EVENT_FIELDS if f.scope == BATCH],
                           bases=(_Strict,), forbid_unknown_fields=True, gc=False)
 Params = msgspec.defstruct("_Params", [("changeBatch", Batch | None, None)], gc=False)  # its other keys stay in the JSON
-EVENT_STRUCTS = _structs("Record", EVENT_FIELDS, KEPT_IN_EXTRA)
+EVENT_STRUCTS = make_structs("Record", EVENT_FIELDS, KEPT_IN_EXTRA)
 Record = EVENT_STRUCTS[""]
 EMPTY: dict[type, Struct] = {cls: cls() for cls in (*CHANGE_STRUCTS.values(), *EVENT_STRUCTS.values(), Batch)}
 UNREAD = {cls: tuple(name for name, default in zip(cls.__struct_fields__, cls.__struct_defaults__, strict=True) if default is UNSET)
