@@ -1,5 +1,5 @@
 """The columns of records in CloudTrail's exact shape (decoded by strict.py), as the lenient
-reader would give them. What is copied is read column-wise off the Structs; what needs converting
+reader would give them. What is copied is read column-wise off the Structs (columnwise.py); what needs converting
 (times, JSON texts, the derived columns, extra) is converted record by record by `derive`, which
 returns None for a record whose values it cannot take as they are (the lenient reader reads it).
 
@@ -12,21 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-
-from schemas.tables import COUNT, DERIVED, EVENTS, IDENTIFIES, IN_FULL, RECORD_CHANGES, Table
+from schemas.tables import COUNT, DERIVED, IDENTIFIES, IN_FULL
 from transforms.errors import Rejected
-from transforms.route53 import derived, strict
-from transforms.route53.columns import CHANGE_FIELDS, EVENT_FIELDS, Field, scopes_of, split
-from transforms.route53.strict import BATCH, CHANGE_STRUCTS, EVENT_STRUCTS, UNREAD, NotCanonical
+from transforms.route53 import columnwise, derived, strict
+from transforms.route53.columns import EVENT_FIELDS, Field, scopes_of, split
+from transforms.route53.strict import BATCH, EMPTY, EVENT_STRUCTS, UNREAD, NotCanonical
 from transforms.times import TimeWindow, to_timestamp
 from transforms.values import to_bool, to_json_text
 
-_COPIED = tuple(f for f in EVENT_FIELDS if strict.is_copied(f))
 _CONVERTED = tuple(f for f in EVENT_FIELDS if not strict.is_copied(f))
 CONVERTED_COLUMNS = tuple(f.column for f in _CONVERTED) + ("extra",)
-_EVENT_PLAN = strict.scope_plan(EVENT_STRUCTS)
-_CHANGE_PLAN = strict.scope_plan(CHANGE_STRUCTS)
+_OBJECTS = tuple(sorted((s for s in EVENT_STRUCTS if s), key=lambda s: s.count(".")))  # parents first
 _JSON_SCOPES = tuple(s for s in dict.fromkeys((*scopes_of(EVENT_FIELDS, in_json=True), derived.CHANGE_INFO))
                      if s not in (derived.PARAMS, derived.RESPONSE, BATCH))
 _WHOLE = tuple(f.key for f in EVENT_FIELDS if f.read == IN_FULL)
@@ -64,7 +60,8 @@ def _source() -> str:
     """The text of derive (see DERIVE_SOURCE)."""
     objects, views = {"": "r"}, {derived.PARAMS: "view_0", derived.RESPONSE: "view_1"}
     body = []
-    for i, (scope, parent, key, _) in enumerate(_EVENT_PLAN):
+    for i, scope in enumerate(_OBJECTS):
+        parent, key = split(scope)
         body.append(f"object_{i} = {objects[parent]}.{key} or empty_{i}")
         objects[scope] = f"object_{i}"
     body += [f"json_{key} = parse_json(r.{key})" for key in _WHOLE]
@@ -99,7 +96,7 @@ def _compile() -> Callable[[Any, TimeWindow | None], tuple[tuple[Any, ...], Any]
         "to_json_text": to_json_text, "to_timestamp": to_timestamp, "read_only_by_name": derived.read_only_by_name,
         "Rejected": Rejected, "NotCanonical": NotCanonical,
     }
-    names |= {f"empty_{i}": empty for i, (*_, empty) in enumerate(_EVENT_PLAN)}
+    names |= {f"empty_{i}": EMPTY[EVENT_STRUCTS[scope]] for i, scope in enumerate(_OBJECTS)}
     names |= {f"derived_{name}": function for name, function in derived.EVENT_DERIVED.items()}
     names |= {f"convert_{kind}": function for kind, function in strict.CONVERT.items()}
     exec(compile(DERIVE_SOURCE, "<transforms.route53.canonical.derive>", "exec"), names)  # noqa: S102 - our own text
@@ -114,31 +111,8 @@ with a warning, every time outside the window, and derives an id for a record wi
 
 
 def event_columns(records: list[Any], converted: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The events columns read from records (not those the pipeline makes), by name."""
-    lists = strict.scope_lists(records, _EVENT_PLAN)
-    columns: dict[str, Any] = {f.column: _copied(f, lists[f.scope], len(records), EVENTS) for f in _COPIED}
-    columns.update(zip(CONVERTED_COLUMNS, zip(*converted, strict=True), strict=True))
+    """The events columns read from records (not those the pipeline makes), by name; None for a
+    column that is null on every row (rows.Repeated makes it once per file)."""
+    columns = columnwise.events(records)
+    columns.update(zip(CONVERTED_COLUMNS, map(list, zip(*converted, strict=True)), strict=True))
     return columns
-
-
-def change_columns(changes: list[Any]) -> dict[str, Any]:
-    """The record_changes columns read from each change (not its event's), by name."""
-    lists = strict.scope_lists(changes, _CHANGE_PLAN)
-    columns: dict[str, Any] = {}
-    for f in CHANGE_FIELDS:
-        if f.read == DERIVED:
-            source, function = derived.CHANGE_DERIVED[f.column]
-            values = columns[source]
-            columns[f.column] = list(map(function, [None] * len(values) if isinstance(values, pa.Array) else values))
-        else:
-            columns[f.column] = _copied(f, lists[f.scope], len(changes), RECORD_CHANGES)
-    return columns
-
-
-def _copied(f: Field, objects: list[Any] | None, rows: int, table: Table) -> Any:
-    """The column off its objects; an Arrow column of nulls where no row has the object at all."""
-    return pa.nulls(rows, table.schema.field(f.column).type) if objects is None else strict.copied(f, objects)
-
-
-assert all(strict.is_copied(f) or f.read == DERIVED for f in CHANGE_FIELDS), "a change column that needs converting"
-assert all(f.key.isidentifier() for f in (*EVENT_FIELDS, *CHANGE_FIELDS) if f.key), "a CloudTrail key that is no attribute name"

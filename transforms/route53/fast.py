@@ -25,7 +25,7 @@ from transforms.cloudtrail.jsonscan import Broken, depth_at_most
 from transforms.cloudtrail.prefilter import may_hold_selected
 from transforms.errors import ErrorKind, Rejected
 from transforms.limits import DEFAULT_LIMITS, Limits, out_of_memory, too_deep, too_large
-from transforms.route53 import canonical, strict
+from transforms.route53 import canonical, columnwise, strict
 from transforms.route53.columns import FROM_EVENT
 from transforms.route53.reference import DEFAULT_EVENT_SOURCES, read_record
 from transforms.route53.rows import Flattened, Repeated, Rows, arrow_table, quarantine_row
@@ -166,7 +166,8 @@ def _tables(exact: list[tuple[int, Any, tuple[tuple[Any, ...], Any]]], repeat: R
             delivery_date: date) -> tuple[pa.Table, pa.Table]:
     """The events and record_changes rows of records in CloudTrail's shape, built column by column."""
     rows = len(exact)
-    columns = canonical.event_columns([r for _, r, _ in exact], [d[0] for _, _, d in exact])
+    columns = _nulls_repeated(canonical.event_columns([r for _, r, _ in exact], [d[0] for _, _, d in exact]), _EVENT_TYPES,
+                              repeat, rows)
     columns |= {
         "parse_warnings": repeat(None, STRINGS, rows),  # a record with a value set aside is not canonical
         "delivery_date": repeat(delivery_date, pa.date32(), rows),
@@ -184,7 +185,7 @@ def _changes_table(events: pa.Table, batches: list[Any], repeat: Repeated, sourc
     copied = [name for name in FROM_EVENT if name not in ("source_file", "delivery_date")]
     context = events.select([*copied, "change_count"]).take(parents)
     columns: dict[str, Any] = {name: context.column(name) for name in copied}
-    columns |= canonical.change_columns(changes)
+    columns |= _nulls_repeated(columnwise.changes(changes), _CHANGE_TYPES, repeat, len(changes))
     columns |= {
         "source_file": repeat(source_file, pa.string(), len(changes)),
         "delivery_date": repeat(delivery_date, pa.date32(), len(changes)),
@@ -194,3 +195,12 @@ def _changes_table(events: pa.Table, batches: list[Any], repeat: Repeated, sourc
         "parse_warnings": repeat(None, STRINGS, len(changes)),
     }
     return arrow_table(RECORD_CHANGES, columns)
+
+
+_EVENT_TYPES = {f.name: f.type for f in EVENTS.schema}
+_CHANGE_TYPES = {f.name: f.type for f in RECORD_CHANGES.schema}
+
+
+def _nulls_repeated(columns: dict[str, Any], types: dict[str, pa.DataType], repeat: Repeated, rows: int) -> dict[str, Any]:
+    """A column no row has a value for, as the file's one column of nulls (no list, no conversion)."""
+    return {name: repeat(None, types[name], rows) if values is None else values for name, values in columns.items()}

@@ -13,17 +13,15 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 from msgspec import UNSET, Meta, Raw, Struct
 
-from schemas.tables import COUNT, DERIVED, IDENTIFIES, IN_FULL, UPPER, VALUES, ZONE_ID
+from schemas.tables import COUNT, DERIVED, IDENTIFIES, IN_FULL
 from transforms.route53 import derived
 from transforms.route53.columns import CHANGE_FIELDS, EVENT_FIELDS, Field, scopes_of, split
-from transforms.route53.names import strip_prefix
 from transforms.times import TimeWindow, to_timestamp
 from transforms.values import to_bool, to_float, to_int, to_json_text
 
@@ -129,38 +127,11 @@ def decode_one(chunk: bytes) -> Any:
         return None
 
 
-def scope_plan(structs: dict[str, type]) -> tuple[tuple[str, str, str, Struct], ...]:
-    """(scope, its parent, its key, an empty Struct of it) for every nested object, parents first."""
-    nested = sorted((s for s in structs if s), key=lambda s: len(s.split(".")))
-    return tuple((scope, *split(scope), EMPTY[structs[scope]]) for scope in nested)
-
-
-def scope_lists(roots: list[Any], plan: tuple[tuple[str, str, str, Struct], ...]) -> dict[str, list[Any] | None]:
-    """For each scope, the object of every root (an empty one where a root has none); None where
-    no root has one, so that its columns are made null at once (most records have no addendum)."""
-    lists: dict[str, list[Any] | None] = {"": roots}
-    for scope, parent, key, empty in plan:
-        above = lists[parent]
-        values = None if above is None else list(map(attrgetter(key), above))
-        if values is None or values.count(None) == len(values):
-            lists[scope] = None
-        else:
-            lists[scope] = [v if v is not None else empty for v in values]
-    return lists
-
-
-def copied(f: Field, objects: list[Any]) -> list[Any]:
-    """A column read off attributes, then as the column declares it is read."""
-    values = list(map(attrgetter(f.key), objects))
-    if f.read == IDENTIFIES:  # eventSource (the lower-case name), eventName, eventID
-        return [v.lower() for v in values] if f.column == "event_source" else values
-    if f.read == UPPER:
-        return [v.upper() if v else None for v in values]
-    if f.read == ZONE_ID:
-        return [strip_prefix(v, "/hostedzone/") for v in values]
-    if f.read == VALUES:
-        return [None if v is None else [item.value if type(item) is _Value else item for item in v] for v in values]
-    return values
+def values_of(items: list[Any] | None) -> list[str | None] | None:
+    """resourceRecords[].value in order (an item may be the value itself)."""
+    if items is None:
+        return None
+    return [item.value if type(item) is _Value else item for item in items]
 
 
 def is_copied(f: Field) -> bool:
