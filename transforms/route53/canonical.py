@@ -22,7 +22,9 @@ from transforms.values import to_bool, to_json_text
 
 _CONVERTED = tuple(f for f in EVENT_FIELDS if not strict.is_copied(f))
 CONVERTED_COLUMNS = tuple(f.column for f in _CONVERTED) + ("extra",)
-_OBJECTS = tuple(sorted((s for s in EVENT_STRUCTS if s), key=lambda s: s.count(".")))  # parents first
+# The nested objects derive looks at (parents first): those holding a converted column or keys kept in extra.
+_NEEDED = {f.scope for f in _CONVERTED if f.scope and not f.in_json} | {s for s, cls in EVENT_STRUCTS.items() if s and UNREAD[cls]}
+_OBJECTS = tuple(sorted({".".join(s.split(".")[:i]) for s in _NEEDED for i in range(1, s.count(".") + 2)}, key=lambda s: (s.count("."), s)))
 _JSON_SCOPES = tuple(s for s in dict.fromkeys((*scopes_of(EVENT_FIELDS, in_json=True), derived.CHANGE_INFO))
                      if s not in (derived.PARAMS, derived.RESPONSE, BATCH))
 _WHOLE = tuple(f.key for f in EVENT_FIELDS if f.read == IN_FULL)
