@@ -7,7 +7,7 @@ lower-cases identifiers. Timestamps are microseconds in UTC: Athena cannot read 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import pyarrow as pa
@@ -29,13 +29,32 @@ WHOLE_JSON = "kept whole as JSON text: never unreadable"
 NOT_READ = "-"  # made by the pipeline, or derived from other columns
 
 
+# How a column is read from its CloudTrail path (transforms/route53/columns.py reads these):
+AS_TYPED = ""  # the value at the path, as the column's type (text, integer, number, boolean, time)
+IDENTIFIES = "identifies"  # eventTime, eventName, eventSource, eventID, readOnly: identify and place the record
+IN_FULL = "json"  # the whole value as JSON text
+VALUES = "values"  # resourceRecords[].value, in order
+UPPER = "upper"  # text, upper-cased
+ZONE_ID = "zone_id"  # text without its '/hostedzone/' prefix
+COUNT = "count"  # the number of items of the list at the path
+DERIVED = "derived"  # from several fields, by the function of the column's name (transforms/route53/derived.py)
+
+
 @dataclass(frozen=True)
 class Column:
+    """path: where a column read from a record finds its value, in CloudTrail's spelling (dotted;
+    a record_changes column's path is within one change of the batch, except for the columns it
+    shares with events, which are their event's). None for a column the pipeline makes or that is
+    derived. read: how the value at path becomes the column's (see above). Adding a column read
+    from a record is one line here: both readers follow these declarations."""
+
     name: str
     type: pa.DataType
     description: str
     nullable: bool = True
     unreadable: str = NOT_READ
+    path: str | None = None
+    read: str = AS_TYPED
 
     def field(self) -> pa.Field:
         return pa.field(
@@ -69,8 +88,9 @@ class Table:
         return [c.name for c in self.columns]
 
 
-def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True, unreadable: str = SET_ASIDE_KEPT) -> Column:
-    return Column(name, type_, description, nullable, unreadable)
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True, unreadable: str = SET_ASIDE_KEPT, *,
+         path: str | None = None, read: str = AS_TYPED) -> Column:
+    return Column(name, type_, description, nullable, unreadable, path, read)
 
 
 def _made(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> Column:
@@ -97,37 +117,34 @@ _EVENT_ID = _col(
     "CloudTrail eventID, unique per event. Records without one (eventVersion 1.0) get "
     "'synthetic:' + SHA-256 of eventTime, eventSource, eventName, awsRegion, sourceIPAddress, "
     "userIdentity.arn and requestParameters, so duplicates of them still collapse.", False,
-    "the synthetic id, as without one; named in parse_warnings; kept in extra",
-)
+    "the synthetic id, as without one; named in parse_warnings; kept in extra", path="eventID", read=IDENTIFIES)
 _EVENT_TIME = _col(
     "event_time", TIMESTAMP, "eventTime: when the API call was made (UTC). ISO-8601 with Z, an offset or none, up to "
     "nanoseconds (kept to microseconds).", False,
     "record quarantined: missing_field, bad_field_type (not a string), bad_timestamp, implausible_time (offset beyond "
-    "±18:00, before 2013-11-01, or over a day after the run started)",
-)
+    "±18:00, before 2013-11-01, or over a day after the run started)", path="eventTime", read=IDENTIFIES)
 _HOSTED_ZONE_ID = _col(
     "hosted_zone_id", STRING,
     "Hosted zone the call acted on, without the '/hostedzone/' prefix (from requestParameters."
-    "hostedZoneId or .id, or responseElements.hostedZone.id).", unreadable=IN_JSON,
-)
+    "hostedZoneId or .id, or responseElements.hostedZone.id).", unreadable=IN_JSON, read=DERIVED)
 _CHANGE_ID = _col("change_id", STRING, "Route 53 change id without the '/change/' prefix (responseElements.changeInfo.id).",
-                  unreadable=IN_JSON)
-_CHANGE_COMMENT = _col("change_comment", STRING, "requestParameters.changeBatch.comment.", unreadable=IN_JSON)
-_ERROR_CODE = _col("error_code", STRING, "errorCode of a failed call; null when the call succeeded.")
+                  unreadable=IN_JSON, read=DERIVED)
+_CHANGE_COMMENT = _col("change_comment", STRING, "requestParameters.changeBatch.comment.", unreadable=IN_JSON, path="requestParameters.changeBatch.comment")
+_ERROR_CODE = _col("error_code", STRING, "errorCode of a failed call; null when the call succeeded.", path="errorCode")
 _USER_IDENTITY_TYPE = _col(
     "user_identity_type", STRING,
-    "userIdentity.type: IAMUser, AssumedRole, Root, AWSService, FederatedUser, ...",
-)
-_USER_IDENTITY_ARN = _col("user_identity_arn", STRING, "userIdentity.arn of the caller.")
-_INVOKED_BY = _col("user_identity_invoked_by", STRING, "userIdentity.invokedBy: the AWS service that made the call (e.g. cloudformation.amazonaws.com).")
+    "userIdentity.type: IAMUser, AssumedRole, Root, AWSService, FederatedUser, ...", path="userIdentity.type")
+_USER_IDENTITY_ARN = _col("user_identity_arn", STRING, "userIdentity.arn of the caller.", path="userIdentity.arn")
+_INVOKED_BY = _col("user_identity_invoked_by", STRING, "userIdentity.invokedBy: the AWS service that made the call (e.g. cloudformation.amazonaws.com).", path="userIdentity.invokedBy")
 _SESSION_ISSUER_ARN = _col(
-    "session_issuer_arn", STRING, "userIdentity.sessionContext.sessionIssuer.arn: the role behind an assumed-role session."
-)
-_SOURCE_IP = _col("source_ip_address", STRING, "sourceIPAddress: caller IP, or a service name such as cloudformation.amazonaws.com.")
-_USER_AGENT = _col("user_agent", STRING, "userAgent of the caller (tool and version).")
-_RECIPIENT_ACCOUNT = _col("recipient_account_id", STRING, "recipientAccountId: the account that owns the resource.")
+    "session_issuer_arn", STRING, "userIdentity.sessionContext.sessionIssuer.arn: the role behind an assumed-role session.", path="userIdentity.sessionContext.sessionIssuer.arn")
+_SOURCE_IP = _col("source_ip_address", STRING, "sourceIPAddress: caller IP, or a service name such as cloudformation.amazonaws.com.", path="sourceIPAddress")
+_USER_AGENT = _col("user_agent", STRING, "userAgent of the caller (tool and version).", path="userAgent")
+_RECIPIENT_ACCOUNT = _col("recipient_account_id", STRING, "recipientAccountId: the account that owns the resource.", path="recipientAccountId")
 _HEALTH_CHECK_ID = _col("health_check_id", STRING, "Health check id (requestParameters.healthCheckId or responseElements.healthCheck.id).",
-                        unreadable=IN_JSON)
+                        unreadable=IN_JSON, read=DERIVED)
+# The same name, description and docs as the event's (so the files are unchanged), read from the record set.
+_RECORD_SET_HEALTH_CHECK_ID = replace(_HEALTH_CHECK_ID, path="resourceRecordSet.healthCheckId", read=AS_TYPED)
 _PARSE_WARNINGS = _made(
     "parse_warnings", STRINGS,
     "Values that could not be read, one 'field: what was found' each (e.g. 'userAgent: expected string, found "
@@ -146,64 +163,63 @@ EVENTS = Table(
         _EVENT_ID,
         _EVENT_TIME,
         _col("event_name", STRING, "eventName, e.g. ChangeResourceRecordSets, as CloudTrail wrote it.", False,
-             "record quarantined: missing_field, bad_field_type, invalid_unicode"),
+             "record quarantined: missing_field, bad_field_type, invalid_unicode", path="eventName", read=IDENTIFIES),
         _col("event_source", STRING, "eventSource, lower case, e.g. route53.amazonaws.com.", False,
-             "text that is no selected source: record skipped; not text: record quarantined (bad_field_type)"),
-        _col("event_type", STRING, "eventType: AwsApiCall, AwsServiceEvent, AwsConsoleAction, ..."),
-        _col("event_version", STRING, "eventVersion of the record format, e.g. 1.08."),
-        _col("api_version", STRING, "apiVersion of the service API, e.g. 2013-04-01 for route53."),
-        _col("event_category", STRING, "eventCategory: Management, Data, ..."),
+             "text that is no selected source: record skipped; not text: record quarantined (bad_field_type)", path="eventSource", read=IDENTIFIES),
+        _col("event_type", STRING, "eventType: AwsApiCall, AwsServiceEvent, AwsConsoleAction, ...", path="eventType"),
+        _col("event_version", STRING, "eventVersion of the record format, e.g. 1.08.", path="eventVersion"),
+        _col("api_version", STRING, "apiVersion of the service API, e.g. 2013-04-01 for route53.", path="apiVersion"),
+        _col("event_category", STRING, "eventCategory: Management, Data, ...", path="eventCategory"),
         _col(
             "read_only", BOOL,
             "readOnly: true for calls that do not change state. Records without it (eventVersion 1.0) "
             "follow the API naming convention: Get*, List*, Describe*, TestDNSAnswer... are read-only.",
-            unreadable="null (not the naming convention); named in parse_warnings; kept in extra",
-        ),
-        _col("management_event", BOOL, "managementEvent flag."),
-        _col("aws_region", STRING, "awsRegion the call was recorded in (us-east-1 for Route 53 itself)."),
+            unreadable="null (not the naming convention); named in parse_warnings; kept in extra", path="readOnly", read=IDENTIFIES),
+        _col("management_event", BOOL, "managementEvent flag.", path="managementEvent"),
+        _col("aws_region", STRING, "awsRegion the call was recorded in (us-east-1 for Route 53 itself).", path="awsRegion"),
         _SOURCE_IP,
         _USER_AGENT,
-        _col("request_id", STRING, "requestID assigned by the service."),
+        _col("request_id", STRING, "requestID assigned by the service.", path="requestID"),
         _RECIPIENT_ACCOUNT,
-        _col("shared_event_id", STRING, "sharedEventID: links copies of an event delivered to several accounts."),
-        _col("vpc_endpoint_id", STRING, "vpcEndpointId when the call came through a VPC endpoint."),
+        _col("shared_event_id", STRING, "sharedEventID: links copies of an event delivered to several accounts.", path="sharedEventID"),
+        _col("vpc_endpoint_id", STRING, "vpcEndpointId when the call came through a VPC endpoint.", path="vpcEndpointId"),
         _ERROR_CODE,
-        _col("error_message", STRING, "errorMessage of a failed call (can be absent even when error_code is set)."),
-        _col("tls_version", STRING, "tlsDetails.tlsVersion."),
-        _col("tls_cipher_suite", STRING, "tlsDetails.cipherSuite."),
-        _col("tls_client_provided_host_header", STRING, "tlsDetails.clientProvidedHostHeader."),
+        _col("error_message", STRING, "errorMessage of a failed call (can be absent even when error_code is set).", path="errorMessage"),
+        _col("tls_version", STRING, "tlsDetails.tlsVersion.", path="tlsDetails.tlsVersion"),
+        _col("tls_cipher_suite", STRING, "tlsDetails.cipherSuite.", path="tlsDetails.cipherSuite"),
+        _col("tls_client_provided_host_header", STRING, "tlsDetails.clientProvidedHostHeader.", path="tlsDetails.clientProvidedHostHeader"),
         _USER_IDENTITY_TYPE,
-        _col("user_identity_principal_id", STRING, "userIdentity.principalId."),
+        _col("user_identity_principal_id", STRING, "userIdentity.principalId.", path="userIdentity.principalId"),
         _USER_IDENTITY_ARN,
-        _col("user_identity_account_id", STRING, "userIdentity.accountId: the account of the caller."),
-        _col("user_identity_access_key_id", STRING, "userIdentity.accessKeyId (an identifier, not a secret)."),
-        _col("user_identity_user_name", STRING, "userIdentity.userName."),
+        _col("user_identity_account_id", STRING, "userIdentity.accountId: the account of the caller.", path="userIdentity.accountId"),
+        _col("user_identity_access_key_id", STRING, "userIdentity.accessKeyId (an identifier, not a secret).", path="userIdentity.accessKeyId"),
+        _col("user_identity_user_name", STRING, "userIdentity.userName.", path="userIdentity.userName"),
         _INVOKED_BY,
-        _col("session_issuer_type", STRING, "userIdentity.sessionContext.sessionIssuer.type (Role, ...)."),
+        _col("session_issuer_type", STRING, "userIdentity.sessionContext.sessionIssuer.type (Role, ...).", path="userIdentity.sessionContext.sessionIssuer.type"),
         _SESSION_ISSUER_ARN,
-        _col("session_issuer_user_name", STRING, "userIdentity.sessionContext.sessionIssuer.userName (the role name)."),
-        _col("session_mfa_authenticated", BOOL, "userIdentity.sessionContext.attributes.mfaAuthenticated."),
+        _col("session_issuer_user_name", STRING, "userIdentity.sessionContext.sessionIssuer.userName (the role name).", path="userIdentity.sessionContext.sessionIssuer.userName"),
+        _col("session_mfa_authenticated", BOOL, "userIdentity.sessionContext.attributes.mfaAuthenticated.", path="userIdentity.sessionContext.attributes.mfaAuthenticated"),
         _col("session_creation_date", TIMESTAMP, "userIdentity.sessionContext.attributes.creationDate (UTC): ISO-8601 "
              "(extended or basic) or epoch seconds or milliseconds.",
-             unreadable="null, also when implausible (as for event_time); named in parse_warnings; kept in extra"),
+             unreadable="null, also when implausible (as for event_time); named in parse_warnings; kept in extra", path="userIdentity.sessionContext.attributes.creationDate"),
         _HOSTED_ZONE_ID,
         _col("hosted_zone_name", STRING, "Zone name, normalized (lower case, trailing dot), where the call carries it (CreateHostedZone).",
-             unreadable=IN_JSON),
+             unreadable=IN_JSON, read=DERIVED),
         _CHANGE_ID,
-        _col("change_status", STRING, "responseElements.changeInfo.status, e.g. PENDING.", unreadable=IN_JSON),
+        _col("change_status", STRING, "responseElements.changeInfo.status, e.g. PENDING.", unreadable=IN_JSON, path="responseElements.changeInfo.status"),
         _col("change_submitted_at", TIMESTAMP, "responseElements.changeInfo.submittedAt in UTC: Java's US medium format "
              "of any JDK ('Jan 16, 2015 12:41:43 AM', 'Jan 16, 2015, 12:41:43\u202fAM'), ISO-8601 or epoch seconds/ms.",
-             unreadable="null, also when implausible (as for event_time); named in parse_warnings (the JSON column keeps it)"),
+             unreadable="null, also when implausible (as for event_time); named in parse_warnings (the JSON column keeps it)", path="responseElements.changeInfo.submittedAt"),
         _HEALTH_CHECK_ID,
         _col("change_count", BIGINT, "Number of entries in requestParameters.changeBatch.changes; null when the call has no batch.",
-             unreadable="record quarantined (bad_change_batch): a batch, changes list, change or resourceRecordSet of the wrong shape"),
+             unreadable="record quarantined (bad_change_batch): a batch, changes list, change or resourceRecordSet of the wrong shape", path="requestParameters.changeBatch.changes", read=COUNT),
         _CHANGE_COMMENT,
-        _col("addendum_reason", STRING, "addendum.reason for late or corrected deliveries: DELIVERY_DELAY, UPDATED_DATA, SERVICE_OUTAGE."),
-        _col("addendum_original_event_id", STRING, "addendum.originalEventID: the event an UPDATED_DATA record corrects."),
-        _col("request_parameters", STRING, "requestParameters as JSON text, whole, so nothing is lost.", unreadable=WHOLE_JSON),
-        _col("response_elements", STRING, "responseElements as JSON text, whole.", unreadable=WHOLE_JSON),
+        _col("addendum_reason", STRING, "addendum.reason for late or corrected deliveries: DELIVERY_DELAY, UPDATED_DATA, SERVICE_OUTAGE.", path="addendum.reason"),
+        _col("addendum_original_event_id", STRING, "addendum.originalEventID: the event an UPDATED_DATA record corrects.", path="addendum.originalEventID"),
+        _col("request_parameters", STRING, "requestParameters as JSON text, whole, so nothing is lost.", unreadable=WHOLE_JSON, path="requestParameters", read=IN_FULL),
+        _col("response_elements", STRING, "responseElements as JSON text, whole.", unreadable=WHOLE_JSON, path="responseElements", read=IN_FULL),
         _col("additional_event_data", STRING, "additionalEventData as JSON text (an object for route53, a string for route53domains).",
-             unreadable=WHOLE_JSON),
+             unreadable=WHOLE_JSON, path="additionalEventData", read=IN_FULL),
         _made(
             "extra", STRING,
             "JSON object of record fields no column holds, by dotted path (e.g. 'resources', "
@@ -240,37 +256,37 @@ RECORD_CHANGES = Table(
         _SOURCE_IP,
         _USER_AGENT,
         _ERROR_CODE,
-        _col("action", STRING, "CREATE, DELETE or UPSERT (upper case)."),
-        _col("record_name", STRING, "resourceRecordSet.name exactly as sent."),
+        _col("action", STRING, "CREATE, DELETE or UPSERT (upper case).", path="action", read=UPPER),
+        _col("record_name", STRING, "resourceRecordSet.name exactly as sent.", path="resourceRecordSet.name"),
         _col(
             "record_name_normalized", STRING,
             "record_name as DNS compares it: ASCII letters lower-cased, one trailing dot, \\ooo escapes decoded "
             "(\\052 -> '*', UTF-8 \\303\\244 -> 'ä'); an escaped dot, space, control and non-UTF-8 bytes stay \\ooo.",
-            unreadable=NOT_READ,
+            unreadable=NOT_READ, read=DERIVED,
         ),
-        _col("record_type", STRING, "resourceRecordSet.type: A, AAAA, CNAME, TXT, MX, ..."),
-        _col("ttl", BIGINT, "resourceRecordSet.TTL in seconds (CloudTrail writes the key as tTL); null for alias records."),
-        _col("resource_records", STRINGS, "resourceRecordSet.resourceRecords[].value in order; null for alias records. TXT values keep their quotes."),
-        _col("alias_hosted_zone_id", STRING, "aliasTarget.hostedZoneId of an alias record."),
-        _col("alias_dns_name", STRING, "aliasTarget.dNSName of an alias record."),
-        _col("alias_evaluate_target_health", BOOL, "aliasTarget.evaluateTargetHealth."),
-        _col("set_identifier", STRING, "setIdentifier of a routing-policy record."),
-        _col("weight", BIGINT, "weight of a weighted record (0 allowed)."),
-        _col("region", STRING, "region of a latency record."),
-        _col("failover", STRING, "failover: PRIMARY or SECONDARY."),
-        _col("geo_continent_code", STRING, "geoLocation.continentCode."),
-        _col("geo_country_code", STRING, "geoLocation.countryCode ('*' is the default location)."),
-        _col("geo_subdivision_code", STRING, "geoLocation.subdivisionCode."),
-        _col("multi_value_answer", BOOL, "multiValueAnswer."),
-        _HEALTH_CHECK_ID,
-        _col("traffic_policy_instance_id", STRING, "trafficPolicyInstanceId."),
-        _col("cidr_collection_id", STRING, "cidrRoutingConfig.collectionId."),
-        _col("cidr_location_name", STRING, "cidrRoutingConfig.locationName."),
-        _col("geoproximity_aws_region", STRING, "geoProximityLocation.aWSRegion."),
-        _col("geoproximity_local_zone_group", STRING, "geoProximityLocation.localZoneGroup."),
-        _col("geoproximity_latitude", DOUBLE, "geoProximityLocation.coordinates.latitude."),
-        _col("geoproximity_longitude", DOUBLE, "geoProximityLocation.coordinates.longitude."),
-        _col("geoproximity_bias", BIGINT, "geoProximityLocation.bias."),
+        _col("record_type", STRING, "resourceRecordSet.type: A, AAAA, CNAME, TXT, MX, ...", path="resourceRecordSet.type"),
+        _col("ttl", BIGINT, "resourceRecordSet.TTL in seconds (CloudTrail writes the key as tTL); null for alias records.", path="resourceRecordSet.tTL"),
+        _col("resource_records", STRINGS, "resourceRecordSet.resourceRecords[].value in order; null for alias records. TXT values keep their quotes.", path="resourceRecordSet.resourceRecords", read=VALUES),
+        _col("alias_hosted_zone_id", STRING, "aliasTarget.hostedZoneId of an alias record.", path="resourceRecordSet.aliasTarget.hostedZoneId", read=ZONE_ID),
+        _col("alias_dns_name", STRING, "aliasTarget.dNSName of an alias record.", path="resourceRecordSet.aliasTarget.dNSName"),
+        _col("alias_evaluate_target_health", BOOL, "aliasTarget.evaluateTargetHealth.", path="resourceRecordSet.aliasTarget.evaluateTargetHealth"),
+        _col("set_identifier", STRING, "setIdentifier of a routing-policy record.", path="resourceRecordSet.setIdentifier"),
+        _col("weight", BIGINT, "weight of a weighted record (0 allowed).", path="resourceRecordSet.weight"),
+        _col("region", STRING, "region of a latency record.", path="resourceRecordSet.region"),
+        _col("failover", STRING, "failover: PRIMARY or SECONDARY.", path="resourceRecordSet.failover"),
+        _col("geo_continent_code", STRING, "geoLocation.continentCode.", path="resourceRecordSet.geoLocation.continentCode"),
+        _col("geo_country_code", STRING, "geoLocation.countryCode ('*' is the default location).", path="resourceRecordSet.geoLocation.countryCode"),
+        _col("geo_subdivision_code", STRING, "geoLocation.subdivisionCode.", path="resourceRecordSet.geoLocation.subdivisionCode"),
+        _col("multi_value_answer", BOOL, "multiValueAnswer.", path="resourceRecordSet.multiValueAnswer"),
+        _RECORD_SET_HEALTH_CHECK_ID,
+        _col("traffic_policy_instance_id", STRING, "trafficPolicyInstanceId.", path="resourceRecordSet.trafficPolicyInstanceId"),
+        _col("cidr_collection_id", STRING, "cidrRoutingConfig.collectionId.", path="resourceRecordSet.cidrRoutingConfig.collectionId"),
+        _col("cidr_location_name", STRING, "cidrRoutingConfig.locationName.", path="resourceRecordSet.cidrRoutingConfig.locationName"),
+        _col("geoproximity_aws_region", STRING, "geoProximityLocation.aWSRegion.", path="resourceRecordSet.geoProximityLocation.aWSRegion"),
+        _col("geoproximity_local_zone_group", STRING, "geoProximityLocation.localZoneGroup.", path="resourceRecordSet.geoProximityLocation.localZoneGroup"),
+        _col("geoproximity_latitude", DOUBLE, "geoProximityLocation.coordinates.latitude.", path="resourceRecordSet.geoProximityLocation.coordinates.latitude"),
+        _col("geoproximity_longitude", DOUBLE, "geoProximityLocation.coordinates.longitude.", path="resourceRecordSet.geoProximityLocation.coordinates.longitude"),
+        _col("geoproximity_bias", BIGINT, "geoProximityLocation.bias.", path="resourceRecordSet.geoProximityLocation.bias"),
         _made(
             "extra", STRING,
             "JSON object of keys this schema does not know, by dotted path (e.g. 'aZAffinity', "

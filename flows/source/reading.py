@@ -46,7 +46,7 @@ from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
 from transforms.cloudtrail.container import decompress
 from transforms.errors import Rejected
 from transforms.route53.fast import flatten_file
-from transforms.route53.reference import quarantine_row
+from transforms.route53.rows import quarantine_row
 from transforms.times import TimeWindow
 
 

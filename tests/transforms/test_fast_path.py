@@ -18,8 +18,10 @@ from transforms.cloudtrail import envelope
 from transforms.cloudtrail.container import decompress, read_log_file_reference
 from transforms.cloudtrail.envelope import candidate_records
 from transforms.errors import ErrorKind, Rejected
-from transforms.route53.fast import _decode_one, _derive, flatten_file
+from transforms.route53.canonical import derive
+from transforms.route53.fast import flatten_file
 from transforms.route53.reference import flatten_records
+from transforms.route53.strict import decode_one
 
 SOURCES = frozenset({"route53.amazonaws.com", "route53domains.amazonaws.com", "route53resolver.amazonaws.com"})
 DAY = date(2026, 11, 1)
@@ -222,5 +224,5 @@ def test_other_spellings_leave_the_canonical_path():
 
 
 def _canonical_count(records) -> int:
-    decoded = [_decode_one(json.dumps(r).encode()) for r in records]
-    return sum(r is not None and _derive(r) is not None for r in decoded)
+    decoded = [decode_one(json.dumps(r).encode()) for r in records]
+    return sum(r is not None and derive(r) is not None for r in decoded)

@@ -27,7 +27,8 @@ from transforms.cloudtrail.container import decompress, read_log_file_reference
 from transforms.errors import ErrorKind, Rejected
 from transforms.limits import DEFAULT_LIMITS
 from transforms.route53.fast import flatten_file
-from transforms.route53.reference import Flattened, flatten_records
+from transforms.route53.reference import flatten_records
+from transforms.route53.rows import Flattened
 from transforms.times import TimeWindow
 from transforms.values import loads_lenient
 

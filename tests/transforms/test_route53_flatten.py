@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import CORPUS, DATA, corpus_records
 from transforms.errors import ErrorKind
-from transforms.route53.reference import Flattened, flatten_records
+from transforms.route53.reference import flatten_records
+from transforms.route53.rows import Flattened
 from transforms.times import TimeWindow
 
 DAY = date(2026, 11, 1)
