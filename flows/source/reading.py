@@ -8,10 +8,8 @@ folder, so its per-task cost does not grow with the number of files.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import signal
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ import pyarrow as pa
 from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings
 from flows.source.listing import LogObject
+from flows.storage.scratch import die_with_parent
 from flows.storage.spool import spool_result
 from flows.storage.store import open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
@@ -120,11 +119,8 @@ def _read_job(job: tuple[LakeSettings, object, date, bool], spool: str) -> FileR
 
 
 def _die_with_parent() -> None:
-    """A worker must not outlive a killed run: on Linux the kernel signals it when the parent dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before the line above took effect
-        os._exit(1)
+    """A worker must not outlive a killed run (flows/storage/scratch.py)."""
+    die_with_parent()
 
 
 def _forked_worker(run_pid: int, environ: dict[str, str]) -> None:
