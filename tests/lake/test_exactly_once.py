@@ -8,7 +8,6 @@ Everything is read back as analysts read it: DuckDB and polars over `<lake>/<tab
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import random
 import shutil
