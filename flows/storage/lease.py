@@ -21,6 +21,7 @@ another run took the lock; S3 cannot make a PUT conditional on another object.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -157,6 +158,23 @@ def wall_clock(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
+_LOOP: list[asyncio.AbstractEventLoop] = []
+_LOOP_PID: list[int] = [0]  # a forked child starts its own (the thread did not survive the fork)
+_LOOP_GUARD = threading.Lock()
+
+
+def _lock_loop() -> asyncio.AbstractEventLoop:
+    """An event loop of the locks' own: s3fs clients share one loop thread per process, where a
+    large upload of the run's could hold up a renewal."""
+    with _LOOP_GUARD:
+        if not _LOOP or _LOOP[0].is_closed() or _LOOP_PID[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="lake-locks-io", daemon=True).start()
+            _LOOP[:], _LOOP_PID[:] = [loop], [os.getpid()]
+        return _LOOP[0]
+
+
+
 def _lock_client(fs: object, lease_seconds: float) -> object:
     """A client of the lake's S3 for the lock alone, whose calls fail fast (one attempt, timeouts a
     tenth of the lease): the lease's own loop retries, so that a burst of errors, which botocore
@@ -165,7 +183,7 @@ def _lock_client(fs: object, lease_seconds: float) -> object:
     timeout = max(2.0, lease_seconds / 10)
     config = {**(options.get("config_kwargs") or {}), "retries": {"max_attempts": 1, "mode": "standard"},
               "connect_timeout": timeout, "read_timeout": timeout}
-    client = type(fs)(**{**options, "config_kwargs": config, "skip_instance_cache": True})
+    client = type(fs)(**{**options, "config_kwargs": config, "skip_instance_cache": True, "loop": _lock_loop()})
     client.retries = 1  # s3fs's own retry loop (class attribute, 5)
     return client
 
@@ -315,8 +333,11 @@ class S3Lease:
         self._stop.set()
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.lease / 3) and self._renew_once():
-            pass
+        try:
+            while not self._stop.wait(self.lease / 3) and self._renew_once():
+                pass
+        except Exception as error:  # noqa: BLE001 - a renewer that dies silently is what this replaces
+            self._lose(f"its renewer failed: {type(error).__name__}: {str(error)[:200]}")
 
     def _renew_once(self) -> bool:
         """One renewal, retried with backoff until the lease runs out. False once the lock is lost."""

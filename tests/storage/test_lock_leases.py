@@ -147,11 +147,11 @@ def test_a_burst_of_server_errors_on_renewal_is_retried_within_the_lease(s3, buc
     order, inside = [], threading.Event()
 
     def hold() -> None:
-        with locks.lake_lock(through_proxy, "partition-x", lease_seconds=6) as fence:
+        with locks.lake_lock(through_proxy, "partition-x", lease_seconds=12) as fence:
             order.append("a+")
             inside.set()
             proxy.add("PUT", r"partition-x\.lock", "500", 5)  # S3 answers 500 five times in a row
-            time.sleep(10)  # past the lease: the renewals must get through
+            time.sleep(15)  # past the lease: the renewals must get through
             fence.check()
             through_proxy.write_bytes("written-by-a", b"a")
             order.append("a-")
@@ -160,7 +160,7 @@ def test_a_burst_of_server_errors_on_renewal_is_retried_within_the_lease(s3, buc
         first = threading.Thread(target=hold)
         first.start()
         assert inside.wait(30)
-        with locks.lake_lock(Store(f"s3://{bucket}/lake"), "partition-x", lease_seconds=6, wait_seconds=60):
+        with locks.lake_lock(Store(f"s3://{bucket}/lake"), "partition-x", lease_seconds=12, wait_seconds=60):
             order.append("b+")
         first.join()
     assert order == ["a+", "a-", "b+"]
