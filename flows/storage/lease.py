@@ -282,10 +282,17 @@ class S3Lease:
         return by_s3 or clock() - self._seen[1] > lease
 
     def holder_text(self) -> str:
+        """Who holds it and until when its lease runs by S3's clock (a holder's own `expires` may be wrong)."""
         try:
-            return self._holder_text(_head(self.fs, self.target))
+            info, data = self._read()
         except OSError:
             return "another run"
+        text, modified = self._holder_text(data), info.get("LastModified")
+        current = Holder.from_json(data)
+        lease = current.lease_seconds if current is not None and current.lease_seconds > 0 else self.lease
+        if hasattr(modified, "timestamp"):
+            text += f"; taken over if not renewed by {wall_clock(modified.timestamp() + lease + 1)} (S3's clock)"
+        return text
 
     def _holder_text(self, data: bytes) -> str:
         try:
