@@ -175,10 +175,23 @@ def _lock_loop() -> asyncio.AbstractEventLoop:
 
 
 
+_CLIENTS: dict[tuple, object] = {}
+
+
 def _lock_client(fs: object, lease_seconds: float) -> object:
     """A client of the lake's S3 for the lock alone, whose calls fail fast (one attempt, timeouts a
     tenth of the lease): the lease's own loop retries, so that a burst of errors, which botocore
-    and s3fs would retry with backoff for longer than a short lease, costs one round of its retries."""
+    and s3fs would retry with backoff for longer than a short lease, costs one round of its retries.
+    One per lake, lease and process (making one costs more than a lock's requests)."""
+    key = (getattr(fs, "_fs_token", id(fs)), lease_seconds, os.getpid())
+    with _LOOP_GUARD:
+        client = _CLIENTS.get(key)
+    if client is None:
+        client = _CLIENTS[key] = _new_lock_client(fs, lease_seconds)
+    return client
+
+
+def _new_lock_client(fs: object, lease_seconds: float) -> object:
     options = dict(getattr(fs, "storage_options", {}))
     timeout = max(2.0, lease_seconds / 10)
     config = {**(options.get("config_kwargs") or {}), "retries": {"max_attempts": 1, "mode": "standard"},
