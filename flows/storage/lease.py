@@ -21,7 +21,6 @@ another run took the lock; S3 cannot make a PUT conditional on another object.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -33,6 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
+from flows.storage.lock_client import lock_client
 from flows.storage.scratch import process_alive
 from flows.storage.store import Store
 
@@ -158,49 +158,6 @@ def wall_clock(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
-_LOOP: list[asyncio.AbstractEventLoop] = []
-_LOOP_PID: list[int] = [0]  # a forked child starts its own (the thread did not survive the fork)
-_LOOP_GUARD = threading.Lock()
-
-
-def _lock_loop() -> asyncio.AbstractEventLoop:
-    """An event loop of the locks' own: s3fs clients share one loop thread per process, where a
-    large upload of the run's could hold up a renewal."""
-    with _LOOP_GUARD:
-        if not _LOOP or _LOOP[0].is_closed() or _LOOP_PID[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="lake-locks-io", daemon=True).start()
-            _LOOP[:], _LOOP_PID[:] = [loop], [os.getpid()]
-        return _LOOP[0]
-
-
-
-_CLIENTS: dict[tuple, object] = {}
-
-
-def _lock_client(fs: object, lease_seconds: float) -> object:
-    """A client of the lake's S3 for the lock alone, whose calls fail fast (one attempt, timeouts a
-    tenth of the lease): the lease's own loop retries, so that a burst of errors, which botocore
-    and s3fs would retry with backoff for longer than a short lease, costs one round of its retries.
-    One per lake, lease and process (making one costs more than a lock's requests)."""
-    key = (getattr(fs, "_fs_token", id(fs)), lease_seconds, os.getpid())
-    with _LOOP_GUARD:
-        client = _CLIENTS.get(key)
-    if client is None:
-        client = _CLIENTS[key] = _new_lock_client(fs, lease_seconds)
-    return client
-
-
-def _new_lock_client(fs: object, lease_seconds: float) -> object:
-    options = dict(getattr(fs, "storage_options", {}))
-    timeout = max(2.0, lease_seconds / 10)
-    config = {**(options.get("config_kwargs") or {}), "retries": {"max_attempts": 1, "mode": "standard"},
-              "connect_timeout": timeout, "read_timeout": timeout}
-    client = type(fs)(**{**options, "config_kwargs": config, "skip_instance_cache": True, "loop": _lock_loop()})
-    client.retries = 1  # s3fs's own retry loop (class attribute, 5)
-    return client
-
-
 def _head(fs: object, target: str) -> bytes:
     """A lock object's bytes, no more than a lock's worth (a huge planted object is not read whole)."""
     try:
@@ -223,7 +180,7 @@ class S3Lease:
     def __init__(self, lake: Store, relative: str, name: str, log: logging.Logger, lease_seconds: float) -> None:
         self.lake, self.target, self.name, self.log, self.lease = lake, lake.path(relative), name, log, lease_seconds
         self.fs = lake.fs  # taking it: the lake's client, with its retries
-        self._quick = _lock_client(lake.fs, lease_seconds)  # renewing and checking it: retried here
+        self._quick = lock_client(lake.fs, lease_seconds)  # renewing and checking it: retried here
         self.holder: Holder | None = None
         self.etag = ""
         self.confirmed = 0.0  # clock() when the request behind the last confirmed renewal was sent
