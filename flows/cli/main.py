@@ -170,7 +170,10 @@ def _run(args: argparse.Namespace, settings: LakeSettings, days: list[date]):
         # A temporary server lives only for this run: its own service logs (e.g. a flush
         # racing its shutdown) are noise here, while flow and task logs still show.
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    from flows.orchestration.temporary_server import start_temporary_server
     from flows.route53_lake import route53_lake
+
+    start_temporary_server()  # if Prefect needs one: it dies with this run, and never holds the run's output
 
     if not args.debug:
         quiet_prefect_console()  # tracebacks stay in the run's log

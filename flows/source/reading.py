@@ -20,10 +20,8 @@ process fetches ahead the same way while it parses.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import signal
 import sys
 import threading
 import time
@@ -40,6 +38,7 @@ from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings
 from flows.source.listing import LogObject
 from flows.storage.fetch import read_many
+from flows.storage.scratch import die_with_parent
 from flows.storage.spool import spool_result
 from flows.storage.store import open_store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
@@ -179,11 +178,8 @@ def _read_batch(settings: LakeSettings, objects: list[LogObject], day: date, has
 
 
 def _die_with_parent() -> None:
-    """A worker must not outlive a killed run: on Linux the kernel signals it when the parent dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before the line above took effect
-        os._exit(1)
+    """A worker must not outlive a killed run (flows/storage/scratch.py)."""
+    die_with_parent()
 
 
 def _forked_worker(run_pid: int, environ: dict[str, str]) -> None:

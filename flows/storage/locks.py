@@ -3,12 +3,16 @@ runs, a CLI run beside a deployment, runs on two machines with two Prefect serve
 the arbiter, not an orchestrator's database.
 
 - A local lake uses `flock` on a file under `_state/locks/`: the kernel releases it when the
-  holder dies, however it dies (SIGKILL included), so a dead run never blocks the next one.
-- An S3 lake uses a small lock object created with a conditional PUT (`If-None-Match: *`) and
-  renewed with `If-Match` on its ETag by a background thread. A holder that stops renewing
-  (killed, machine gone) loses the lock when its lease ends; a holder on this machine whose
-  process is gone loses it at once. Taking over a stale lock is itself a conditional PUT on the
-  stale ETag, so two waiters cannot both win.
+  holder dies, however it dies (SIGKILL included), so a dead run never blocks the next one, and a
+  paused one keeps it: no lease. The file must be a regular file; anything else planted there
+  (a FIFO, a folder, a link) is refused with LockProblem naming it and saying what to do.
+- An S3 lake uses a lock object with a lease and a fence (flows/storage/lease.py): held by a
+  random owner id, renewed with retries while the holder runs, taken over when the lease has run
+  out; a holder that cannot prove it still holds it gets LockLost at its next write.
+
+Every write through the lake's Store on the holding thread passes the lock's fence first
+(Store.fenced), so a run that lost its lock (paused past its lease, renewals refused) writes
+nothing more: the flows in flows/lake/ need no call of their own.
 
 A waiting run says so in its log at once and every 30 s: which lock, who holds it (pid and host;
 on S3 until when its lease runs, when a dead holder loses it), and until when this run waits
@@ -22,20 +26,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import signal
-import socket
+import stat
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from flows.storage.scratch import process_alive
+from flows.storage.lease import Holder, LockLost, LockProblem, LockTimeout, S3Lease, me, wall_clock
 from flows.storage.store import Store
+
+__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_WAIT_SECONDS", "LOCKS", "Holder", "LockLost", "LockProblem", "LockTimeout",
+           "lake_lock", "terminate_releases_locks"]
 
 LOCKS = "_state/locks"
 DEFAULT_LEASE_SECONDS = 60.0
@@ -44,75 +48,83 @@ _POLL_SECONDS = 0.2
 _SAY_AGAIN_SECONDS = 30.0
 
 
-class LockTimeout(RuntimeError):
-    """Another run held a lake lock for longer than this run was willing to wait."""
+class _LocalFence:
+    """A local lock cannot be lost while its process lives (the kernel holds it), unless its file
+    is removed or replaced under it: then another run can lock the new file."""
 
+    def __init__(self, fd: int, path: str, name: str) -> None:
+        self.fd, self.path, self.name = fd, path, name
 
-@dataclass(frozen=True)
-class Holder:
-    owner: str
-    host: str
-    pid: int
-    started: float  # the holder process's start time, so a reused pid is not taken for it
-    expires: float
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.__dict__, sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Holder | None:
+    def check(self) -> None:
+        held = os.fstat(self.fd)
         try:
-            return cls(**json.loads(data))
-        except (ValueError, TypeError):
-            return None  # a torn or foreign object: treated as stale
-
-    def describe(self) -> str:
-        if not self.expires:  # a local flock: the kernel releases it when that process ends
-            return f"pid {self.pid} on {self.host} (until that process ends or releases it)"
-        return f"pid {self.pid} on {self.host} (lease until {_clock(self.expires)}, renewed while it runs)"
-
-    def is_stale(self, now: float) -> bool:
-        if now > self.expires:
-            return True
-        return self.host == socket.gethostname() and not _alive(self.pid, self.started)
-
-
-def _process_start(pid: int) -> float:
-    """A process's start time in clock ticks since boot (Linux); 0 where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return float(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _alive(pid: int, started: float) -> bool:
-    """The process exists and is the one that took the lock (not another that reused its pid)."""
-    return process_alive(pid) and (not started or _process_start(pid) in (0.0, started))
+            now = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise LockLost(f"lost lake lock {self.name!r}: its file {self.path} was removed or replaced while this run "
+                           "held it, so another run may hold the new one; this run writes nothing more under it")
 
 
 @contextlib.contextmanager
-def lake_lock(lake: Store, name: str, logger: logging.Logger | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-              wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Iterator[None]:
-    """Hold the lake's lock `name` (e.g. 'unit-...' or 'partition-event_date=2026-11-02')."""
+def lake_lock(lake: Store, name: str, logger: logging.Logger | None = None, lease_seconds: float | None = None,
+              wait_seconds: float = DEFAULT_WAIT_SECONDS) -> Iterator[object]:
+    """Hold the lake's lock `name` (e.g. 'unit-...' or 'partition-event_date=2026-11-02'). Yields its
+    fence: `check()` raises LockLost once this run cannot prove it holds the lock. Every write
+    through `lake` on this thread passes it (Store.fenced); leaving the block raises LockLost if
+    the lock was lost meanwhile and the block did not raise."""
     log = logger or logging.getLogger("route53_lake")
     relative = f"{LOCKS}/{name}.lock"
     if lake.is_local:
-        with _local_lock(lake.open_local_file(relative), name, log, wait_seconds):
-            yield
-    else:
-        with _s3_lock(lake, relative, name, log, lease_seconds, wait_seconds):
-            yield
+        with _local_lock(lake, relative, name, log, wait_seconds) as fence, lake.fenced(fence):
+            yield fence
+        return
+    lease = S3Lease(lake, relative, name, log, lease_seconds or DEFAULT_LEASE_SECONDS)
+    _wait(lease.attempt, lease.holder_text, name, log, wait_seconds)
+    lease.start()
+    try:
+        with lake.fenced(lease):
+            yield lease
+    finally:
+        lease.release()
+    if lease.lost:
+        raise LockLost(lease.lost)
+
+
+def _open_lock_file(lake: Store, relative: str) -> int:
+    """The lock file's descriptor, or LockProblem naming it, what is wrong and what to do: never
+    blocked by a FIFO, never through a link."""
+    path = lake.path(relative)
+    try:
+        fd = lake.open_local_file(relative)
+        kind = None if stat.S_ISREG(os.fstat(fd).st_mode) else os.fstat(fd).st_mode
+    except OSError as error:
+        fd, kind = None, error
+    if kind is None:
+        return fd
+    if fd is not None:
+        os.close(fd)
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = 0
+    what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a symbolic link (links below the lake are never followed)" if stat.S_ISLNK(mode)
+            else f"not a regular file ({kind})" if isinstance(kind, OSError) else "a special file")
+    remove = "rm -r" if stat.S_ISDIR(mode) else "rm"
+    raise LockProblem(f"lake lock {path} is {what}; route53-lake only ever makes a regular file there, and no run can "
+                      f"hold this one. Make sure nothing of yours needs it, remove it ({remove} '{path}') and run again")
 
 
 @contextlib.contextmanager
-def _local_lock(fd: int, name: str, log: logging.Logger, wait_seconds: float) -> Iterator[None]:
+def _local_lock(lake: Store, relative: str, name: str, log: logging.Logger, wait_seconds: float) -> Iterator[_LocalFence]:
+    fd = _open_lock_file(lake, relative)
     try:
         _wait(lambda: _try_flock(fd), lambda: _holder_text(fd), name, log, wait_seconds)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, _me(expires=0).to_json(), 0)  # who holds it, for a waiter's log line
+        os.pwrite(fd, me(expires=0).to_json(), 0)  # who holds it, for a waiter's log line
         try:
-            yield
+            yield _LocalFence(fd, lake.path(relative), name)
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -133,17 +145,13 @@ def _holder_text(fd: int) -> str:
     return holder.describe() if holder else "another run"
 
 
-def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
-
-
 def _wait(attempt, holder_text, name: str, log: logging.Logger, wait_seconds: float) -> None:
     """Call attempt() until it succeeds, saying at once (and every 30 s) that we wait, for what,
     for whom and until when."""
     log = _run_logger(log)
     started = time.monotonic()
     deadline, said = started + wait_seconds, None
-    give_up_at = _clock(time.time() + wait_seconds)
+    give_up_at = wall_clock(time.time() + wait_seconds)
     while not attempt():
         now = time.monotonic()
         if now > deadline:
@@ -196,78 +204,3 @@ def terminate_releases_locks() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _me(expires: float) -> Holder:
-    return Holder(owner=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), started=_process_start(os.getpid()),
-                  expires=expires)
-
-
-@contextlib.contextmanager
-def _s3_lock(lake: Store, relative: str, name: str, log: logging.Logger, lease_seconds: float, wait_seconds: float) -> Iterator[None]:
-    target = lake.path(relative)
-    state: dict = {}
-
-    def attempt() -> bool:
-        holder = _me(time.time() + lease_seconds)
-        try:
-            lake.fs.pipe_file(target, holder.to_json(), IfNoneMatch="*")
-        except (FileExistsError, OSError) as error:
-            if not _precondition_failed(error):
-                raise
-            return _take_over_if_stale(lake, target, holder, state)
-        state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
-        return True
-
-    def holder_text() -> str:
-        with contextlib.suppress(OSError):
-            current = Holder.from_json(lake.fs.cat_file(target))
-            if current:
-                return current.describe()
-        return "another run"
-
-    _wait(attempt, holder_text, name, log, wait_seconds)
-    stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(lake, target, state, lease_seconds, stop, log), daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join()
-        with contextlib.suppress(OSError):
-            if lake.fs.info(target, refresh=True)["ETag"] == state["etag"]:
-                lake.fs.rm(target)
-
-
-def _precondition_failed(error: OSError) -> bool:
-    return isinstance(error, FileExistsError) or "pre-condition" in str(error).lower() or "precondition" in str(error).lower()
-
-
-def _take_over_if_stale(lake: Store, target: str, holder: Holder, state: dict) -> bool:
-    try:
-        info = lake.fs.info(target, refresh=True)
-        current = Holder.from_json(lake.fs.cat_file(target))
-    except FileNotFoundError:
-        return False  # released in between: the next attempt creates it
-    if current is not None and not current.is_stale(time.time()):
-        return False
-    try:
-        lake.fs.pipe_file(target, holder.to_json(), IfMatch=info["ETag"])
-    except OSError as error:
-        if _precondition_failed(error):
-            return False  # another waiter took it first
-        raise
-    state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
-    return True
-
-
-def _renew(lake: Store, target: str, state: dict, lease_seconds: float, stop: threading.Event, log: logging.Logger) -> None:
-    while not stop.wait(lease_seconds / 3):
-        holder = _me(time.time() + lease_seconds)
-        try:
-            lake.fs.pipe_file(target, holder.to_json(), IfMatch=state["etag"])
-            state.update(holder=holder, etag=lake.fs.info(target, refresh=True)["ETag"])
-        except OSError as error:  # lost it (lease ended while we were stalled): say so loudly
-            log.error("lost lake lock %s: %s", target, error)
-            return

@@ -93,6 +93,22 @@ class Store:
         self.root = root.rstrip("/") or ("/" if self.is_local else root)
         self._prefix = self.root if self.root.endswith("/") else self.root + "/"
         self._cached = threading.local()  # per thread: the folder the last read opened
+        self._fences = threading.local()  # per thread: the lake locks it holds (flows/storage/locks.py)
+
+    @contextlib.contextmanager
+    def fenced(self, fence: Any):
+        """Within the block, every write, upload and deletion on this thread first calls
+        `fence.check()`, which raises (LockLost) once the lock it stands for may have passed to another run."""
+        held = getattr(self._fences, "held", ())
+        self._fences.held = (*held, fence)
+        try:
+            yield fence
+        finally:
+            self._fences.held = held
+
+    def _check_fences(self) -> None:
+        for fence in getattr(self._fences, "held", ()):
+            fence.check()
 
     @property
     def key_prefix(self) -> str:
@@ -207,6 +223,7 @@ class Store:
     def write_bytes(self, relative: str, data: bytes, **put_options: str) -> None:
         """Write a whole object. put_options (e.g. ServerSideEncryption) are S3 PutObject headers."""
         target = self.path(relative)
+        self._check_fences()
         if not self.is_local:
             self.fs.pipe_file(target, data, **put_options)
             return
@@ -242,6 +259,7 @@ class Store:
         """Publish a file built with `temporary_file`: a rename (local) or one whole upload (S3; a
         multipart upload appears only when it completes). The temporary is gone afterwards."""
         try:
+            self._check_fences()
             if not self.is_local:
                 self.fs.put_file(temporary, self.path(relative), **put_options)
                 return
@@ -260,7 +278,8 @@ class Store:
         folder, name = self._split(relative)
         fd = self._open_folder(folder, create=True)
         try:
-            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+            # O_NONBLOCK: a FIFO planted there opens at once (and the caller refuses it), never blocks
+            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=fd)
         finally:
             os.close(fd)
 
@@ -292,6 +311,7 @@ class Store:
         return removed
 
     def delete(self, relative: str) -> None:
+        self._check_fences()
         if not self.is_local:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(self.path(relative))

@@ -7,6 +7,7 @@ Everything is read back as analysts read it: DuckDB and polars over `<lake>/<tab
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -25,7 +26,7 @@ import pytest
 from flows.lake.layout import VISIBLE
 from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
-from flows.storage import locks
+from flows.storage import lease, locks
 from flows.storage.store import Store, open_store
 from tests.conftest import ROOT, a_record, gz, lake_files, log_key, other_record, route53_record
 
@@ -248,16 +249,17 @@ def test_s3_lock_takes_turns_and_takes_over_a_dead_holders_lock(s3, bucket):
     assert order == ["a+", "a-", "b+", "b-"]
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
-    holder = locks.Holder(owner="x", host=__import__("socket").gethostname(), pid=int(dead), started=0, expires=time.time() + 600)
+    here = lease.me(expires=time.time() + 600, lease_seconds=600)  # this kernel, this PID namespace
+    holder = dataclasses.replace(here, owner="x", pid=int(dead), started=0)
     s3.pipe_file(f"{bucket}/lake/{locks.LOCKS}/partition-y.lock", holder.to_json())
     started = time.monotonic()
     with locks.lake_lock(lake, "partition-y"):
         pass
-    assert time.monotonic() - started < 5  # not the 600 s lease: its process is gone
+    assert time.monotonic() - started < 5  # not the 600 s lease: its process is gone, and it was of our process table
 
-    far = locks.Holder(owner="y", host="another-machine", pid=1, started=0, expires=time.time() - 1)
+    far = locks.Holder(owner="y", host="another-machine", pid=1, started=0, expires=time.time(), lease_seconds=1)
     s3.pipe_file(f"{bucket}/lake/{locks.LOCKS}/partition-z.lock", far.to_json())
-    with locks.lake_lock(lake, "partition-z"):  # lease over: taken over
+    with locks.lake_lock(lake, "partition-z", wait_seconds=10):  # its 1 s lease ran out: taken over
         pass
     live = locks.Holder(owner="z", host="another-machine", pid=1, started=0, expires=time.time() + 600)
     s3.pipe_file(f"{bucket}/lake/{locks.LOCKS}/partition-w.lock", live.to_json())
