@@ -3,7 +3,7 @@
 Writes are atomic as readers see them: a local file is written under a hidden temporary name
 (ignored by DuckDB, Athena and polars globs) and renamed; an S3 object appears whole on PUT.
 
-Confinement: every path goes through `path()`, which refuses '..', absolute paths and empty
+Confinement (below a local root: flows/storage/confined.py): every path goes through `path()`, which refuses '..', absolute paths and empty
 segments. Below a local root, no symbolic link is ever followed, for reads and writes alike:
 each folder is opened relative to its parent with O_NOFOLLOW (openat), so a link planted in the
 lake cannot send a write outside it, and a link planted in a source cannot make the job read a
@@ -14,7 +14,6 @@ through links: it is the operator's choice. Only regular files are read (a FIFO 
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import posixpath
@@ -30,41 +29,18 @@ import fsspec
 from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
+from flows.storage import confined
+from flows.storage.confined import FILE_FLAGS, NEW_FILE_FLAGS, OutsideRootError  # noqa: F401 - OutsideRootError: callers catch it from here
+
 # The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
 # level a caller's root logger has, those records never reach run logs.
 for _name in ("botocore", "aiobotocore", "s3fs", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-class OutsideRootError(ValueError):
-    """A path that would leave the storage root: '..', an absolute path, or a symbolic link (or
-    something other than a file or folder) below a local root. Never retried: a person must act."""
-
-
 # Connections the S3 client keeps: botocore's default (10) would cap the requests a process keeps
 # in flight (LakeSettings.s3_requests_in_flight) whatever they are set to.
 S3_CONNECTIONS = 128
-
-_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a FIFO planted under a log file's name returns at once (then it is refused).
-_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-class _Folder:
-    """An open folder (its descriptor), closed when dropped: a thread's cached folder."""
-
-    __slots__ = ("fd", "identity", "relative")
-
-    def __init__(self, relative: str, fd: int) -> None:
-        self.relative, self.fd = relative, fd
-        status = os.fstat(fd)
-        self.identity = (status.st_dev, status.st_ino)
-
-    def __del__(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -131,7 +107,7 @@ class Store:
         listed as what it is (never a folder to descend into), and reading it is refused."""
         folder = self.path(relative) if relative else self.root
         try:
-            infos = self._local_infos(relative) if self.is_local else self.fs.ls(folder, detail=True, refresh=True)
+            infos = confined.local_infos(self, relative) if self.is_local else self.fs.ls(folder, detail=True, refresh=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
         return self.entries(infos)
@@ -175,12 +151,12 @@ class Store:
             handle = open(local, "rb")  # noqa: SIM115 - the caller closes it
             os.remove(local)  # the open handle keeps the data until it is closed
             return handle
-        folder, name = self._split(relative)
-        cached = self._folder_for_read(folder)
+        folder, name = confined.split(self, relative)
+        cached = confined.folder_for_read(self, folder)
         try:
-            fd = os.open(name, _FILE, dir_fd=cached.fd)
+            fd = os.open(name, FILE_FLAGS, dir_fd=cached.fd)
         except OSError as error:
-            raise self._explained(error, relative) from None
+            raise confined.explained(self, error, relative) from None
         handle = os.fdopen(fd, "rb")
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             handle.close()
@@ -198,27 +174,13 @@ class Store:
                 return self.fs.info(self.path(relative), refresh=True)["LastModified"].timestamp()
             except FileNotFoundError:
                 return None
-        status = self._local_stat(relative)
+        status = confined.local_stat(self, relative)
         return None if status is None else status.st_mtime
 
     def exists(self, relative: str) -> bool:
         if not self.is_local:
             return self.fs.exists(self.path(relative))
-        return self._local_stat(relative) is not None
-
-    def _local_stat(self, relative: str) -> os.stat_result | None:
-        """The entry itself (a link is not followed), reached without following links; None if absent."""
-        folder, name = self._split(relative)
-        try:
-            fd = self._open_folder(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        try:
-            return os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        finally:
-            os.close(fd)
+        return confined.local_stat(self, relative) is not None
 
     def write_bytes(self, relative: str, data: bytes, **put_options: str) -> None:
         """Write a whole object. put_options (e.g. ServerSideEncryption) are S3 PutObject headers."""
@@ -227,12 +189,12 @@ class Store:
         if not self.is_local:
             self.fs.pipe_file(target, data, **put_options)
             return
-        folder, name = self._split(relative)
-        fd = self._open_folder(folder, create=True)
+        folder, name = confined.split(self, relative)
+        fd = confined.open_folder(self, folder, create=True)
         temporary = f".{name}.{uuid.uuid4().hex}.tmp"
         try:
             try:
-                with os.fdopen(os.open(temporary, _NEW_FILE, 0o666, dir_fd=fd), "wb") as handle:
+                with os.fdopen(os.open(temporary, NEW_FILE_FLAGS, 0o666, dir_fd=fd), "wb") as handle:
                     handle.write(data)
                 # A rename within one folder: atomic on POSIX; a link at `name` is replaced, not followed.
                 os.replace(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
@@ -240,7 +202,7 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temporary, dir_fd=fd)
         except OSError as error:
-            raise self._explained(error, relative) from None
+            raise confined.explained(self, error, relative) from None
         finally:
             os.close(fd)
 
@@ -251,8 +213,8 @@ class Store:
             handle, path = tempfile.mkstemp(prefix=f"route53-lake-{os.getpid()}-upload-", suffix=".parquet")  # see flows/storage/scratch.py
             os.close(handle)
             return path
-        folder, name = self._split(relative)
-        os.close(self._open_folder(folder, create=True))  # made, and checked to hold no link
+        folder, name = confined.split(self, relative)
+        os.close(confined.open_folder(self, folder, create=True))  # made, and checked to hold no link
         return posixpath.join(self.path(folder) if folder else self.root, f".{name}.{uuid.uuid4().hex}.tmp")
 
     def commit_file(self, temporary: str, relative: str, **put_options: str) -> None:
@@ -263,8 +225,8 @@ class Store:
             if not self.is_local:
                 self.fs.put_file(temporary, self.path(relative), **put_options)
                 return
-            folder, name = self._split(relative)
-            fd = self._open_folder(folder)
+            folder, name = confined.split(self, relative)
+            fd = confined.open_folder(self, folder)
             try:
                 os.replace(temporary, name, dst_dir_fd=fd)  # a link at `name` is replaced, not followed
             finally:
@@ -275,8 +237,8 @@ class Store:
 
     def open_local_file(self, relative: str) -> int:
         """A read-write descriptor of a local file below the root, created if missing; never through a link."""
-        folder, name = self._split(relative)
-        fd = self._open_folder(folder, create=True)
+        folder, name = confined.split(self, relative)
+        fd = confined.open_folder(self, folder, create=True)
         try:
             # O_NONBLOCK: a FIFO planted there opens at once (and the caller refuses it), never blocks
             return os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=fd)
@@ -292,7 +254,7 @@ class Store:
         if not self.is_local:
             return 0  # S3 has no temporary objects: a PUT is whole or absent
         try:
-            fd = self._open_folder(relative_folder)
+            fd = confined.open_folder(self, relative_folder)
         except (FileNotFoundError, NotADirectoryError):
             return 0
         removed = 0
@@ -316,9 +278,9 @@ class Store:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(self.path(relative))
             return
-        folder, name = self._split(relative)
+        folder, name = confined.split(self, relative)
         try:
-            fd = self._open_folder(folder)
+            fd = confined.open_folder(self, folder)
         except FileNotFoundError:
             return
         try:
@@ -327,101 +289,6 @@ class Store:
             pass
         finally:
             os.close(fd)
-
-    # ------------------------------------------------------------ local confinement
-
-    def _split(self, relative: str) -> tuple[str, str]:
-        self.path(relative)  # refuses '..', absolute paths, empty segments
-        folder, _, name = relative.rpartition("/")
-        return folder, name
-
-    def _open_folder(self, relative: str, create: bool = False) -> int:
-        """A descriptor of a folder below the local root, reached one name at a time with
-        O_NOFOLLOW, so a symbolic link anywhere below the root is refused, never followed.
-        create: make missing folders on the way (for writes)."""
-        if create:
-            os.makedirs(self.root, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        done = []
-        try:
-            for part in relative.split("/") if relative else []:
-                try:
-                    child = os.open(part, _FOLDER, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise FileNotFoundError(errno.ENOENT, "No such file or directory", self.path("/".join([*done, part]))) from None
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o777, dir_fd=fd)
-                    child = os.open(part, _FOLDER, dir_fd=fd)
-                except OSError as error:
-                    raise self._explained(error, "/".join([*done, part])) from None
-                os.close(fd)
-                fd = child
-                done.append(part)
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _folder_for_read(self, relative: str) -> _Folder:
-        """The folder of the last read on this thread when it is still the same folder (one stat),
-        else a fresh walk: reads of one day folder's files then cost one open each, as without
-        confinement. A folder replaced since (by a link, or a new folder) has a new identity."""
-        cached = getattr(self._cached, "folder", None)
-        if cached is not None and cached.relative == relative:
-            try:
-                status = os.stat(self.path(relative) if relative else self.root)
-                if (status.st_dev, status.st_ino) == cached.identity:
-                    return cached
-            except OSError:
-                pass
-        self._cached.folder = None
-        self._cached.folder = cached = _Folder(relative, self._open_folder(relative))
-        return cached
-
-    def _explained(self, error: OSError, relative: str) -> Exception:
-        """An OSError of a local operation, naming the whole path; a refused link as OutsideRootError."""
-        if error.errno is None:
-            return error
-        where = self.path(relative)
-        if error.errno in (errno.ELOOP, errno.ENOTDIR) and self._is_link(relative):
-            return OutsideRootError(
-                f"refusing {where}: it is a symbolic link, and links below {self.uri} are never followed "
-                "(nothing outside the root is read or written); remove the link, or point the location at the real folder"
-            )
-        return type(error)(error.errno, error.strerror, where)
-
-    def _is_link(self, relative: str) -> bool:
-        """Whether a name on the way to `relative` is a symbolic link (for the message only)."""
-        parts = relative.split("/")
-        return any(os.path.islink(self.path("/".join(parts[:n]))) for n in range(1, len(parts) + 1))
-
-    def _local_infos(self, relative: str) -> list[dict[str, Any]]:
-        """fsspec-shaped entries of a local folder, from a descriptor reached without links. As in
-        fsspec, a link has the type of what it points to: a linked folder is then listed into and
-        a linked file read, and both are refused naming the link, rather than skipped quietly."""
-        fd = self._open_folder(relative)
-        infos = []
-        try:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    with contextlib.suppress(FileNotFoundError):
-                        status = entry.stat(follow_symlinks=False)
-                        is_link = stat.S_ISLNK(status.st_mode)
-                        is_dir = stat.S_ISDIR(status.st_mode) or (is_link and _points_to_folder(entry))
-                        infos.append({"name": self.path(f"{relative}/{entry.name}" if relative else entry.name),
-                                      "size": status.st_size, "type": "directory" if is_dir else "file", "islink": is_link,
-                                      "mtime": status.st_mtime, "ino": status.st_ino})
-        finally:
-            os.close(fd)
-        return infos
-
-
-def _points_to_folder(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)  # a stat of the target; nothing is opened or read
-    except OSError:
-        return False
 
 
 def source_identity(uri: str) -> str:
