@@ -31,10 +31,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from flows.storage.lock_client import lock_client
 from flows.storage.scratch import process_alive
-from flows.storage.store import Store
+
+if TYPE_CHECKING:  # a type only: the Store calls the lease's fence, and the lease writes through the Store it is given
+    from flows.storage.store import Store
 
 _MAX_LOCK_BYTES = 4096  # a lock object is ~250 bytes: anything much larger is not one
 _MAX_LEASE_SECONDS = 3600.0
