@@ -32,6 +32,7 @@ SKIPPED = {
     "make ui-stop": "stops what make ui started: tests/e2e/test_make_ui.py",
     ".venv/bin/python -m pytest -q tests/lake/test_publish.py": "runs a file of this test suite",
     ".venv/bin/python -m schemas.docs": "rewrites docs/data-dictionary.md; tests/schemas/test_schemas.py checks that its output is the file",
+    ".venv/bin/python -m tests.golden.regenerate": "rewrites tests/golden/expected on purpose; tests/golden/test_golden.py checks the files are what both readers make",
 }
 NEEDS_AWS = "needs AWS credentials and a real CloudTrail bucket (the same command on loopback S3: the moto recipe, tests/e2e/test_flow_s3.py)"
 LEFT_OUT = {".git", ".venv", "lake", "test-artifacts", ".pytest_cache", ".ruff_cache", "__pycache__", "views.sql", "athena.sql"}
