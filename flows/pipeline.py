@@ -151,9 +151,7 @@ def run_days(settings: LakeSettings, trails: list[Trail], days: list[date], run:
         listings, partitions = steps.list_day(settings, trails, day, day in recheck)
         for listing, staged in zip(listings, steps.load(settings, listings, run.run_id), strict=True):
             if isinstance(staged, Exception):
-                run.fail(listing.unit.folder, staged)
-                if steps.logger:
-                    steps.logger.error("%s failed: %s: %s", listing.unit.folder, type(staged).__name__, staged)
+                _failed(run, steps, listing.unit.folder, staged)
                 continue
             run.largest_worker_mib = max(run.largest_worker_mib or 0, staged.reader_peak_mib or 0) or None
             folders.append(staged.summary)
@@ -163,9 +161,17 @@ def run_days(settings: LakeSettings, trails: list[Trail], days: list[date], run:
         try:
             run.partitions_rebuilt += steps.publish(settings, sorted(partitions))
         except Exception as error:  # noqa: BLE001 - the other days are still published
-            run.fail(f"partitions of {day}", error)
+            _failed(run, steps, f"partitions of {day}", error)
         run.folders += folders
         yield DayDone(day, listings, partitions, folders, run.failures[failed_before:])
+
+
+def _failed(run: RunSummary, steps: Steps, what: str, error: BaseException) -> None:
+    """A part of the run failed: noted in the run, and logged with its traceback where the steps log
+    (a Prefect run's log keeps it; the command line's console shows the line alone)."""
+    run.fail(what, error)
+    if steps.logger:
+        steps.logger.error("%s failed: %s: %s", what, type(error).__name__, error, exc_info=error)
 
 
 def run_without_prefect(settings: LakeSettings, days: list[date], workers: int = 1) -> RunSummary:
