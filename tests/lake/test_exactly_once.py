@@ -226,6 +226,7 @@ def test_a_run_paused_between_listing_and_publishing_never_publishes_an_older_vi
             assert lake_files(lake)[name] == data, name
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_s3_lock_takes_turns_and_takes_over_a_dead_holders_lock(s3, bucket):
     """The S3 lock is a conditional PUT: a second holder waits; a lock whose holder is gone (its
     process dead on this host, or its lease over) is taken over."""
@@ -286,6 +287,7 @@ class Crash(BaseException):
     """Stands for SIGKILL at one exact point (a BaseException: nothing catches it on the way out)."""
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_a_crash_at_every_write_leaves_a_readable_consistent_lake_and_the_rerun_converges(tmp_path, monkeypatch):
     """Every lake mutation (a staged file, a manifest, a partition file, a deletion, a build record)
     is a point a run can die at. At each: every visible file is whole, keys hold, nothing that
@@ -339,6 +341,7 @@ def test_a_crash_at_every_write_leaves_a_readable_consistent_lake_and_the_rerun_
 
 # --- few files ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_many_accounts_and_days_give_one_sorted_file_per_partition(tmp_path):
     """300 accounts' folders would each have written a file per partition; now a partition is one
     file, its sort order declared in the Parquet metadata, descriptions once."""

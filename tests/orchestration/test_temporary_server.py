@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, a_record, gz, log_key, route53_record
 
 
@@ -43,6 +45,7 @@ def _reaches_eof(fd: int, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_a_killed_runs_temporary_server_dies_with_it_and_never_held_its_output(tmp_path):
     source = tmp_path / "src"
     path = source / log_key("123456789012", "2026-11-02", "1000", unique="F1aaaaaaaaaaaaaa")

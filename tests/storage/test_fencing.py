@@ -113,6 +113,7 @@ def s3_contents(s3, lake: str, local: Path) -> dict[str, object]:
     return contents(local)
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_a_run_paused_past_its_lease_at_any_write_writes_nothing_more_after_another_took_the_lock(s3, bucket, tmp_path):
     source = tmp_path / "source"
     late_file(fresh_source(source))
@@ -142,6 +143,7 @@ def test_a_run_paused_past_its_lease_at_any_write_writes_nothing_more_after_anot
     assert len(fenced) >= 6, fenced  # staged files, the manifest, the partitions' files and build records
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 @pytest.mark.parametrize("pause_at", [1, 4])
 def test_on_a_local_lake_a_paused_holder_keeps_its_lock_and_the_other_run_waits(tmp_path, pause_at):
     """The kernel's lock needs no lease: a paused run still holds it, the other waits, and the lake

@@ -90,6 +90,7 @@ def test_a_lease_a_holders_wrong_clock_puts_a_year_ahead_ends_by_s3s_clock(s3, b
 
 # --- a live holder in another PID namespace with our host name (repro_21) ---------------------------
 
+@pytest.mark.slow  # waits on leases: make check leaves it to make test
 def test_a_holder_with_our_host_name_but_another_process_table_is_never_taken_for_dead(s3, bucket):
     """Its pid means nothing here: another PID namespace (a container with host networking), or
     another machine of the same name (another boot id). Only its lease decides."""
@@ -117,6 +118,7 @@ IN_NAMESPACE = textwrap.dedent("""
 @pytest.mark.skipif(shutil.which("unshare") is None or
                     subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True).returncode != 0,
                     reason="needs `unshare --pid` (root, or user namespaces)")
+@pytest.mark.slow  # waits on leases: make check leaves it to make test
 def test_a_holder_in_its_own_pid_namespace_keeps_its_lock(s3, bucket):
     holder = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", IN_NAMESPACE, f"s3://{bucket}/lake"],
                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -142,6 +144,7 @@ def proxy(s3_endpoint):
     faults.stop()
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_a_burst_of_server_errors_on_renewal_is_retried_within_the_lease(s3, bucket, proxy, caplog):
     through_proxy = Store(f"s3://{bucket}/lake", endpoint_url=proxy.endpoint)
     order, inside = [], threading.Event()
@@ -196,6 +199,7 @@ def test_a_holder_whose_lock_was_taken_writes_nothing_more_and_is_told(s3, bucke
     assert any("lost lake lock 'partition-x'" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow  # waits on leases: make check leaves it to make test
 def test_a_holder_whose_renewals_never_get_through_loses_its_lock_before_its_lease_ends(s3, bucket, proxy):
     through_proxy = Store(f"s3://{bucket}/lake", endpoint_url=proxy.endpoint)
     with pytest.raises(locks.LockLost, match="lease"), locks.lake_lock(through_proxy, "partition-x", lease_seconds=3) as fence:

@@ -99,6 +99,7 @@ def test_the_command_lines_no_prefect_run_turns_sigterm_into_an_interrupt(monkey
     assert signal.getsignal(signal.SIGTERM) is before  # restored after the run
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_inside_a_prefect_task_the_wait_is_in_the_runs_log(prefect_server, tmp_path):
     from prefect import flow, task
     from prefect.client.orchestration import get_client

@@ -187,6 +187,7 @@ def bomb(inflated: int, *, honest_trailer: bool = True) -> bytes:
     return data if honest_trailer else data[:-4] + b"\0\0\0\0"  # ISIZE lies: the size is found by inflating
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 @pytest.mark.parametrize("honest_trailer", [True, False], ids=["trailer-gives-the-size", "trailer-lies"])
 def test_a_gzip_bomb_is_quarantined_without_inflating_it_under_a_memory_limit(tmp_path, honest_trailer):
     write(tmp_path, log_key(ACCT, "2026-11-02"), gz([crrs("good", "2026-11-02T10:00:00Z")]))
