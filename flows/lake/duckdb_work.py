@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from schemas.ddl import glob_literal
+
 
 def duckdb_connection(memory_limit: str, work: str):
     """A DuckDB connection for the lake's own work (a folder's counts, a partition's rebuild),
@@ -22,3 +24,10 @@ def duckdb_connection(memory_limit: str, work: str):
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
     return con
+
+
+def parquet_files(paths: list[str], options: str = "") -> str:
+    """read_parquet over exactly these files: each path quoted, and escaped as a glob (DuckDB reads
+    every path it is given as one); `options` are read_parquet's own, e.g. "filename = true"."""
+    listed = ", ".join("'" + glob_literal(path).replace("'", "''") + "'" for path in paths)
+    return f"read_parquet([{listed}]{', ' + options if options else ''})"

@@ -30,7 +30,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.lake.duckdb_work import duckdb_connection
+from flows.lake.duckdb_work import duckdb_connection, parquet_files
 from flows.lake.layout import VISIBLE, Partition, kept_copy_order
 from flows.lake.legacy import adopt, legacy_files, remove
 from flows.lake.row_groups import RowGroupWriter
@@ -38,7 +38,6 @@ from flows.storage.folders import local_files
 from flows.storage.locks import lake_lock
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Entry, Store
-from schemas.ddl import glob_literal
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
 
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
@@ -130,7 +129,7 @@ def _local_copy(lake: Store, entry: Entry, work: str) -> str:
 
 
 def _files_sql(paths: list[str]) -> str:
-    return "read_parquet([" + ", ".join("'" + glob_literal(p).replace("'", "''") + "'" for p in paths) + "], filename = true, union_by_name = true)"
+    return parquet_files(paths, "filename = true, union_by_name = true")
 
 
 def _columns(table: Table, alias: str) -> str:

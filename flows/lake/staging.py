@@ -20,13 +20,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.lake.duckdb_work import duckdb_connection
+from flows.lake.duckdb_work import duckdb_connection, parquet_files
 from flows.lake.layout import kept_copy_order, staged_path
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Store
-from schemas.ddl import glob_literal
 from schemas.tables import Table
 
 ROW_GROUP_ROWS = 16 * 1024  # what a staged file's writer holds at most before writing a row group (or 16 MB)
@@ -138,7 +137,7 @@ def count_events(paths: list[str], work: str) -> EventCounts:
         return EventCounts(0, 0, 0, 0)
     con = duckdb_connection(DUCKDB_MEMORY, work)
     with local_files(paths) as names:  # a lake path is no glob
-        files = "read_parquet([" + ", ".join("'" + glob_literal(name).replace("'", "''") + "'" for name in names) + "])"
+        files = parquet_files(names)
         try:
             rows, distinct, changes = con.execute(f"select count(*), count(distinct event_id), coalesce(sum(change_count), 0) from {files}").fetchone()
             kept = changes
