@@ -207,8 +207,7 @@ def main(args) -> int:
     runs: dict[str, list[tuple[float, float, float, dict]]] = {"ours": [], "floor": []}
     with tempfile.TemporaryDirectory(prefix="route53-lake-bench-s3-") as tmp:
         work = Path(tmp)
-        # a private temp folder: on a shared machine another user's run may sweep scratch folders in
-        # /tmp whose process it cannot see (flows/storage/scratch.py), and fail ours
+        # a private temp folder: whatever a run leaves behind goes with the benchmark's own folder
         (work / "tmp").mkdir()
         env = {**environment(work), **FAKE_CREDENTIALS, "TMPDIR": str(work / "tmp")}
         local_wall, local_cpu, _ = measure(ours(str(root), work / "lake-local"), env, work / "log-local.txt")

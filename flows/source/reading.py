@@ -59,7 +59,8 @@ def reading_pool(workers: int) -> ProcessPoolExecutor | None:
     if workers <= 1:
         return None
     if sys.platform.startswith("linux") and threading.active_count() == 1:
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_die_with_parent)
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=die_with_parent,
+                                   initargs=(os.getpid(),))
         # Start every worker now, from this thread: a worker is signalled when the thread that
         # started it ends (PR_SET_PDEATHSIG), and a caller's threads may come and go.
         for _ in range(workers):
@@ -175,11 +176,6 @@ def _read_batch(settings: LakeSettings, objects: list[LogObject], day: date, has
     for result in results:
         result.reader_peak_mib = peak
     return results
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive a killed run (flows/storage/scratch.py)."""
-    die_with_parent()
 
 
 def _forked_worker(run_pid: int, environ: dict[str, str]) -> None:

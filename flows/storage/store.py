@@ -18,7 +18,6 @@ import logging
 import os
 import posixpath
 import stat
-import tempfile
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from flows.storage import confined
 from flows.storage.confined import FILE_FLAGS, NEW_FILE_FLAGS, OutsideRootError  # noqa: F401 - OutsideRootError: callers catch it from here
+from flows.storage.scratch import scratch_file
 
 # The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
 # level a caller's root logger has, those records never reach run logs.
@@ -210,9 +210,7 @@ class Store:
         """A local path to build a large file in before `commit_file` publishes it as `relative`:
         beside the target for a local lake (so the rename is atomic), in the system temp folder for S3."""
         if not self.is_local:
-            handle, path = tempfile.mkstemp(prefix=f"route53-lake-{os.getpid()}-upload-", suffix=".parquet")  # see flows/storage/scratch.py
-            os.close(handle)
-            return path
+            return scratch_file("upload", suffix=".parquet")
         folder, name = confined.split(self, relative)
         os.close(confined.open_folder(self, folder, create=True))  # made, and checked to hold no link
         return posixpath.join(self.path(folder) if folder else self.root, f".{name}.{uuid.uuid4().hex}.tmp")
