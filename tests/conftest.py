@@ -151,6 +151,37 @@ def deployed_prefect(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory) -> Path:
+    """The lake `--no-prefect` makes from the embedded sample (data/cloudtrail, every day of
+    data/expected.json), built once per test process. Read it, never write it: a test that changes
+    a lake copies this one (shutil.copytree) or builds its own."""
+    from datetime import date
+
+    from flows.pipeline import run_without_prefect
+    from flows.settings import LakeSettings
+
+    lake = tmp_path_factory.mktemp("sample") / "lake"
+    days = sorted(date.fromisoformat(day) for day in json.loads((DATA / "expected.json").read_text())["days"])
+    run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(lake)), days)
+    return lake
+
+
+def write_trail(root: Path, files: dict[str, bytes | list]) -> Path:
+    """A local trail: each key (tests.conftest.log_key) holding its bytes, or its records gzipped."""
+    for key, data in files.items():
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data if isinstance(data, bytes) else gz(data))
+    return root
+
+
+def put_trail(s3, bucket: str, files: dict[str, bytes | list]) -> str:
+    """The same trail in a bucket of the loopback S3 server; its s3:// address."""
+    for key, data in files.items():
+        s3.pipe(f"{bucket}/{key}", data if isinstance(data, bytes) else gz(data))
+    return f"s3://{bucket}"
+
+
 def lake_files(lake: Path) -> dict[str, bytes]:
     """Every file of a local lake by path, except `_state/`: its locks and the partitions' build
     records name this lake's own file times, so two lakes made from the same input differ there

@@ -12,7 +12,7 @@ from prefect import get_client
 from flows.pipeline import run_without_prefect
 from flows.route53_lake import route53_lake
 from flows.settings import LakeSettings
-from tests.conftest import a_record, gz, log_key, route53_record
+from tests.conftest import a_record, gz, log_key, put_trail, route53_record
 
 ACCT = "123456789012"
 FAKE_KEY, FAKE_SECRET = "AKIATESTFAKEKEY00001", "fake-secret-never-logged-0001"  # set by the s3_endpoint fixture
@@ -20,11 +20,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def trail(s3, bucket):
-    s3.pipe(f"{bucket}/{log_key(ACCT, '2026-11-01')}", gz([route53_record("e1", "2026-11-01T09:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
-    s3.pipe(f"{bucket}/{log_key(ACCT, '2026-11-01', '0300', unique='BrokenAbCdEfGhIj')}", b"not gzip")
+def s3_trail(s3, bucket):
+    """(source, lake, lake bucket): one event and one file that is not gzip, in the loopback S3 server."""
+    source = put_trail(s3, bucket, {
+        log_key(ACCT, "2026-11-01"): [route53_record("e1", "2026-11-01T09:00:00Z", a_record("a.example.com.", "192.0.2.1"))],
+        log_key(ACCT, "2026-11-01", "0300", unique="BrokenAbCdEfGhIj"): b"not gzip"})
     s3.mkdir(f"lake-{bucket}")
-    return f"s3://{bucket}", f"s3://lake-{bucket}/route53", f"lake-{bucket}"
+    return source, f"s3://lake-{bucket}/route53", f"lake-{bucket}"
 
 
 def objects(s3, bucket: str) -> list[str]:
@@ -32,16 +34,16 @@ def objects(s3, bucket: str) -> list[str]:
     return s3.find(bucket)
 
 
-def test_objects_are_written_with_sse_s3_by_default(s3_endpoint, s3, trail):
-    source, lake, lake_bucket = trail
+def test_objects_are_written_with_sse_s3_by_default(s3_endpoint, s3, s3_trail):
+    source, lake, lake_bucket = s3_trail
     run_without_prefect(LakeSettings(source=source, lake=lake), [date(2026, 11, 1)])
     client = boto3.client("s3", endpoint_url=s3_endpoint)
     keys = objects(s3, lake_bucket)
     assert keys and {client.head_object(Bucket=lake_bucket, Key=k.split("/", 1)[1])["ServerSideEncryption"] for k in keys} == {"AES256"}
 
 
-def test_objects_are_written_with_sse_kms_and_the_given_key(s3_endpoint, s3, trail):
-    source, lake, lake_bucket = trail
+def test_objects_are_written_with_sse_kms_and_the_given_key(s3_endpoint, s3, s3_trail):
+    source, lake, lake_bucket = s3_trail
     key_id = boto3.client("kms", endpoint_url=s3_endpoint).create_key()["KeyMetadata"]["KeyId"]
     settings = LakeSettings(source=source, lake=lake, server_side_encryption="aws:kms", kms_key_id=key_id)
     run_without_prefect(settings, [date(2026, 11, 1)])
@@ -51,8 +53,8 @@ def test_objects_are_written_with_sse_kms_and_the_given_key(s3_endpoint, s3, tra
         assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
 
 
-def test_no_credential_in_logs_artifacts_manifests_or_parquet(prefect_server, s3, trail, caplog, capfd):
-    source, lake, lake_bucket = trail
+def test_no_credential_in_logs_artifacts_manifests_or_parquet(prefect_server, s3, s3_trail, caplog, capfd):
+    source, lake, lake_bucket = s3_trail
     caplog.set_level(logging.DEBUG)
     route53_lake(start=date(2026, 11, 1), source=source, lake=lake)
     out, err = capfd.readouterr()
@@ -65,8 +67,8 @@ def test_no_credential_in_logs_artifacts_manifests_or_parquet(prefect_server, s3
         assert FAKE_KEY not in text and FAKE_SECRET not in text
 
 
-def test_hostile_keys_are_skipped_and_nothing_is_written_outside_the_lake(s3, trail):
-    source, lake, lake_bucket = trail
+def test_hostile_keys_are_skipped_and_nothing_is_written_outside_the_lake(s3, s3_trail):
+    source, lake, lake_bucket = s3_trail
     bucket = source.removeprefix("s3://")
     day = f"{bucket}/AWSLogs/{ACCT}/CloudTrail/us-east-1/2026/11/01"
     hostile = [f"{day}/../../../../escape.json.gz", f"{day}/{'x' * 900}.json.gz", f"{day}/bad\x07name.json.gz",

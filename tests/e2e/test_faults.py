@@ -14,7 +14,7 @@ import pytest
 from flows.pipeline import run_without_prefect
 from flows.route53_lake import route53_lake
 from flows.settings import LakeSettings
-from tests.conftest import ROOT, a_record, gz, log_key, other_record, route53_record, without_run_ids
+from tests.conftest import ROOT, a_record, log_key, other_record, put_trail, route53_record, without_run_ids
 from tests.fault_proxy import FaultProxy
 
 ACCT = "123456789012"
@@ -34,12 +34,14 @@ def proxy(s3_endpoint, monkeypatch):
 
 
 @pytest.fixture
-def trail(s3, bucket):
-    for n in range(3):
-        s3.pipe(f"{bucket}/{log_key(ACCT, '2026-11-01', f'0{n}05', unique=f'File{n}AbCdEfGhIjK')}",
-                gz([route53_record(f"e{n}", f"2026-11-01T0{n}:00:00Z", a_record(f"r{n}.example.com.", "192.0.2.1")), other_record(n, "2026-11-01T01:00:00Z")]))
+def s3_three_files(s3, bucket):
+    """(source, lake): one delivery day of three files in the loopback S3 server, an empty lake bucket."""
+    source = put_trail(s3, bucket, {
+        log_key(ACCT, "2026-11-01", f"0{n}05", unique=f"File{n}AbCdEfGhIjK"): [
+            route53_record(f"e{n}", f"2026-11-01T0{n}:00:00Z", a_record(f"r{n}.example.com.", "192.0.2.1")),
+            other_record(n, "2026-11-01T01:00:00Z")] for n in range(3)})
     s3.mkdir(f"lake-{bucket}")
-    return f"s3://{bucket}", f"s3://lake-{bucket}"
+    return source, f"s3://lake-{bucket}"
 
 
 def lake_of(s3, lake: str) -> dict[str, bytes]:
@@ -54,8 +56,8 @@ def clean_lake(s3, source: str, lake: str) -> dict[str, bytes]:
     return lake_of(s3, f"{lake}/clean")
 
 
-def test_transient_faults_in_listing_reading_and_publishing_are_retried(prefect_server, s3, trail, proxy):
-    source, lake = trail
+def test_transient_faults_in_listing_reading_and_publishing_are_retried(prefect_server, s3, s3_three_files, proxy):
+    source, lake = s3_three_files
     expected = clean_lake(s3, source, lake)
     proxy.add("GET", r"list-type=2", "503", 2)           # throttled while listing
     proxy.add("GET", r"File1AbCdEfGhIjK", "reset", 2)   # connection reset while reading a log file
@@ -65,8 +67,8 @@ def test_transient_faults_in_listing_reading_and_publishing_are_retried(prefect_
     assert lake_of(s3, f"{lake}/faulty") == expected
 
 
-def test_a_fault_that_outlasts_the_retries_fails_clearly_and_a_rerun_converges(s3, trail, proxy):
-    source, lake = trail
+def test_a_fault_that_outlasts_the_retries_fails_clearly_and_a_rerun_converges(s3, s3_three_files, proxy):
+    source, lake = s3_three_files
     expected = clean_lake(s3, source, lake)
     proxy.add("GET", r"File2AbCdEfGhIjK", "503", -1)  # this object is throttled for good
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}

@@ -13,14 +13,14 @@ from flows.pipeline import run_without_prefect
 from flows.query.duckdb_lake import connect
 from flows.route53_lake import route53_lake
 from flows.settings import LakeSettings
-from tests.conftest import a_record, gz, log_key, other_record, route53_record, without_run_ids
+from tests.conftest import a_record, gz, log_key, other_record, put_trail, route53_record, without_run_ids
 
 ACCT = "123456789012"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def trail(s3, bucket):
+def s3_two_days(s3, bucket):
     """Two delivery days: an event from 23:58 delivered after midnight, a duplicate across files,
     a failed batch, and a truncated file in the middle of a day."""
     day1 = [
@@ -41,10 +41,9 @@ def trail(s3, bucket):
         log_key(ACCT, "2026-11-02", "0010", unique="TrUnCaTeDfIlE123"): gz(day2_a)[:40],
         log_key(ACCT, "2026-11-02", "0015", unique="CcCdEfGhIjKlMnOp"): gz(day2_b),
     }
-    for key, data in files.items():
-        s3.pipe(f"{bucket}/cloudtrail/{key}", data)
+    source = put_trail(s3, f"{bucket}/cloudtrail", files)
     s3.mkdir(f"lake-{bucket}")
-    return f"s3://{bucket}/cloudtrail", f"s3://lake-{bucket}/route53"
+    return source, f"s3://lake-{bucket}/route53"
 
 
 def lake_objects(s3, lake: str) -> dict[str, bytes]:
@@ -54,8 +53,8 @@ def lake_objects(s3, lake: str) -> dict[str, bytes]:
             if not path.removeprefix(root + "/").startswith("_state/")}  # as tests.conftest.lake_files
 
 
-def test_flow_publishes_s3_to_s3_and_reads_back_in_duckdb_and_polars(prefect_server, s3, trail, s3_endpoint):
-    source, lake = trail
+def test_flow_publishes_s3_to_s3_and_reads_back_in_duckdb_and_polars(prefect_server, s3, s3_two_days, s3_endpoint):
+    source, lake = s3_two_days
     run = route53_lake(start=date(2026, 11, 1), end=date(2026, 11, 2), source=source, lake=lake)
     assert run.total("events_written") == 5 and run.total("duplicates_dropped") == 1
     assert run.total("files_rejected") == 1 and run.total("record_changes_written") == 5
@@ -82,8 +81,8 @@ def test_flow_publishes_s3_to_s3_and_reads_back_in_duckdb_and_polars(prefect_ser
     assert www["resource_records"].to_list()[0] == ["192.0.2.1", "192.0.2.2"]
 
 
-def test_rerun_gives_the_same_lake_and_prefect_equals_no_prefect(prefect_server, s3, trail):
-    source, lake = trail
+def test_rerun_gives_the_same_lake_and_prefect_equals_no_prefect(prefect_server, s3, s3_two_days):
+    source, lake = s3_two_days
     route53_lake(start=date(2026, 11, 1), end=date(2026, 11, 2), source=source, lake=lake)
     first = lake_objects(s3, lake)
     route53_lake(start=date(2026, 11, 1), end=date(2026, 11, 2), source=source, lake=lake)
@@ -94,10 +93,10 @@ def test_rerun_gives_the_same_lake_and_prefect_equals_no_prefect(prefect_server,
     assert lake_objects(s3, other_lake) == first
 
 
-def test_a_file_gone_from_the_source_keeps_its_rows_until_dropped_on_purpose(prefect_server, s3, trail):
+def test_a_file_gone_from_the_source_keeps_its_rows_until_dropped_on_purpose(prefect_server, s3, s3_two_days):
     """CloudTrail's retention (or a lifecycle rule) removes log files; the lake outlives it. Only
     drop_missing_files removes their rows."""
-    source, lake = trail
+    source, lake = s3_two_days
     route53_lake(start=date(2026, 11, 2), end=date(2026, 11, 2), source=source, lake=lake)
     before = lake_objects(s3, lake)
     s3.rm(f"{source.removeprefix('s3://')}/{log_key(ACCT, '2026-11-02', '0004')}")  # holds e4 and e5

@@ -14,14 +14,16 @@ from flows.pipeline import run_without_prefect
 from flows.settings import LakeSettings
 from flows.storage.store import Store
 from schemas.tables import TABLES
-from tests.conftest import a_record, gz, log_key, other_record, route53_record
+from tests.conftest import a_record, gz, log_key, other_record, route53_record, write_trail
 
 ACCT = "123456789012"
 DAY = date(2026, 11, 2)
 
 
 @pytest.fixture
-def trail(tmp_path) -> Path:
+def mixed_trail(tmp_path) -> Path:
+    """tmp_path/trail: one delivery day of two good files (an event of the day before, a record
+    that is not an object) and a truncated gzip; the lake goes to tmp_path/lake."""
     files = {
         log_key(ACCT, "2026-11-02", "0004"): gz([route53_record("a", "2026-11-01T23:59:00Z", a_record("a.example.com.", "192.0.2.1")),
                                                   other_record(1, "2026-11-02T00:00:00Z")]),
@@ -29,9 +31,7 @@ def trail(tmp_path) -> Path:
                                                                             "not a record"]),
         log_key(ACCT, "2026-11-02", "1000", unique="BrokenFile000001"): b"\x1f\x8b\x08\x00broken",
     }
-    for key, data in files.items():
-        (tmp_path / "trail" / key).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "trail" / key).write_bytes(data)
+    write_trail(tmp_path / "trail", files)
     return tmp_path
 
 
@@ -43,9 +43,9 @@ def lake_files(root: Path) -> dict[str, bytes]:
     return _files(root / "lake")
 
 
-def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
-    run_without_prefect(settings_for(trail), [DAY])
-    files = [p for p in (trail / "lake").glob("*/*/*.parquet")]  # what readers see (not _staging)
+def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(mixed_trail):
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    files = [p for p in (mixed_trail / "lake").glob("*/*/*.parquet")]  # what readers see (not _staging)
     assert {p.parent.parent.name for p in files} == {"events", "record_changes", "quarantine", "source_files"}
     for path in files:
         table = TABLES[path.parent.parent.name]
@@ -55,9 +55,9 @@ def test_parquet_files_carry_the_declared_schema_zstd_and_no_nanoseconds(trail):
         assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
 
 
-def test_one_file_per_table_partition_and_staged_files_named_for_the_day_folder(trail):
-    run_without_prefect(settings_for(trail), [DAY])
-    names = sorted(k for k in lake_files(trail) if k.endswith(".parquet"))
+def test_one_file_per_table_partition_and_staged_files_named_for_the_day_folder(mixed_trail):
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    names = sorted(k for k in lake_files(mixed_trail) if k.endswith(".parquet"))
     visible = [n for n in names if not n.startswith("_staging/")]
     assert visible == [
         "events/event_date=2026-11-01/part-0.parquet", "events/event_date=2026-11-02/part-0.parquet",
@@ -70,9 +70,9 @@ def test_one_file_per_table_partition_and_staged_files_named_for_the_day_folder(
     assert staged[0].rsplit("/", 1)[-1].startswith(f"2026-11-02_{ACCT}_us-east-1_")
 
 
-def test_manifest_lists_files_counts_and_outputs(trail):
-    run_without_prefect(settings_for(trail), [DAY])
-    (path,) = (trail / "lake" / MANIFESTS / "delivery_date=2026-11-02").glob("*.json")
+def test_manifest_lists_files_counts_and_outputs(mixed_trail):
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    (path,) = (mixed_trail / "lake" / MANIFESTS / "delivery_date=2026-11-02").glob("*.json")
     manifest = json.loads(path.read_text())
     assert [f["size"] > 0 and len(f["sha256"]) == 64 for f in manifest["files"]] == [True, True, True]
     assert [f["rejected"] for f in manifest["files"]] == [None, None, "truncated_gzip"]
@@ -80,23 +80,23 @@ def test_manifest_lists_files_counts_and_outputs(trail):
     assert (counts["files_listed"], counts["records_read"], counts["route53_records"]) == (3, 4, 3)
     assert (counts["events_written"], counts["records_quarantined"], counts["record_changes_written"]) == (2, 1, 2)
     assert counts["rejected_kinds"] == {"truncated_gzip": 1, "record_not_object": 1}
-    assert sorted(manifest["outputs"]) == sorted(k for k in lake_files(trail) if k.endswith(".parquet") and k.startswith("_staging/"))
+    assert sorted(manifest["outputs"]) == sorted(k for k in lake_files(mixed_trail) if k.endswith(".parquet") and k.startswith("_staging/"))
     assert [f["in_source"] for f in manifest["files"]] == [True, True, True]
     assert "AKIA" not in path.read_text()
 
 
-def test_rerun_is_byte_identical(trail):
-    run_without_prefect(settings_for(trail), [DAY])
-    first = lake_files(trail)
-    run_without_prefect(settings_for(trail), [DAY])
-    assert lake_files(trail) == first
+def test_rerun_is_byte_identical(mixed_trail):
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    first = lake_files(mixed_trail)
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    assert lake_files(mixed_trail) == first
 
 
-def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, monkeypatch):
-    run_without_prefect(settings_for(trail), [DAY])
-    clean = lake_files(trail)
+def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(mixed_trail, monkeypatch):
+    run_without_prefect(settings_for(mixed_trail), [DAY])
+    clean = lake_files(mixed_trail)
     # a late file arrives, then the rerun dies after its first write
-    late = trail / "trail" / log_key(ACCT, "2026-11-02", "2300", unique="LateArrival00001")
+    late = mixed_trail / "trail" / log_key(ACCT, "2026-11-02", "2300", unique="LateArrival00001")
     late.write_bytes(gz([route53_record("c", "2026-11-02T22:59:00Z", a_record("c.example.com.", "192.0.2.3"))]))
     original, writes = Store.write_bytes, []
 
@@ -108,18 +108,18 @@ def test_crash_while_publishing_leaves_whole_files_and_a_rerun_converges(trail, 
 
     monkeypatch.setattr(Store, "write_bytes", dying_write)
     with pytest.raises(KeyboardInterrupt):
-        run_without_prefect(settings_for(trail), [DAY])
+        run_without_prefect(settings_for(mixed_trail), [DAY])
     monkeypatch.setattr(Store, "write_bytes", original)
-    after_crash = lake_files(trail)
+    after_crash = lake_files(mixed_trail)
     assert not [k for k in after_crash if ".tmp" in k]  # no half-written file anywhere
     assert set(after_crash) == set(clean)  # a replaced file, never a missing one
     for path in after_crash:
         if path.endswith(".parquet"):
-            pq.read_table(trail / "lake" / path)  # every file readable
-    run_without_prefect(settings_for(trail), [DAY])  # the rerun after the crash
-    fresh = LakeSettings(source=str(trail / "trail"), lake=str(trail / "fresh-lake"))
+            pq.read_table(mixed_trail / "lake" / path)  # every file readable
+    run_without_prefect(settings_for(mixed_trail), [DAY])  # the rerun after the crash
+    fresh = LakeSettings(source=str(mixed_trail / "trail"), lake=str(mixed_trail / "fresh-lake"))
     run_without_prefect(fresh, [DAY])  # a clean run over the same input, elsewhere
-    assert lake_files(trail) == _files(trail / "fresh-lake")  # converged: same files, same bytes
+    assert lake_files(mixed_trail) == _files(mixed_trail / "fresh-lake")  # converged: same files, same bytes
 
 
 def _files(lake: Path) -> dict[str, bytes]:
@@ -138,11 +138,11 @@ def test_file_results_cross_processes_whole_and_empty_tables_travel_light(tmp_pa
     from tests.conftest import a_record, gz, log_key, other_record, route53_record
 
     with_rows, without = log_key("123456789012", "2026-11-01"), log_key("123456789012", "2026-11-01", "0300", unique="OtherAbCdEfGhIjK")
-    trail = tmp_path / "trail"  # the lake may not sit inside the source
-    (trail / with_rows).parent.mkdir(parents=True)
-    (trail / with_rows).write_bytes(gz([route53_record("e1", "2026-11-01T01:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
-    (trail / without).write_bytes(gz([other_record(i, "2026-11-01T02:00:00Z") for i in range(5)]))
-    settings = LakeSettings(source=str(trail), lake=str(tmp_path / "lake"))
+    mixed_trail = tmp_path / "trail"  # the lake may not sit inside the source
+    (mixed_trail / with_rows).parent.mkdir(parents=True)
+    (mixed_trail / with_rows).write_bytes(gz([route53_record("e1", "2026-11-01T01:00:00Z", a_record("a.example.com.", "192.0.2.1"))]))
+    (mixed_trail / without).write_bytes(gz([other_record(i, "2026-11-01T02:00:00Z") for i in range(5)]))
+    settings = LakeSettings(source=str(mixed_trail), lake=str(tmp_path / "lake"))
     full, empty = (read_and_flatten(settings, LogObject(path, 0, None), date(2026, 11, 1)) for path in (with_rows, without))
     assert len(pickle.dumps(empty)) < len(pickle.dumps(full)) // 4
     for result in (full, empty):
@@ -206,7 +206,7 @@ def test_staged_rows_are_the_same_whether_relabelled_split_or_cast(tmp_path, mon
     files.discard()
 
 
-def test_a_partition_that_fails_costs_only_itself_and_is_named(trail, tmp_path):
+def test_a_partition_that_fails_costs_only_itself_and_is_named(mixed_trail, tmp_path):
     """Partitions are rebuilt in order (delivery_date=..., event_date=2026-11-01, event_date=2026-11-02):
     the one in the middle is refused (its folder links outside the lake); the one after it is
     still published, and the run fails naming the refused one."""
@@ -214,10 +214,10 @@ def test_a_partition_that_fails_costs_only_itself_and_is_named(trail, tmp_path):
 
     outside = tmp_path / "outside"
     outside.mkdir()
-    (trail / "lake" / "events").mkdir(parents=True)
-    (trail / "lake" / "events" / "event_date=2026-11-01").symlink_to(outside)
+    (mixed_trail / "lake" / "events").mkdir(parents=True)
+    (mixed_trail / "lake" / "events" / "event_date=2026-11-01").symlink_to(outside)
     with pytest.raises(RunFailed, match=r"partitions of 2026-11-02: .*symbolic link.* \(while rebuilding the partition event_date=2026-11-01\)"):
-        run_without_prefect(settings_for(trail), [DAY])
+        run_without_prefect(settings_for(mixed_trail), [DAY])
     assert list(outside.iterdir()) == []
-    events = pq.read_table(trail / "lake" / "events" / "event_date=2026-11-02" / "part-0.parquet")
+    events = pq.read_table(mixed_trail / "lake" / "events" / "event_date=2026-11-02" / "part-0.parquet")
     assert events["event_id"].to_pylist() == ["b"]

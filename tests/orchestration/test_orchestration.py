@@ -34,7 +34,8 @@ def put(root, day: date, stamp: str, unique: str, *records, age_seconds: float =
 
 
 @pytest.fixture
-def trail(tmp_path):
+def three_days(tmp_path):
+    """tmp_path/trail: three delivery days, one file each, of one event with two changes; written an hour ago."""
     for n, day in enumerate((D1, D2, D3)):
         put(tmp_path, day, "0900", f"Base{n}AbCdEfGhIjK", route53_record(
             f"e{n}", f"{day}T08:59:00Z", a_record(f"r{n}.example.com.", "192.0.2.1"), a_record(f"s{n}.example.com.", "192.0.2.2", action="DELETE")),
@@ -61,22 +62,22 @@ def settings_for(root, workers: int = 1) -> LakeSettings:
     return LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), workers=workers)
 
 
-def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_server, trail, reads):
-    flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+def test_nightly_rereads_only_the_earlier_day_that_got_a_late_file(prefect_server, three_days, reads):
+    flows.nightly(settings=settings_for(three_days), day=D2, recheck_days=1)
     assert sorted({r.split("/CloudTrail/")[1][10:20] for r in reads}) == ["2026/11/01", "2026/11/02"]  # first run: both
 
     reads.clear()
-    flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+    flows.nightly(settings=settings_for(three_days), day=D2, recheck_days=1)
     assert all("/2026/11/02/" in r for r in reads) and reads  # D1 unchanged: listed, not read
 
-    put(trail, D1, "2350", "LateFileAbCdEfGhI", route53_record("late", "2026-11-01T23:40:00Z", a_record("late.example.com.", "192.0.2.9")))
+    put(three_days, D1, "2350", "LateFileAbCdEfGhI", route53_record("late", "2026-11-01T23:40:00Z", a_record("late.example.com.", "192.0.2.9")))
     reads.clear()
-    run = flows.nightly(settings=settings_for(trail), day=D2, recheck_days=1)
+    run = flows.nightly(settings=settings_for(three_days), day=D2, recheck_days=1)
     assert any("LateFileAbCdEfGhI" in r for r in reads) and any("/2026/11/01/" in r for r in reads)
     assert run.total("events_written") == 3  # D1 now has two events, D2 one
 
 
-def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server, trail, monkeypatch):
+def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server, three_days, monkeypatch):
     original = Store.read_bytes
 
     def broken_d2(self, relative, *args, **kwargs):
@@ -87,10 +88,10 @@ def test_backfill_runs_every_day_and_reports_the_one_that_failed(prefect_server,
     monkeypatch.setattr(Store, "read_bytes", broken_d2)
     # the cause of the failed day, in one line, in the parent's message
     with pytest.raises(BackfillFailed, match="1 of 3 day\\(s\\) failed: 2026-11-02: .*PermissionError: AccessDenied: s3:GetObject"):
-        flows.backfill(start=D1, end=D3, settings=settings_for(trail))
-    published = sorted(p.parent.name for p in (trail / "lake" / MANIFESTS).glob("*/*.json"))
+        flows.backfill(start=D1, end=D3, settings=settings_for(three_days))
+    published = sorted(p.parent.name for p in (three_days / "lake" / MANIFESTS).glob("*/*.json"))
     assert published == ["delivery_date=2026-11-01", "delivery_date=2026-11-03"]
-    rows = table_rows(artifact(f"route53-lake-backfill-{lake_tag(str(trail / 'lake'))}"))
+    rows = table_rows(artifact(f"route53-lake-backfill-{lake_tag(str(three_days / 'lake'))}"))
     assert [(r["delivery_day"], r["run"].split("]")[0].lstrip("["), r["state"], r["events_written"]) for r in rows] == [
         ("2026-11-01", "day-2026-11-01", "COMPLETED", 1), ("2026-11-02", "day-2026-11-02", "FAILED", None),
         ("2026-11-03", "day-2026-11-03", "COMPLETED", 1)]
@@ -131,7 +132,7 @@ def test_backfill_preflight_reads_public_keys_on_s3_before_any_child_run(prefect
     assert not (tmp_path / "other").exists()
 
 
-def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_run(prefect_server, trail, monkeypatch):
+def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_run(prefect_server, three_days, monkeypatch):
     """Without a deployment the children run in threads of the parent's process, up to
     backfill_concurrency at once: the spans of their `list-day` tasks overlap (each waits for the
     others to start, so a sequential run would hang here and fail the barrier instead)."""
@@ -151,27 +152,27 @@ def test_backfill_days_run_at_once_in_threads_and_the_lake_equals_a_sequential_r
         return original(store, accounts)
 
     monkeypatch.setattr(pipeline, "find_trails", meeting_list)
-    fanned = settings_for(trail).model_copy(update={"backfill_concurrency": 3})
+    fanned = settings_for(three_days).model_copy(update={"backfill_concurrency": 3})
     assert flows.backfill(start=D1, end=D3, settings=fanned) == {d.isoformat(): "COMPLETED" for d in (D1, D2, D3)}
     assert sorted(spans) == ["day-2026-11-01", "day-2026-11-02", "day-2026-11-03"]
     monkeypatch.setattr(pipeline, "find_trails", original)
-    sequential = settings_for(trail).model_copy(update={"lake": str(trail / "sequential"), "backfill_concurrency": 1})
+    sequential = settings_for(three_days).model_copy(update={"lake": str(three_days / "sequential"), "backfill_concurrency": 1})
     flows.backfill(start=D1, end=D3, settings=sequential)
-    assert lake_files(trail / "lake") == lake_files(trail / "sequential")
+    assert lake_files(three_days / "lake") == lake_files(three_days / "sequential")
 
 
 @pytest.mark.parametrize(("start", "end", "words"), [
     (D3, D1, "is after end"), (date(2999, 1, 1), date(2999, 1, 2), "in the future"),
     (date(2024, 1, 1), date(2025, 6, 1), "at most 366 days"),
 ])
-def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, trail, start, end, words):
+def test_backfill_refuses_bad_ranges_with_a_clear_message(prefect_server, three_days, start, end, words):
     with pytest.raises(Exception, match=words):
-        flows.backfill(start=start, end=end, settings=settings_for(trail))
+        flows.backfill(start=start, end=end, settings=settings_for(three_days))
 
 
-def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, trail):
-    lake = str(trail / "lake")
-    flows.route53_lake(start=D1, end=D2, source=str(trail / "trail"), lake=lake)
+def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server, three_days):
+    lake = str(three_days / "lake")
+    flows.route53_lake(start=D1, end=D2, source=str(three_days / "trail"), lake=lake)
     rows = table_rows(artifact(f"route53-lake-days-{lake_tag(lake)}"))
     assert [(r["delivery_day"], r["events_written"], r["record_changes_written"], r["files_read"], r["files_rejected"]) for r in rows] == [
         ("2026-11-01", 1, 2, 1, 0), ("2026-11-02", 1, 2, 1, 0)]
@@ -180,12 +181,12 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
     assert "**2** record change(s) applied, **1** deletion(s)" in summary and "s1.example.com." in summary
 
 
-def test_a_recheck_that_reads_nothing_leaves_every_summary_complete(prefect_server, trail):
+def test_a_recheck_that_reads_nothing_leaves_every_summary_complete(prefect_server, three_days):
     """A nightly run, then the same nightly again (nothing changed: no file is read): each event
     date's DNS summary is rebuilt from the lake, the same page, not "0 record change(s)"."""
-    put(trail, D2, "2350", "LateForD1AbCdEfGh", route53_record("late1", "2026-11-01T23:50:00Z", a_record("late.example.com.", "192.0.2.9")),
+    put(three_days, D2, "2350", "LateForD1AbCdEfGh", route53_record("late1", "2026-11-01T23:50:00Z", a_record("late.example.com.", "192.0.2.9")),
         age_seconds=3600)  # delivered on D2, an event of D1
-    settings = settings_for(trail)
+    settings = settings_for(three_days)
     keys = [f"route53-dns-changes-{d}-{lake_tag(settings.lake)}" for d in (D1, D2, D3)]
     flows.nightly(settings=settings, day=D3, recheck_days=2)
     first = [artifact(k).data for k in keys]
@@ -204,7 +205,7 @@ def table_rows(table) -> list[dict]:
     return table.data if isinstance(table.data, list) else json.loads(table.data)
 
 
-def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, trail, monkeypatch):
+def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefect_server, three_days, monkeypatch):
     """The folder's lake lock (not Prefect) makes them take turns: each span starts inside the lock
     (when the folder is listed again) and ends after its staging returned, lock released."""
     from flows import pipeline
@@ -227,7 +228,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
 
     def one_run():
         try:
-            flows.route53_lake(start=D2, source=str(trail / "trail"), lake=str(trail / "lake"))
+            flows.route53_lake(start=D2, source=str(three_days / "trail"), lake=str(three_days / "lake"))
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
@@ -241,7 +242,7 @@ def test_two_runs_of_the_same_day_at_once_take_turns_and_the_lake_is_right(prefe
     assert a_end <= b_start  # the folder's lock made them take turns
     from flows.query.duckdb_lake import connect
 
-    con = connect(str(trail / "lake"))
+    con = connect(str(three_days / "lake"))
     assert con.sql("select count(*), count(distinct event_id) from events").fetchall() == [(1, 1)]
     assert con.sql("select count(*) from record_changes").fetchall() == [(2,)]
 

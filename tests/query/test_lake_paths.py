@@ -25,12 +25,11 @@ ODD = ("lake[1]", "lake*", "lake?x", "lake{a,b}", "lake\\x", "event_date=2020-01
 
 
 @pytest.fixture(scope="module")
-def lakes(tmp_path_factory):
-    """One lake copied under every odd name, beside siblings that each odd name would match as a
-    glob ('lake1', 'lakeXx', 'lake-sibling'): a lake of one event date only."""
+def lakes(tmp_path_factory, sample_lake):
+    """The sample lake copied under every odd name, beside siblings that each odd name would match as
+    a glob ('lake1', 'lakeXx', 'lake-sibling'): lakes of one event date only."""
     work = tmp_path_factory.mktemp("paths")
-    base = work / "base"
-    run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(base)), [date(2026, 11, 2)])
+    base = sample_lake
     for name in ("lake1", "lakeXx", "lake-sibling"):
         shutil.copytree(base, work / name)
         kept = sorted((work / name / "events").iterdir())[0].name

@@ -9,23 +9,18 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
 
 import duckdb
 import pytest
 
 from flows.cli.sql_shell import repl
-from flows.pipeline import run_without_prefect
 from flows.query.duckdb_lake import SQL, connect
-from flows.settings import LakeSettings
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    lake = tmp_path_factory.mktemp("shell") / "lake"
-    run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(lake)), [date(2026, 11, 2)])
-    return lake
+def lake(sample_lake):
+    return sample_lake
 
 
 def sql(*args: str, cwd=ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ FOLDER = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/01/"
 
 
 @pytest.fixture
-def trail(tmp_path):
+def sample_copy(tmp_path):
     """A copy of the sample tree; its 2026-11-01 digest covers 11:00-12:00 and lists two files."""
     shutil.copytree(DATA / "cloudtrail", tmp_path / "trail")
     digest_path = next((tmp_path / "trail").rglob("*CloudTrail-Digest*.json.gz"))
@@ -39,14 +39,14 @@ def digest_check(root, policy="record"):
     return json.loads(manifest.read_text())["digest_check"]
 
 
-def test_untouched_sample_agrees_with_its_digest(trail):
-    root, listed, _ = trail
+def test_untouched_sample_agrees_with_its_digest(sample_copy):
+    root, listed, _ = sample_copy
     found = digest_check(root)
     assert found["ok"] and found["checked"] == len(listed) == 2 and found["digests"] == 1
 
 
-def test_altered_missing_and_unlisted_files_are_found(trail):
-    root, listed, digest = trail
+def test_altered_missing_and_unlisted_files_are_found(sample_copy):
+    root, listed, digest = sample_copy
     altered, removed = listed
     (root / "trail" / altered).write_bytes(gz([route53_record("forged", "2026-11-01T11:10:00Z", a_record("evil.example.com.", "203.0.113.66"))]))
     (root / "trail" / removed).unlink()
@@ -56,8 +56,8 @@ def test_altered_missing_and_unlisted_files_are_found(trail):
     assert (found["hash_mismatch"], found["missing"], found["unlisted"], found["ok"]) == ([altered], [removed], [extra], False)
 
 
-def test_policy_fail_publishes_the_day_then_fails_the_run(trail):
-    root, listed, _ = trail
+def test_policy_fail_publishes_the_day_then_fails_the_run(sample_copy):
+    root, listed, _ = sample_copy
     (root / "trail" / listed[0]).unlink()
     with pytest.raises(DigestMismatchError, match="1 missing"):
         digest_check(root, policy="fail")
@@ -65,8 +65,8 @@ def test_policy_fail_publishes_the_day_then_fails_the_run(trail):
     assert json.loads(manifest.read_text())["digest_check"]["missing"] == [listed[0]]
 
 
-def test_policy_off_skips_the_check(trail):
-    assert digest_check(trail[0], policy="off") is None
+def test_policy_off_skips_the_check(sample_copy):
+    assert digest_check(sample_copy[0], policy="off") is None
 
 
 def test_a_file_on_a_window_boundary_or_outside_every_window_is_not_judged():
@@ -191,7 +191,7 @@ def test_signed_digests_verify_on_s3_and_a_rewritten_digest_does_not(s3, bucket,
     assert second["bad_signatures"] == [f"{signed.digest_key}: the signature does not match the digest"]
 
 
-def test_a_corrupt_file_a_digest_lists_is_altered(trail):
-    root, listed, _ = trail
+def test_a_corrupt_file_a_digest_lists_is_altered(sample_copy):
+    root, listed, _ = sample_copy
     (root / "trail" / listed[0]).write_bytes(b"not gzip at all")
     assert digest_check(root)["hash_mismatch"] == [listed[0]]
