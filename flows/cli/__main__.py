@@ -1,7 +1,6 @@
-"""`python -m flows.cli`: the `route53-lake` command without its console script."""
+"""`python -m flows.cli`: the `route53-lake` command without its console script (flows/cli/main.py,
+run as `python -m flows.cli.main` would run it)."""
 
-import sys
+import runpy
 
-from flows.cli.main import main
-
-sys.exit(main())
+runpy.run_module("flows.cli.main", run_name="__main__", alter_sys=True)

@@ -9,10 +9,18 @@ import contextlib
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from flows.storage.store import Store
+
+class Store(Protocol):
+    """What these functions need of a local Store (flows/storage/store.py), which calls them."""
+
+    root: str
+    uri: str
+    _cached: threading.local  # the calling thread's open folder
+
+    def path(self, relative: str) -> str: ...
 
 
 class OutsideRootError(ValueError):
