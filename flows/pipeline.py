@@ -12,8 +12,10 @@ A step opens the stores it needs once and passes them down; settings cross task 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -218,6 +220,8 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     scratch.sweep()
     trails, _ = list_trails(settings)
     pool = reading_pool(workers)
+    if pool is not None:  # the workers read; meanwhile this process loads what it stages and rebuilds with
+        threading.Thread(target=importlib.import_module, args=("duckdb",), name="import-duckdb", daemon=True).start()
     steps = Steps(list_day=_list_directly, load=_loading_directly(pool), publish=publish)
     try:
         for _ in run_days(settings, trails, days, run, steps):
