@@ -15,11 +15,22 @@ eventTime. Same seed, profile and size -> byte-identical files.
 Profiles:
   sparse: Route 53 records in ~15% of files, ~20% of those files' records (about 3% overall)
   dense:  Route 53 records in ~97% of files, ~15% of their records (about 15% overall)
+  realistic-sparse: Route 53 records in ~25% of files, ~8% of those files' records (about 2% overall),
+          mostly reads (GetChange, List*, Get*): an account whose automation polls Route 53 every
+          minute, as real organisations' days look (issue 21)
+
+With digests (the default), the day is also covered by CloudTrail's hourly integrity digests as a
+trail with log file validation writes them: ROOT/AWSLogs/ACCOUNT/CloudTrail-Digest/us-east-1/
+YYYY/MM/DD/ACCOUNT_CloudTrail-Digest_us-east-1_TRAIL_us-east-1_YYYYMMDDTHHmmssZ.json.gz, one per
+hour (the last one in the next day's folder, as it ends at midnight), each listing the files
+delivered in its hour with the SHA-256 of their uncompressed content. They are not signed (the
+signature is S3 metadata, and the default digest_signatures=off checks the hashes only).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import string
 import sys
@@ -53,12 +64,15 @@ class Profile:
     name: str
     file_share: float  # share of files holding Route 53 records
     record_share: float  # share of Route 53 records within those files
+    polling: bool = False  # Route 53 calls are mostly an automation's reads (GetChange, List*, Get*)
 
 
 PROFILES = {
     "sparse": Profile("sparse", 0.15, 0.20),
     "dense": Profile("dense", 0.97, 0.15),
+    "realistic-sparse": Profile("realistic-sparse", 0.25, 0.08, polling=True),
 }
+TRAIL = "org-trail"
 
 
 # ------------------------------------------------------------------------------ identities
@@ -134,13 +148,15 @@ def _batch_size(r: g.Rand) -> int:
     return r.choices([1, 2, 3, r.randint(4, 10), r.randint(11, 50)], [40, 20, 10, 20, 10])[0]
 
 
-def _route53_call(r: g.Rand, when: datetime) -> g.Call:
-    name = r.choices(
-        ["ChangeResourceRecordSets", "GetChange", "ListResourceRecordSets", "GetHostedZone", "ListHostedZones",
-         "CreateHostedZone", "DeleteHostedZone", "CreateHealthCheck", "GetHealthCheck", "UpdateHealthCheck",
-         "DeleteHealthCheck", "ChangeTagsForResource", "ListTagsForResource"],
-        [30, 20, 20, 8, 6, 2, 1, 2, 3, 2, 1, 2, 3],
-    )[0]
+_R53_NAMES = ["ChangeResourceRecordSets", "GetChange", "ListResourceRecordSets", "GetHostedZone", "ListHostedZones",
+              "CreateHostedZone", "DeleteHostedZone", "CreateHealthCheck", "GetHealthCheck", "UpdateHealthCheck",
+              "DeleteHealthCheck", "ChangeTagsForResource", "ListTagsForResource"]
+_R53_WEIGHTS = [30, 20, 20, 8, 6, 2, 1, 2, 3, 2, 1, 2, 3]
+_R53_POLLING = [6, 30, 30, 10, 12, 0, 0, 0, 6, 0, 0, 1, 5]  # a poller's reads, now and then a change
+
+
+def _route53_call(r: g.Rand, when: datetime, polling: bool = False) -> g.Call:
+    name = r.choices(_R53_NAMES, _R53_POLLING if polling else _R53_WEIGHTS)[0]
     zone_id, zone_name = _zone(r)
     info = {"id": "/change/C" + r.chars(20), "status": "PENDING", "submittedAt": g.us_medium(when)}
     if name == "ChangeResourceRecordSets":
@@ -190,14 +206,14 @@ def _route53_call(r: g.Rand, when: datetime) -> g.Call:
 
 # ------------------------------------------------------------------------------ the template pool
 
-def _templates(seed: int, route53: bool, n: int) -> list[dict]:
-    r = g.Rand("bench-templates", seed, route53)
+def _templates(seed: int, route53: bool, n: int, polling: bool = False) -> list[dict]:
+    r = g.Rand("bench-templates", seed, route53) if not polling else g.Rand("bench-templates", seed, route53, "polling")
     cast = _cast(ACCOUNT)
     base = datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=UTC)
     out = []
     for _ in range(n):
         when = base + timedelta(seconds=r.randint(0, 3600))
-        call = _route53_call(r, when) if route53 else g.weighted(r, g.SERVICES[REGION])(r, ACCOUNT, REGION, when)
+        call = _route53_call(r, when, polling) if route53 else g.weighted(r, g.SERVICES[REGION])(r, ACCOUNT, REGION, when)
         actor = g.weighted(r, cast)
         rec = g.api_call(r, when, actor, REGION, call, account=ACCOUNT)
         if not route53:
@@ -215,20 +231,57 @@ def day_folder(root: Path) -> Path:
     return root / "AWSLogs" / ACCOUNT / "CloudTrail" / REGION / f"{DAY:%Y/%m/%d}"
 
 
-def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool = False) -> dict:
+def digest_name(end: datetime) -> str:
+    """A digest's key from the bucket root: foldered and named by the end of its hour."""
+    folder = f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/{end:%Y/%m/%d}"
+    return f"{folder}/{ACCOUNT}_CloudTrail-Digest_{REGION}_{TRAIL}_{REGION}_{end:%Y%m%dT%H%M%S}Z.json.gz"
+
+
+def write_digests(out: Path, delivered: list[tuple[int, str, str, str, str]]) -> int:
+    """CloudTrail's hourly digests of the day (see the module's doc). delivered: (delivery second
+    of the day, key, SHA-256 of the uncompressed content, oldest and newest eventTime) per file."""
+    day_start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+    r = g.Rand("bench-digests")
+    previous = r.hex(512)
+    for hour in range(24):
+        start, end = day_start + timedelta(hours=hour), day_start + timedelta(hours=hour + 1)
+        files = [
+            {"s3Bucket": "bench-trail", "s3Object": key, "hashValue": sha, "hashAlgorithm": "SHA-256",
+             "newestEventTime": newest, "oldestEventTime": oldest}
+            for second, key, sha, oldest, newest in delivered if hour * 3600 <= second < (hour + 1) * 3600
+        ]
+        body = {
+            "awsAccountId": ACCOUNT, "digestStartTime": g.iso(start), "digestEndTime": g.iso(end),
+            "digestS3Bucket": "bench-trail", "digestS3Object": digest_name(end),
+            "digestPublicKeyFingerprint": r.hex(32), "digestSignatureAlgorithm": "SHA256withRSA",
+            "newestEventTime": max((f["newestEventTime"] for f in files), default=None),
+            "oldestEventTime": min((f["oldestEventTime"] for f in files), default=None),
+            "previousDigestS3Bucket": "bench-trail", "previousDigestS3Object": digest_name(start),
+            "previousDigestHashValue": r.hex(64), "previousDigestHashAlgorithm": "SHA-256",
+            "previousDigestSignature": previous, "logFiles": files,
+        }
+        previous = r.hex(512)
+        path = out / digest_name(end)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(g.gz(dumps(body), level=6))
+    return 24
+
+
+def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool = False, digests: bool = True) -> dict:
     """Write one delivery day of about size_mb MB of JSON under out; return its statistics."""
     prof = PROFILES[profile]
     target = int(size_mb * 1_000_000)
     folder = day_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     other = _templates(seed, False, 3000)
-    route53 = _templates(seed, True, 1500)
+    route53 = _templates(seed, True, 1500, prof.polling)
     rng = random.Random(f"bench:{profile}:{seed}")
     day_start = int(datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC).timestamp())
     stamps = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day_start + s)) for s in range(86400)]
     alphabet = string.ascii_letters + string.digits
     stats = {"files": 0, "records": 0, "route53_records": 0, "route53_files": 0, "json_bytes": 0, "gzip_bytes": 0,
-             "change_rows": 0}
+             "change_rows": 0, "digests": 0}
+    delivered = []  # for the digests
     # Delivery times spread over the day so that the planned size fits; ~1 MB per file on average.
     est_files = max(1, target // 1_300_000 + 1)
     step = max(1, (86400 - 1200) // est_files)
@@ -263,6 +316,10 @@ def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool
         unique = "".join(rng.choice(alphabet) for _ in range(16))
         name = f"{ACCOUNT}_CloudTrail_{REGION}_{DAY:%Y%m%d}T{hhmm}Z_{unique}.json.gz"
         (folder / name).write_bytes(blob)
+        if digests:
+            times = sorted(rec["eventTime"] for rec in records)
+            key = (folder / name).relative_to(out).as_posix()
+            delivered.append((delivery, key, hashlib.sha256(body).hexdigest(), times[0], times[-1]))
         stats["files"] += 1
         stats["records"] += n
         stats["route53_records"] += k53
@@ -270,6 +327,8 @@ def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool
         stats["json_bytes"] += len(body)
         stats["gzip_bytes"] += len(blob)
         minute += rng.randint(max(1, step // 2), step + step // 2)
+    if digests:
+        stats["digests"] = write_digests(out, delivered)
     stats["seconds"] = round(time.perf_counter() - started, 1)
     stats.update(profile=profile, size_mb=size_mb, seed=seed, day=DAY.isoformat(), root=str(out))
     if not quiet:
@@ -283,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mb", type=float, default=50)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--no-digests", action="store_true", help="do not write the day's CloudTrail digests")
     args = p.parse_args(argv)
-    generate(args.out, args.profile, args.size_mb, args.seed)
+    generate(args.out, args.profile, args.size_mb, args.seed, digests=not args.no_digests)
     return 0
 
 

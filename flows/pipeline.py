@@ -11,8 +11,11 @@ A step opens the stores it needs once and passes them down; settings cross task 
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -25,7 +28,7 @@ from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderF
 from flows.settings import LakeSettings
 from flows.source.digests import check_digests, digest_text, public_keys_of
 from flows.source.listing import find_trails, list_day_folder, list_day_folders, list_digest_files
-from flows.source.reading import largest_peak_mib, read_and_flatten, read_folder, reading_pool
+from flows.source.reading import largest_peak_mib, read_and_flatten, reading_pool, start_reading
 from flows.storage import scratch
 from flows.storage.locks import lake_lock
 from flows.storage.spool import spool_result
@@ -71,14 +74,49 @@ def changed_folders(settings: LakeSettings, listings: list[DayListing]) -> tuple
 def load_folder(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> Staged:
     """Read one day folder's files (on `pool`'s worker processes, or here; spooled: nothing of a
     folder's rows is held at once), then stage them (stage_under_lock)."""
-    spool = scratch.scratch_dir("spool")  # private (0700), removed below
+    return start_loading(settings, listing, run_id, pool)()
+
+
+def start_loading(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None = None) -> Loading:
+    """`load_folder`, its reading started on the pool now (without a pool, the reading happens
+    when the folder is staged)."""
+    spool = scratch.scratch_dir("spool")  # private (0700), removed once staged or abandoned
     try:
-        results = read_folder(settings, listing, spool, pool)
-        staged = stage_under_lock(settings, listing, results, spool, run_id)
-    finally:
+        return Loading(settings, listing, run_id, spool, start_reading(settings, listing, spool, pool), pool is not None)
+    except BaseException:
         shutil.rmtree(spool, ignore_errors=True)
-    staged.reader_peak_mib = largest_peak_mib(results)
-    return staged
+        raise
+
+
+@dataclass
+class Loading:
+    """A folder being read: call it to wait for the reading and stage the folder, or abandon it.
+    Either removes the folder's spool."""
+
+    settings: LakeSettings
+    listing: DayListing
+    run_id: str
+    spool: str
+    reading: Callable[[], list[FileResult]]
+    on_pool: bool  # the reading runs on a pool already (without one, it would only start when asked)
+
+    def __call__(self) -> Staged:
+        try:
+            results = self.reading()
+            staged = stage_under_lock(self.settings, self.listing, results, self.spool, self.run_id)
+        finally:
+            shutil.rmtree(self.spool, ignore_errors=True)
+        staged.reader_peak_mib = largest_peak_mib(results)
+        return staged
+
+    def abandon(self) -> None:
+        """Nothing staged; the reading waited for (or its batches not started cancelled), the spool removed."""
+        try:
+            if self.on_pool:
+                with contextlib.suppress(Exception):
+                    self.reading()
+        finally:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
 
 def stage_under_lock(settings: LakeSettings, listing: DayListing, results: list[FileResult], spool: str,
@@ -182,6 +220,8 @@ def run_without_prefect(settings: LakeSettings, days: list[date], workers: int =
     scratch.sweep()
     trails, _ = list_trails(settings)
     pool = reading_pool(workers)
+    if pool is not None:  # the workers read; meanwhile this process loads what it stages and rebuilds with
+        threading.Thread(target=importlib.import_module, args=("duckdb",), name="import-duckdb", daemon=True).start()
     steps = Steps(list_day=_list_directly, load=_loading_directly(pool), publish=publish)
     try:
         for _ in run_days(settings, trails, days, run, steps):
@@ -200,9 +240,28 @@ def _list_directly(settings: LakeSettings, trails: list[Trail], day: date, chang
 
 def _loading_directly(pool: Executor | None):
     def load(settings: LakeSettings, listings: list[DayListing], run_id: str) -> Iterator[Staged | Exception]:
-        for listing in listings:  # one at a time, each read on the pool
-            try:
-                yield load_folder(settings, listing, run_id, pool)
-            except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
-                yield error
+        """Each folder read on the pool, the next folder's reading started before this one is
+        staged: the workers read while this process stages (staging is this process's work alone)."""
+        ahead = _started(settings, listings[0], run_id, pool) if listings else None
+        try:
+            for following in [*listings[1:], None]:
+                current, ahead = ahead, None
+                ahead = _started(settings, following, run_id, pool) if following is not None else None
+                try:
+                    yield current()
+                except Exception as error:  # noqa: BLE001 - one folder's failure must not cost the others
+                    yield error
+        finally:
+            if isinstance(ahead, Loading):  # the caller stopped early: the folder started ahead is not staged
+                ahead.abandon()
     return load
+
+
+def _started(settings: LakeSettings, listing: DayListing, run_id: str, pool: Executor | None) -> Callable[[], Staged]:
+    """start_loading, or, when even starting failed, what raises that failure when the folder's turn comes."""
+    try:
+        return start_loading(settings, listing, run_id, pool)
+    except Exception as error:  # noqa: BLE001 - raised in the folder's turn, like any other failure of it
+        def failed(error: Exception = error) -> Staged:
+            raise error
+        return failed

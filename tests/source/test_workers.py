@@ -92,3 +92,29 @@ def test_beside_threads_workers_are_forked_from_the_fork_server_and_take_the_run
         beside.join()
     assert {s["mark"] for s in seen} == {"this run"}
     assert os.getpid() not in {s["parent"] for s in seen}  # their parent is the fork server
+
+
+def test_a_folder_read_ahead_is_not_staged_when_the_run_stops_before_its_turn(tmp_path, monkeypatch):
+    # --no-prefect reads the next folder while it stages the current one; a run that stops after
+    # the first folder must leave the second unstaged and its spool removed
+    from flows.lake.manifests import MANIFESTS
+    from flows.pipeline import _loading_directly, list_day, list_trails
+    from flows.source.reading import reading_pool
+
+    spool_root = tmp_path / "tmp"
+    spool_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_root))
+    settings = LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake"))
+    listings = [x for x in list_day(settings, list_trails(settings)[0], DAYS[0]) if x.objects]
+    assert len(listings) >= 2
+    pool = reading_pool(2)
+    try:
+        loading = _loading_directly(pool)(settings, listings, "run-1")
+        first = next(loading)
+        assert not isinstance(first, Exception) and first.summary.files_listed == len(listings[0].objects)
+        loading.close()
+    finally:
+        pool.shutdown()
+    manifests = list((tmp_path / "lake" / MANIFESTS).rglob("*.json"))
+    assert len(manifests) == 1  # the first folder's; the folder read ahead was abandoned, not staged
+    assert not [p for p in spool_root.iterdir() if "-spool-" in p.name]

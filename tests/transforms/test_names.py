@@ -96,3 +96,15 @@ def test_spellings_and_ascii_case_variants_map_together(data, name):
     variant = [bytes(b ^ 0x20 if data.draw(st.booleans()) and chr(b).isascii() and chr(b).isalpha() else b for b in label)
                for label in name]
     assert normalize_record_name(data.draw(spelling(name))) == normalize_record_name(data.draw(spelling(variant)))
+
+
+def _long_way(name: str) -> str:
+    from transforms.route53.names import _render
+    return "".join(_render(label.lower()) + "." for label in name_labels(name)) or "."
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from("aZ09.-_*\\ \t\x7f!~[]{}é之\x00"), max_size=12))
+def test_plain_names_shortcut_gives_what_reading_labels_gives(name):
+    # normalize_record_name takes a shortcut for printable ASCII names: the same result as reading them label by label
+    assert normalize_record_name(name) == _long_way(name)

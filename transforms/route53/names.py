@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _OCTAL_DIGITS = frozenset("01234567")
 # Bytes that stay escaped when a name is written out: the label separator and the escape character
 # (so an escaped dot never becomes a label boundary and a backslash never starts an escape), space,
@@ -27,7 +29,15 @@ def normalize_record_name(name: str | None) -> str | None:
     """
     if name is None:
         return None
+    if _PLAIN_NAME.fullmatch(name):  # almost every name: printable ASCII, nothing escaped or to escape
+        return name.lower() if name.endswith(".") else name.lower() + "."
     return "".join(_render(label.lower()) + "." for label in name_labels(name)) or "."
+
+
+# Names that read as they are written: printable ASCII without space or backslash, so no byte needs
+# an escape and none is one, and no blank to strip. Their labels split at every dot; lower-casing the
+# text folds exactly A-Z; a trailing dot is added unless there is one ("" is handled by the long way).
+_PLAIN_NAME = re.compile(r"[!-\[\]-~]+")
 
 
 def name_labels(name: str) -> list[bytes]:
