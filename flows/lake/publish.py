@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from flows.lake.layout import STAGING, Partition, partition_of, staged_path
 from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest, set_aside
+from flows.lake.neighbours import with_neighbours
 from flows.lake.partitions import refresh
 from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
@@ -194,11 +195,13 @@ def staged_bytes(data: pa.Table) -> bytes:
 
 
 def publish_partitions(lake: Store, partitions: Iterable[Partition], put_options: dict[str, str]) -> int:
-    """Rebuild the partitions whose staged inputs changed, one at a time in a fixed order; returns
-    how many were rebuilt. One that fails does not stop the others: the first failure is raised
-    once all were tried (a retry finds those rebuilt unchanged, and skips them)."""
+    """Rebuild the partitions whose staged inputs changed, and check their neighbours (a copy
+    staged into a partition can take an event from its neighbour: flows/lake/neighbours.py), one
+    at a time in a fixed order; returns how many were rebuilt. One that fails does not stop the
+    others: the first failure is raised once all were tried (a retry finds those rebuilt
+    unchanged, and skips them)."""
     rebuilt, failures = 0, []
-    for partition in sorted(set(partitions)):
+    for partition in sorted(with_neighbours(set(partitions))):
         try:
             rebuilt += refresh(lake, partition, put_options)
         except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published
