@@ -174,3 +174,30 @@ def test_two_runs_staging_the_two_copies_at_once_leave_the_lake_of_one_sequentia
     assert kept(lake) == [("2026-11-01", "early.example.com.")]
     keys_hold(lake)
     assert published(lake) == published(sequential)
+
+
+# --- S3 ------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow  # a lake on the loopback S3 server: over ~4 s
+def test_on_s3_a_neighbour_s_copies_are_read_by_their_key_columns_not_downloaded(tmp_path, s3, bucket, monkeypatch):
+    """The same lake on S3 as on a local folder; a rebuild fetches its neighbour's staged events
+    file in ranges (its key and rank columns), and downloads whole only its own."""
+    source = tmp_path / "src"
+    put(source, D2, "0005", "Earlyaaaaaaaaaaa", [copy(BEFORE, "early.example.com.")])
+    put(source, D3, "0005", "Lateaaaaaaaaaaaa", [copy(AFTER, "late.example.com.")])
+    lake = f"s3://{bucket}/lake"
+    run_without_prefect(settings_for(source, lake), [D3])
+    downloads, ranged = [], []
+    download, open_ranged = Store.download, Store.open_ranged
+    monkeypatch.setattr(Store, "download", lambda self, rel, local: downloads.append(rel) or download(self, rel, local))
+    monkeypatch.setattr(Store, "open_ranged", lambda self, rel: ranged.append(rel) or open_ranged(self, rel))
+    run_without_prefect(settings_for(source, lake), [D2])
+    late_copy = [p for p in ranged if p.startswith("_staging/events/event_date=2026-11-02/")]
+    assert late_copy and [p for p in downloads if p in late_copy] == late_copy[:1]  # its own rebuild only
+    local = tmp_path / "local"
+    run_without_prefect(settings_for(source, local), [D3, D2])
+    fetched = tmp_path / "fetched"
+    s3.get(f"{bucket}/lake/", str(fetched), recursive=True)
+    for table in ("events", "record_changes"):
+        assert partitions(fetched, table) == partitions(local, table) == ["event_date=2026-11-01"]
+        assert (fetched / table / "event_date=2026-11-01" / VISIBLE).read_bytes() == (local / table / "event_date=2026-11-01" / VISIBLE).read_bytes()
