@@ -64,21 +64,23 @@ def lost_to_neighbours(con, lake: Store, partition: Partition, own: list[Entry],
         return list(NONE_LOST)
     groups = [(partition, own), *near.items()]
     paths = [_key_files(lake, entries, work) for _, entries in groups]
-    with local_files([path for group in paths for path in group]) as names:
+    with local_files([path for group in paths for path in group]) as names:  # the queries read them: open till done
         named = iter(names)
         reads = [_copies([next(named) for _ in group], p.value) for (p, _), group in zip(groups, paths, strict=True)]
-        con.execute(f"create temp table own_keys as {reads[0]}")
-        con.execute(f"create temp table near_keys as {' union all '.join(reads[1:])}")
-    con.execute(f"""
-        insert into lost
-        select event_id from (
-            select event_id, event_date, row_number() over (
-                partition by event_id order by {kept_copy_order("c")}, c.event_date, c.staged_as) as n
-            from (select * from own_keys union all select * from near_keys) c
-            where event_id in (select n.event_id from near_keys n semi join own_keys o using (event_id)))
-        where n = 1 and event_date <> '{partition.value}'""")
+        own_copies, near_copies = reads[0], " union all ".join(reads[1:])
+        # Only the events with a copy on both sides are ranked: held as their ids, never as all the keys.
+        con.execute(f"""create temp table shared as
+            select distinct n.event_id from ({near_copies}) n semi join ({own_copies}) o using (event_id)""")
+        con.execute(f"""
+            insert into lost
+            select event_id from (
+                select event_id, event_date, row_number() over (
+                    partition by event_id order by {kept_copy_order("c")}, c.event_date, c.staged_as) as n
+                from (select * from ({own_copies}) union all select * from ({near_copies})) c
+                where event_id in (select event_id from shared))
+            where n = 1 and event_date <> '{partition.value}'""")
     count, digest = con.execute("select count(*), coalesce(sha256(string_agg(event_id, chr(10) order by event_id)), '') from lost").fetchone()
-    con.execute("drop table own_keys; drop table near_keys")
+    con.execute("drop table shared")
     return [int(count), digest]
 
 
