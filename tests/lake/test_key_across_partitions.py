@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import time
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from flows.lake.layout import VISIBLE
@@ -201,3 +203,53 @@ def test_on_s3_a_neighbour_s_copies_are_read_by_their_key_columns_not_downloaded
     for table in ("events", "record_changes"):
         assert partitions(fetched, table) == partitions(local, table) == ["event_date=2026-11-01"]
         assert (fetched / table / "event_date=2026-11-01" / VISIBLE).read_bytes() == (local / table / "event_date=2026-11-01" / VISIBLE).read_bytes()
+
+
+# --- crashes -------------------------------------------------------------------------------------------
+
+class Crash(BaseException):
+    """Stands for SIGKILL at one exact point (a BaseException: nothing catches it on the way out)."""
+
+
+@pytest.mark.slow  # a run per write of the run: over ~4 s
+def test_a_crash_at_any_write_of_a_run_that_moves_the_kept_copy_converges_on_the_next_run(tmp_path, monkeypatch):
+    """A copy delivered earlier arrives in a later run on the date before: the event moves from
+    2026-11-02 to 2026-11-01, two partitions swapped one after the other. Killed at any write, the
+    lake's files are whole, no other event is touched, the event is shown at most twice (between
+    the two swaps: docs/architecture.md), and the next run gives the lake an uninterrupted run gives."""
+    first, second, lake = tmp_path / "first", tmp_path / "second", tmp_path / "lake"
+    put(first, D2, "0105", "Laterdelivered01", [copy(AFTER, "later.example.com."), route53_record("other", "2026-11-02T09:00:00Z")])
+    put(second, D2, "0005", "Earlierdeliverd1", [copy(BEFORE, "earlier.example.com.")])
+    run_without_prefect(settings_for(first, lake), [D2])
+    reference = tmp_path / "reference"
+    shutil.copytree(lake, reference)
+    run_without_prefect(settings_for(second, reference), [D2])
+    writes, crash_at = [], [0]
+    for name in ("write_bytes", "commit_file", "delete"):
+        original = getattr(Store, name)
+
+        def counting(self, *args, _original=original, **kwargs):
+            writes.append(args)
+            if len(writes) == crash_at[0]:
+                raise Crash(args[0])
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, name, counting)
+    probe = tmp_path / "probe"
+    shutil.copytree(lake, probe)
+    writes.clear()
+    run_without_prefect(settings_for(second, probe), [D2])
+    for point in range(1, len(writes) + 1):
+        crashed = tmp_path / f"crash-{point}"
+        shutil.copytree(lake, crashed)
+        writes.clear()
+        crash_at[0] = point
+        with pytest.raises(Crash):
+            run_without_prefect(settings_for(second, crashed), [D2])
+        crash_at[0] = 0
+        for path in crashed.glob("*/*/*.parquet"):
+            pq.read_table(path)  # whole
+        assert rows(crashed, f"select count(*) filter (where event_id = '{EID}') <= 2, count(*) filter (where event_id <> '{EID}') from events") == [(True, 1)], point
+        run_without_prefect(settings_for(second, crashed), [D2])
+        keys_hold(crashed)
+        assert published(crashed) == published(reference), point
