@@ -16,6 +16,10 @@ Copies of one CloudTrail event carry the same eventTime in practice; a folder wh
 further apart says so when it is staged (flows/lake/staging.py counts them), and a copy that only
 reaches its duplicate through a middle one (three copies on three dates) may stand beside it.
 
+Partitions are swapped one at a time: when a copy delivered earlier is staged after a later one
+was published on the neighbouring date, the event moves, and between the two swaps (or after a
+crash there, until the next run) a reader sees it twice or not at all.
+
 The cost: a rebuild reads the key and rank columns of its neighbours' staged `events` files, not
 their rows (on S3 only those column chunks are fetched), and the rebuild is skipped when the
 partition's own inputs and the event_ids it gives up to its neighbours are unchanged.

@@ -7,7 +7,9 @@ folder staged into it, deduplicated on the table's key and sorted.
 This is the stage-then-load hand-over of dlt's load packages. A day folder replaces only its own
 staged files; a partition is rebuilt from all the staged files present, under the partition's
 lock, and swapped in whole (a rename on a local lake, one PUT on S3), so at every moment a reader
-sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it.
+sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it
+(but for an event whose kept copy moves to the neighbouring date, between the two partitions' swaps:
+flows/lake/neighbours.py).
 
 Which copy of a duplicated event is kept (`layout.kept_copy_order`): the earliest delivered
 (delivery_date, then the delivery minute in the log file's name), then the smaller (source_file,
