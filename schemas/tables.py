@@ -154,7 +154,9 @@ _PARSE_WARNINGS = _made(
 EVENTS = Table(
     name="events",
     description="One row per Route 53 API call recorded by CloudTrail, failed calls included: once per event_id "
-    "across the whole lake, whatever trails, folders and delivery days delivered it (the earliest delivered copy is kept).",
+    "across the whole lake, whatever trails, folders and delivery days delivered it: the earliest delivered copy is kept, "
+    "in the event_date of its own eventTime, also when copies' eventTimes fall on two adjacent dates (copies whose "
+    "dates are further apart are not compared, and each is kept: docs/architecture.md).",
     grain="one CloudTrail record of a selected Route 53 event source",
     key=("event_id",),
     partition=EVENT_DATE,

@@ -53,10 +53,15 @@ def staged_path(table: Table, value: str, name: str) -> str:
     return f"{STAGING}/{table.name}/{table.partition.name}={value}/{name}.parquet"
 
 
+# What ranks the copies of an event (kept_copy_order), with the key: all a rebuild reads of the
+# copies staged into its neighbour partitions (flows/lake/neighbours.py).
+RANK_COLUMNS = ("event_id", "delivery_date", "source_file", "record_index")
+
+
 def kept_copy_order(alias: str) -> str:
     """Which copy of a duplicated event is kept, as the SQL order whose first row it is: the earliest
     delivered (delivery_date, then the delivery minute in its file's name), then the smaller
-    (source_file, record_index). The one rule: the rebuild keeps it, and a folder's counts
-    (flows/lake/staging.py) count it."""
+    (source_file, record_index). The one rule: the rebuild keeps it, across neighbouring
+    partitions too (flows/lake/neighbours.py), and a folder's counts (flows/lake/staging.py) count it."""
     e = f"{alias}." if alias else ""
     return f"{e}delivery_date, regexp_extract({e}source_file, '{_DELIVERY_MINUTE}', 1), {e}source_file, {e}record_index"

@@ -7,17 +7,22 @@ folder staged into it, deduplicated on the table's key and sorted.
 This is the stage-then-load hand-over of dlt's load packages. A day folder replaces only its own
 staged files; a partition is rebuilt from all the staged files present, under the partition's
 lock, and swapped in whole (a rename on a local lake, one PUT on S3), so at every moment a reader
-sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it.
+sees each event exactly once, whatever mix of trails, folders, delivery days and reruns staged it
+(but for an event whose kept copy moves to the neighbouring date, between the two partitions' swaps:
+flows/lake/neighbours.py).
 
 Which copy of a duplicated event is kept (`layout.kept_copy_order`): the earliest delivered
 (delivery_date, then the delivery minute in the log file's name), then the smaller (source_file,
 record_index), so the choice is the same whatever order runs happened in; its record_changes rows
-are exactly that copy's (flows/lake/layout.py). The dedup and the sort run in DuckDB with a memory
+are exactly that copy's (flows/lake/layout.py). An event whose copies fall on two event dates is
+kept once too: a rebuild compares its copies with those staged into the neighbouring partitions
+and gives up the events whose copy kept is there (flows/lake/neighbours.py). The dedup and the sort run in DuckDB with a memory
 limit, spilling to disk beyond it, so a partition larger than memory is rebuilt in bounded memory.
 
 A partition remembers what it was built from (`_state/partitions/`: staged names, sizes, ETags or
-modification times); a rebuild whose inputs have not changed is skipped, and one a crash left
-undone is noticed by the next run that looks at the partition.
+modification times, its neighbours' staged events files, and the events it gave up to them); a
+rebuild whose inputs have not changed is skipped, and one a crash left undone is noticed by the
+next run that looks at the partition.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import pyarrow.parquet as pq
 from flows.lake.duckdb_work import duckdb_connection, parquet_files
 from flows.lake.layout import VISIBLE, Partition, kept_copy_order
 from flows.lake.legacy import adopt, legacy_files, remove
+from flows.lake.neighbours import NONE_LOST, lost_to_neighbours, neighbours
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
 from flows.storage.locks import lake_lock
@@ -43,32 +49,70 @@ from schemas.tables import EVENTS, RECORD_CHANGES, Table
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
 SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
+NEAR, LOST = "neighbour_events", "lost_to_neighbours"  # a build record's entries beside its tables' staged files
 log = logging.getLogger("route53_lake")
 
 
 def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> bool:
-    """Rebuild a partition if what is staged for it changed since it was last built. True if rebuilt."""
+    """Rebuild a partition if what is staged for it changed since it was last built, or (events)
+    if the copies staged into its neighbours now take other events from it. True if rebuilt."""
     with lake_lock(lake, partition.lock_name, log):
         for table in partition.tables:  # what writers killed long ago left (young ones may be live)
             lake.remove_stale_temporaries(partition.visible_folder(table))
             lake.remove_stale_temporaries(partition.staging_folder(table))
-        staged = {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
+        staged, near = _staged(lake, partition), _near(lake, partition)
         legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
-        built_from = _fingerprint(staged)
-        if not any(legacy.values()) and _read_state(lake, partition) == built_from:
+        built_from, state = _fingerprint(staged, near), _read_state(lake, partition)
+        if not any(legacy.values()) and (_inputs(state) == built_from or _nothing_here(lake, partition, staged)):
             return False
         if any(legacy.values()):
             adopt(lake, partition, legacy)
-            staged = {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
-            built_from = _fingerprint(staged)
+            staged = _staged(lake, partition)
+            built_from = _fingerprint(staged, near)
         work = scratch_dir("rebuild")
+        con = duckdb_connection(DUCKDB_MEMORY, work)
         try:
-            _rebuild(lake, partition, staged, work, put_options)
+            if near is not None:  # the key scan: cheap beside a rebuild, which it may spare
+                built_from[LOST] = lost_to_neighbours(con, lake, partition, staged[EVENTS.name], near, work)
+            rebuilt = any(legacy.values()) or _must_rebuild(state, built_from, partition)
+            if rebuilt:
+                _rebuild(con, lake, partition, staged, work, put_options)
         finally:
+            con.close()
             shutil.rmtree(work, ignore_errors=True)
         remove(lake, legacy)
         lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
+        return rebuilt
+
+
+def _staged(lake: Store, partition: Partition) -> dict[str, list[Entry]]:
+    return {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
+
+
+def _near(lake: Store, partition: Partition) -> dict[Partition, list[Entry]] | None:
+    """The staged events files of the partition's neighbours (flows/lake/neighbours.py); None for
+    a partition whose key is not compared across partitions."""
+    if partition.column != "event_date":
+        return None
+    return {n: _parquet_entries(lake, n.staging_folder(EVENTS)) for n in neighbours(partition)}
+
+
+def _nothing_here(lake: Store, partition: Partition, staged: dict[str, list[Entry]]) -> bool:
+    """Nothing staged and nothing visible: a neighbour checked that never held an event."""
+    return not any(staged.values()) and not any(lake.exists(f"{partition.visible_folder(t)}/{VISIBLE}") for t in partition.tables)
+
+
+def _inputs(state: dict | None) -> dict | None:
+    """A build record without what the partition gave up to its neighbours: the inputs alone."""
+    return None if state is None else {k: v for k, v in state.items() if k != LOST}
+
+
+def _must_rebuild(state: dict | None, built_from: dict, partition: Partition) -> bool:
+    """Whether the partition's rows would change: its staged files, or the events its neighbours
+    take from it (a record written before neighbours were compared gave up none)."""
+    if state is None or any(state.get(t.name) != built_from[t.name] for t in partition.tables):
         return True
+    return state.get(LOST, NONE_LOST) != built_from.get(LOST, NONE_LOST)
 
 
 def _parquet_entries(lake: Store, folder: str) -> list[Entry]:
@@ -80,8 +124,11 @@ def _name(entry: Entry) -> str:
     return entry.path.rsplit("/", 1)[-1]
 
 
-def _fingerprint(staged: dict[str, list[Entry]]) -> dict:
-    return {table: [[_name(e), e.size, e.etag or e.mtime] for e in entries] for table, entries in sorted(staged.items())}
+def _fingerprint(staged: dict[str, list[Entry]], near: dict[Partition, list[Entry]] | None) -> dict:
+    built_from = {table: [[_name(e), e.size, e.etag or e.mtime] for e in entries] for table, entries in sorted(staged.items())}
+    if near is not None:
+        built_from[NEAR] = [[e.path, e.size, e.etag or e.mtime] for n in sorted(near) for e in near[n]]
+    return built_from
 
 
 def _read_state(lake: Store, partition: Partition) -> dict | None:
@@ -100,22 +147,18 @@ def _read_state(lake: Store, partition: Partition) -> dict | None:
         return None
 
 
-def _rebuild(lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
+def _rebuild(con, lake: Store, partition: Partition, staged: dict[str, list[Entry]], work: str, put_options: dict[str, str]) -> None:
     copies = {table: [_local_copy(lake, e, work) for e in entries] for table, entries in staged.items()}
     pa.default_memory_pool().release_unused()  # what staging freed goes back to the system before DuckDB takes its share
-    con = duckdb_connection(DUCKDB_MEMORY, work)
     with local_files([path for paths in copies.values() for path in paths]) as names:  # a lake path is no glob
         named = iter(names)
         local = {table: [next(named) for _ in paths] for table, paths in copies.items()}
-        try:
-            for table, queries in _queries(con, partition, local):
-                target = f"{partition.visible_folder(table)}/{VISIBLE}"
-                if not queries:
-                    lake.delete(target)  # nothing staged any more (files dropped on purpose)
-                    continue
-                _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
-        finally:
-            con.close()
+        for table, queries in _queries(con, partition, local):
+            target = f"{partition.visible_folder(table)}/{VISIBLE}"
+            if not queries:
+                lake.delete(target)  # nothing staged any more (files dropped on purpose)
+                continue
+            _write(lake, (batch for query in queries for batch in con.sql(query).to_arrow_reader(8192)), table, target, put_options)
 
 
 def _local_copy(lake: Store, entry: Entry, work: str) -> str:
@@ -143,6 +186,7 @@ def _queries(con, partition: Partition, local: dict[str, list[str]]):
         events, changes = local[EVENTS.name], local[RECORD_CHANGES.name]
         if not events:
             return [(RECORD_CHANGES, []), (EVENTS, [])]
+        # Events whose copy kept is in a neighbour partition are in `lost` (refresh, flows/lake/neighbours.py).
         # A copy of an event is (the staged file it is in, its source file, its record index); the
         # copies kept are held as small numbers (one per staged file and source file), so the memory a
         # rebuild needs grows by ~16 bytes per event, not by its names.
@@ -154,6 +198,7 @@ def _queries(con, partition: Partition, local: dict[str, list[str]]):
             create temp table kept as
             select c.copy, e.record_index, e.event_time
             from {_files_sql(events)} e join copies c on parse_filename(e.filename) = c.staged_as and e.source_file = c.source_file
+            where e.event_id not in (select event_id from lost)
             qualify row_number() over (
                 partition by e.event_id
                 order by {kept_copy_order("e")}, c.staged_as) = 1""")

@@ -11,6 +11,7 @@ read what changed since and checked the digests; here the rows are only written:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 
 from flows.lake.layout import STAGING, Partition, partition_of, staged_path
 from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest, set_aside
+from flows.lake.neighbours import NEIGHBOUR_DAYS, with_neighbours
 from flows.lake.partitions import refresh
 from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
@@ -30,6 +32,8 @@ from flows.storage.store import Store
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES
 from transforms.cloudtrail.integrity import DigestFindings
 from transforms.source_files import source_file_rows
+
+log = logging.getLogger("route53_lake")
 
 
 class ReconciliationError(RuntimeError):
@@ -63,6 +67,10 @@ def stage_folder(target: LakeTarget, listing: DayListing, results: list[FileResu
         built = files.close()
         counts = count_events(files.local_paths(EVENTS), files.work)
         summary = _summary(listing, results, counts, quarantined, kinds, missing, carried, findings)
+        if counts.far_apart:
+            log.warning("%s: %d event(s) delivered more than once with eventTimes more than %d day(s) apart: the lake keeps "
+                        "a copy in each event_date partition that far apart (docs/architecture.md)",
+                        unit.folder, counts.far_apart, NEIGHBOUR_DAYS)
         changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
         reconcile(summary, counts.changes_of_all, changes_staged, len(results))
         files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), files.unit_name)
@@ -194,11 +202,13 @@ def staged_bytes(data: pa.Table) -> bytes:
 
 
 def publish_partitions(lake: Store, partitions: Iterable[Partition], put_options: dict[str, str]) -> int:
-    """Rebuild the partitions whose staged inputs changed, one at a time in a fixed order; returns
-    how many were rebuilt. One that fails does not stop the others: the first failure is raised
-    once all were tried (a retry finds those rebuilt unchanged, and skips them)."""
+    """Rebuild the partitions whose staged inputs changed, and check their neighbours (a copy
+    staged into a partition can take an event from its neighbour: flows/lake/neighbours.py), one
+    at a time in a fixed order; returns how many were rebuilt. One that fails does not stop the
+    others: the first failure is raised once all were tried (a retry finds those rebuilt
+    unchanged, and skips them)."""
     rebuilt, failures = 0, []
-    for partition in sorted(set(partitions)):
+    for partition in sorted(with_neighbours(set(partitions))):
         try:
             rebuilt += refresh(lake, partition, put_options)
         except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published

@@ -3,6 +3,7 @@ in `record_changes`, whatever mix of trails, folders, delivery days, source spel
 runs at once and crashes delivered it; and no run loses what was published.
 
 Everything is read back as analysts read it: DuckDB and polars over `<lake>/<table>/*/*.parquet`.
+Copies of an event on two event dates (one partition each): tests/lake/test_key_across_partitions.py.
 """
 
 from __future__ import annotations
