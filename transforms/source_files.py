@@ -8,23 +8,14 @@ Key: source_file. Sorted by source_file, so the same manifest gives the same tab
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
 from schemas.tables import SOURCE_FILES
+from transforms.cloudtrail.file_names import delivery_time
 
-# <account>_CloudTrail_<region>_<YYYYMMDD>T<HHmm>Z[_]<unique>.json.gz: the delivery minute.
-_DELIVERED = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4})Z_?[A-Za-z0-9]*\.json\.gz$")
 _UNREADABLE_DIGEST = "unreadable digest "  # flows.source.digests.check_digests lists such digests among `missing`
-
-
-def delivered_at(uri: str) -> datetime | None:
-    """The delivery time a CloudTrail log file's name gives (UTC, to the minute), or None."""
-    found = _DELIVERED.search(uri.rsplit("/", 1)[-1])
-    return datetime.strptime(found[1], "%Y%m%dT%H%M").replace(tzinfo=UTC) if found else None
 
 
 def _verdicts(digest_check: dict[str, Any] | None) -> dict[str, str]:
@@ -72,7 +63,7 @@ def source_file_rows(manifest: dict[str, Any], run_id: str | None) -> pa.Table:
     for file in manifest.get("files") or []:
         verdict = _verdict_of(file["uri"], verdicts)
         rows.append({
-            **common, "source_file": file["uri"], "delivered_at": delivered_at(file["uri"]), "was_read": True,
+            **common, "source_file": file["uri"], "delivered_at": delivery_time(file["uri"]), "was_read": True,
             "size_bytes": file.get("size"), "etag": file.get("etag"), "sha256": file.get("sha256"),
             "records": file.get("records"), "route53_records": file.get("route53_records"),
             "rejected_kind": file.get("rejected"), "parsed": file.get("parsed", True),  # every file was, before the field
@@ -83,7 +74,7 @@ def source_file_rows(manifest: dict[str, Any], run_id: str | None) -> pa.Table:
     for key, kind in sorted(verdicts.items()):
         uri = f"{root}/{folder}/{key.rsplit('/', 1)[-1]}"
         if kind == "missing" and uri not in read and key.rsplit("/", 1)[0].endswith(folder):
-            rows.append({**common, "source_file": uri, "delivered_at": delivered_at(uri), "was_read": False,
+            rows.append({**common, "source_file": uri, "delivered_at": delivery_time(uri), "was_read": False,
                          "digest_verdict": "missing"})
     rows.sort(key=lambda row: row["source_file"])
     return pa.Table.from_pylist(rows, schema=SOURCE_FILES.schema)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
+from transforms.cloudtrail.file_names import DELIVERY_MINUTE_SQL
 
 STAGING = "_staging"
 STATE = "_state/partitions"
 VISIBLE = "part-0.parquet"
 # Tables rebuilt together: record_changes follows the copies of events that events keeps.
 GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
-_DELIVERY_MINUTE = r"_(\d{8}T\d{4}Z)_[^/]*$"  # from CloudTrail's file name: ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...
 
 
 @dataclass(frozen=True, order=True)
@@ -64,4 +64,4 @@ def kept_copy_order(alias: str) -> str:
     (source_file, record_index). The one rule: the rebuild keeps it, across neighbouring
     partitions too (flows/lake/neighbours.py), and a folder's counts (flows/lake/staging.py) count it."""
     e = f"{alias}." if alias else ""
-    return f"{e}delivery_date, regexp_extract({e}source_file, '{_DELIVERY_MINUTE}', 1), {e}source_file, {e}record_index"
+    return f"{e}delivery_date, regexp_extract({e}source_file, '{DELIVERY_MINUTE_SQL}', 1), {e}source_file, {e}record_index"

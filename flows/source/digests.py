@@ -7,10 +7,10 @@ import posixpath
 
 from flows.results import DayListing, FileResult
 from flows.settings import LakeSettings, SettingsError
-from flows.source.listing import delivery_time
 from flows.storage.fetch import read_many
 from flows.storage.store import Store, open_store
 from transforms.cloudtrail.container import decompress, parse_json
+from transforms.cloudtrail.file_names import delivery_time
 from transforms.cloudtrail.integrity import DigestFindings, check, parse_digest, parse_public_keys, signature_problem
 from transforms.errors import Rejected
 

@@ -10,23 +10,15 @@ folders a day, and each LIST waits for S3's first byte.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flows.results import DayFolder, LogObject, Skipped, Trail
 from flows.storage.fetch import list_many
 from flows.storage.store import Entry, Store
+from transforms.cloudtrail.file_names import LOG_FILE_NAME, SPELLED
 
 _ACCOUNT = re.compile(r"\d{12}")
 _ORG = re.compile(r"o-[a-z0-9]{10,32}")
-LOG_FILE_NAME = re.compile(
-    r"(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<stamp>\d{8}T\d{4}Z)_?[A-Za-z0-9]{1,64}\.json\.gz"
-)
-
-
-def delivery_time(path: str) -> datetime:
-    """Delivery time a log file's name gives, to the minute (UTC)."""
-    stamp = LOG_FILE_NAME.fullmatch(path.rsplit("/", 1)[-1])["stamp"]
-    return datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
 
 
 def digest_folders(unit: DayFolder) -> list[str]:
@@ -97,7 +89,7 @@ def _skip_reason(entry: Entry, unit: DayFolder) -> str | None:
         return "a folder inside a day folder"
     match = LOG_FILE_NAME.fullmatch(name)
     if match is None:
-        return "not a CloudTrail log file name (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz)"
+        return f"not a CloudTrail log file name ({SPELLED})"
     if match["account"] != unit.trail.account or match["region"] != unit.region:
         return f"named for {match['account']}/{match['region']} but stored under {unit.trail.account}/{unit.region}"
     return None

@@ -34,9 +34,8 @@ from multiprocessing.context import BaseContext
 
 import pyarrow as pa
 
-from flows.results import DayListing, FileResult
+from flows.results import DayListing, FileResult, LogObject
 from flows.settings import LakeSettings
-from flows.source.listing import LogObject
 from flows.storage.fetch import read_many
 from flows.storage.scratch import die_with_parent
 from flows.storage.spool import spool_result

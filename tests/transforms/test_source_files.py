@@ -13,7 +13,8 @@ from flows.query.duckdb_lake import SQL, connect
 from flows.settings import LakeSettings
 from schemas.tables import SOURCE_FILES
 from tests.conftest import DATA
-from transforms.source_files import delivered_at, source_file_rows
+from transforms.cloudtrail.file_names import delivery_time
+from transforms.source_files import source_file_rows
 
 FOLDER = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/01"
 ROOT = "s3://trail-bucket/prefix"
@@ -64,8 +65,8 @@ def test_an_empty_folder_gives_a_zero_row_table_with_the_schema():
 
 
 def test_delivery_time_comes_from_the_file_name_or_is_null():
-    assert delivered_at(f"/x/{NAME.format('2359')}") == datetime(2026, 11, 1, 23, 59, tzinfo=UTC)
-    assert delivered_at("/x/not-a-log-file.json.gz") is None
+    assert delivery_time(f"/x/{NAME.format('2359')}") == datetime(2026, 11, 1, 23, 59, tzinfo=UTC)
+    assert delivery_time("/x/not-a-log-file.json.gz") is None
 
 
 def test_completeness_queries_on_a_lake_with_a_file_the_digest_lists_taken_away(tmp_path):
