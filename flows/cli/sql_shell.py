@@ -33,7 +33,7 @@ from flows.cli.errors import BAD_ARGUMENTS, DONE, FAILED, Parser, UsageError, de
 from flows.cli.table import MODES, write
 from flows.query.dialects import ENGINES, spell
 from flows.query.lake_connection import LakeConnection, retrying
-from flows.query.params import ParamError, assignment, bind, check_used, declared
+from flows.query.params import ParamError, assignment, bound
 from flows.settings import LakeSettings, validate_uri
 
 PROMPT, MORE = "route53-lake> ", "         ...> "
@@ -78,26 +78,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--print-as", choices=ENGINES, help="print the SQL of -c or -f spelled for this engine, and do not run it")
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
     return p
-
-
-def statements(sql: str) -> list[str]:
-    """The statements of a SQL text, split by DuckDB's own parser (semicolons in strings stay)."""
-    return [s.query for s in duckdb.extract_statements(sql)]
-
-
-def bound(sql: str, params: dict[str, str], strict: bool = False, what: str = "the query") -> list[str]:
-    """The statements of `sql` with the parameters each declares set. strict: a parameter no
-    statement declares is an error (a command line's --param), not ignored (the prompt's session)."""
-    texts, used, names = [], set(), set()
-    for statement in statements(sql):
-        text, found = bind(statement, params)
-        texts.append(text)
-        used |= found
-        if strict and params:
-            names |= set(declared(statement))
-    if strict:
-        check_used(params, used, names, what)
-    return texts
 
 
 def show(relation: duckdb.DuckDBPyRelation | None, session: Session | str, out: TextIO, statement: str = "") -> None:

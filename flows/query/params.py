@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 
@@ -84,3 +85,23 @@ def check_used(given: dict[str, str], used: set[str], declared_names: set[str], 
     if unknown:
         takes = f"it takes {', '.join(sorted(declared_names))}" if declared_names else "it declares none (no params CTE)"
         raise ParamError(f"unknown parameter {', '.join(unknown)} for {what}: {takes}")
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a SQL text, split by DuckDB's own parser (semicolons in strings stay)."""
+    return [s.query for s in duckdb.extract_statements(sql)]
+
+
+def bound(sql: str, params: dict[str, str], strict: bool = False, what: str = "the query") -> list[str]:
+    """The statements of `sql` with the parameters each declares set. strict: a parameter no
+    statement declares is an error (a command line's --param), not ignored (the prompt's session)."""
+    texts, used, names = [], set(), set()
+    for statement in statements(sql):
+        text, found = bind(statement, params)
+        texts.append(text)
+        used |= found
+        if strict and params:
+            names |= set(declared(statement))
+    if strict:
+        check_used(params, used, names, what)
+    return texts
