@@ -17,7 +17,9 @@ _DEFAULT_LAKE = LakeSettings.model_fields["lake"].default
 
 
 NARROW = ("time (UTC)", "action", "record", "type", "value change", "who", "account")
-SHRINK = ("value change", "record", "who")  # what gives way, widest first, to fit the terminal
+# What gives way to fit the terminal, in this order, each to that many characters: the person last.
+SHRINK = (("value change", 24), ("record", 20), ("value change", 12), ("record", 14), ("who", 14),
+          ("value change", 8), ("record", 8), ("who", 8))
 
 
 def latest_main(argv: list[str]) -> int:

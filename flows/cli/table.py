@@ -51,10 +51,10 @@ def clip(text: str, width: int | None) -> str:
 
 
 def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = None,
-                 fit: int | None = None, shrink: Sequence[str] = ()) -> str:
+                 fit: int | None = None, shrink: Sequence[tuple[str, int]] = ()) -> str:
     """Aligned columns under a header: every column, every given row. `width` caps each column;
-    `fit` is the line length to fit by shrinking the `shrink` columns (widest first, to at least
-    MIN_CLIPPED characters each); numbers align right."""
+    `fit` is the line length to fit, by cutting the columns of `shrink` in its order, each down to
+    its floor (a column may appear again with a lower floor); numbers align right."""
     texts = [[clip(cell_text(v), width) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in texts)]) for i, c in enumerate(columns)]
     if width:
@@ -73,15 +73,15 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width
     return "\n".join(lines) + "\n"
 
 
-def _fitted(columns: list[str], widths: list[int], fit: int, shrink: Sequence[str]) -> list[int]:
+def _fitted(columns: list[str], widths: list[int], fit: int, shrink: Sequence[tuple[str, int]]) -> list[int]:
     widths = list(widths)
-    flexible = [columns.index(c) for c in shrink if c in columns]
-    while sum(widths) + len(GAP) * (len(widths) - 1) > fit:
-        candidates = [i for i in flexible if widths[i] > MIN_CLIPPED]
-        if not candidates:
+    for column, floor in shrink:
+        excess = sum(widths) + len(GAP) * (len(widths) - 1) - fit
+        if excess <= 0:
             break
-        widest = max(candidates, key=lambda i: widths[i])
-        widths[widest] -= 1
+        if column in columns:
+            i = columns.index(column)
+            widths[i] = max(min(widths[i], max(floor, MIN_CLIPPED)), widths[i] - excess)
     return widths
 
 
