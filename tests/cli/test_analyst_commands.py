@@ -259,3 +259,17 @@ def test_the_prompt_has_mode_width_and_maxrows(lake):
 def test_in_process_the_sql_command_answers_like_the_console_script(lake, capsys):
     assert route53_lake_main(["sql", "--lake", lake, "-c", "select count(*) as n from hosted_zones", "--format", "csv"]) == 0
     assert capsys.readouterr().out == "n\n5\n"
+
+
+def test_the_analysts_guide_commands_run_as_written(lake):
+    """docs/analysts.md's `sql` lines, on this test's lake instead of ./lake (tests/cli/test_printed_commands.py
+    runs the README's from the repository root after make run)."""
+    from tests.cli.test_printed_commands import shell_blocks
+
+    lines = [line for block in shell_blocks((ROOT / "docs" / "analysts.md").read_text()) for line in block
+             if line.startswith(".venv/bin/route53-lake sql --lake lake")]
+    assert len(lines) >= 5
+    for line in lines:
+        result = subprocess.run(["bash", "-c", line.replace(".venv/bin/route53-lake", COMMAND, 1).replace("--lake lake", f"--lake {lake}", 1)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and result.stdout.strip(), (line, result.stderr)
