@@ -191,7 +191,8 @@ def _set_maxrows(session: Session, argument: str) -> str:
 
 def _set_param(session: Session, argument: str) -> str:
     """`.param` lists, `.param NAME VALUE` (or NAME=VALUE) sets, `.param NAME` unsets."""
-    name, _, value = argument.replace("=", " ", 1).partition(" ") if argument else ("", "", "")
+    head, _, rest = argument.partition(" ")
+    name, _, value = head.partition("=") if "=" in head else (head, "", rest.strip())
     if name and value:
         name, value = assignment(f"{name}={value.strip()}")
         session.params[name] = value
