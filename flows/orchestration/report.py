@@ -87,7 +87,7 @@ def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = (), bann
     sections = (
         ("Flagged risky (dns_risk)", summary["risky"], items, ("severity", "rule", "record", "detail", "who")),
         ("Changes per hosted zone", summary["by_zone"], table, ("zone", "created", "upserted", "deleted")),
-        ("Who made them", summary["who"], table, ("person", "role", "changes")),
+        ("Who made them", summary["who"], table, ("person", "role", "account", "changes")),
         ("What changed", summary["changed"], items, ("time", "action", "type", "record", "change", "who")),
         ("Failed change attempts", summary["failed"], items, ("time", "call", "error", "zone", "who")),
     )

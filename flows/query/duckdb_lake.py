@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from flows.query.dialects import spell
 from flows.query.lake_connection import LakeConnection, new_connection, retrying
+from flows.query.summary import ROUTING_COLUMNS
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
 from schemas.tables import TABLES
@@ -21,6 +22,11 @@ from schemas.tables import TABLES
 SQL = Path(__file__).resolve().parents[2] / "sql"
 # In dependency order.
 DERIVED_VIEWS = ("zone_names", "api_calls", "changes", "hosted_zones", "record_history", "dns_risk_rules", "dns_risk")
+# DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake
+# stores names (record_name_normalized, zone_name): lower case, one trailing dot, \052 as '*'.
+# `where record_name_normalized = dns_name('App.example.com')` finds 'app.example.com.'.
+MACROS = ("create or replace macro dns_name(name) as "
+          "case when name is null then null else replace(lower(rtrim(trim(name), '.')), '\\052', '*') || '.' end",)
 
 
 def view_sql(name: str, engine: str = "duckdb") -> str:
@@ -47,18 +53,19 @@ def setup_sql(engine: str, location: str, database: str = "route53_lake", projec
         return ";\n\n".join([head, *views_sql("athena")]) + ";\n"
     if engine == "duckdb":
         base = [duckdb_table_view(t, absolute_location(location)) for t in TABLES.values()]
-        return ";\n\n".join([*base, *views_sql("duckdb")]) + ";\n"
+        return ";\n\n".join([*base, *views_sql("duckdb"), *MACROS]) + ";\n"
     if engine == "spark":
         head = spark_script(absolute_location(location)).rstrip().rstrip(";")
         return ";\n\n".join([head, *views_sql("spark")]) + ";\n"
     raise ValueError(f"engine {engine!r}: expected athena, duckdb or spark")
 
 
-def connect(lake: str) -> LakeConnection:
-    """An in-memory DuckDB with every table and view over the lake. A table with no files yet is
-    an empty view with the right columns (read_parquet refuses an empty glob). Queries that
-    straddle a run's rebuild are re-run and S3 is listed afresh per query (lake_connection)."""
-    lake_con, root = new_connection(lake)  # each statement below reads footers, and is retried on its own
+def connect(lake: str, time_zone: str | None = "UTC") -> LakeConnection:
+    """An in-memory DuckDB with every table, view and macro over the lake, its times in `time_zone`
+    (None: the machine's). A table with no files yet is an empty view with the right columns
+    (read_parquet refuses an empty glob). Queries that straddle a run's rebuild are re-run and S3
+    is listed afresh per query (lake_connection)."""
+    lake_con, root = new_connection(lake, time_zone)  # each statement below reads footers, and is retried on its own
     con = lake_con.duckdb
     try:
         for name, table in TABLES.items():
@@ -68,7 +75,7 @@ def connect(lake: str) -> LakeConnection:
                 empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
                 con.register(f"_{name}_empty", empty)
                 con.execute(f"create or replace view {name} as select * from _{name}_empty")
-        for statement in views_sql("duckdb"):
+        for statement in [*views_sql("duckdb"), *MACROS]:
             lake_con.execute(statement)
     except BaseException:
         con.close()
@@ -76,12 +83,32 @@ def connect(lake: str) -> LakeConnection:
     return lake_con
 
 
-LATEST_CHANGES = """
+_VALUE = "coalesce(array_to_string({0}, ', '), 'ALIAS ' || {1})"
+# The latest changes with what `latest` shows (flows/cli/query.py): the values before and after
+# (record_history; a failed attempt has no history row and shows what it tried), the routing
+# fields before and after, the person (or role) and the account. Newest first.
+LATEST_CHANGES = f"""
+select c.event_time, c.action, c.record_name_normalized as record, c.record_type as type, c.error_code,
+       case when h.event_id is null then case when c.action = 'DELETE' then {_VALUE.format('c.resource_records', 'c.alias_dns_name')}
+                                              when c.action = 'UPSERT' then '(not seen)' end
+            when c.action = 'UPSERT' and not h.before_known then '(not seen)'
+            else {_VALUE.format('h.before_values', 'h.before_alias_dns_name')} end as before,
+       case when h.event_id is not null then {_VALUE.format('h.after_values', 'h.after_alias_dns_name')}
+            when c.action <> 'DELETE' then {_VALUE.format('c.resource_records', 'c.alias_dns_name')} end as after,
+       h.before_ttl, h.after_ttl, c.set_identifier, {ROUTING_COLUMNS},
+       c.actor_person as person, regexp_extract(c.actor, '[^:/]+$') as role, c.actor, c.account_id
+from changes c
+left join record_history h on h.event_id = c.event_id and h.change_index = c.change_index
+order by c.event_time desc, c.event_id, c.change_index
+limit ?
+"""
+# Everything `latest --wide` shows: the values sent, the full actor ARN, the source IP, the result.
+LATEST_CHANGES_WIDE = """
 select event_time, action, record_name_normalized as record, record_type as type,
        coalesce(array_to_string(resource_records, ' '), 'ALIAS ' || alias_dns_name) as value,
-       ttl, coalesce(session_issuer_arn, user_identity_arn, user_identity_invoked_by) as actor,
-       source_ip_address as ip, coalesce(error_code, 'ok') as result
-from record_changes_dedup
+       ttl, set_identifier, actor, actor_person as person, account_id, source_ip_address as ip,
+       coalesce(error_code, 'ok') as result, event_id
+from changes
 order by event_time desc, event_id, change_index
 limit ?
 """
@@ -94,16 +121,24 @@ class LakeNotFoundError(FileNotFoundError):
 LAKE_FOLDERS = ("events", "record_changes", "quarantine", "_manifests")
 
 
-def latest_changes(lake: str, limit: int = 15) -> duckdb.DuckDBPyRelation:
-    """The latest `limit` record changes (at least 1). A location that holds no lake is an error,
-    not an empty table: an empty answer for a mistyped lake looks like a quiet week."""
-    limit = int(limit)
-    if limit < 1:
-        raise ValueError(f"limit: expected at least 1 row, got {limit}")
+def require_lake(lake: str) -> None:
+    """Refuse a location that holds no lake (LakeNotFoundError, one line naming it): every command
+    that reads the lake checks this first, since an empty answer for a mistyped lake looks like a
+    quiet week (`latest` and `sql` alike)."""
     found = {entry.path for entry in open_store(lake).list("") if entry.is_dir}
     if not found & set(LAKE_FOLDERS):
         raise LakeNotFoundError(f"no lake at {lake}: none of {', '.join(f + '/' for f in LAKE_FOLDERS)} is there; "
                                 "check --lake, or run the flow first")
+
+
+def latest_changes(lake: str, limit: int = 15, wide: bool = False) -> duckdb.DuckDBPyRelation:
+    """The latest `limit` record changes (at least 1), narrow (LATEST_CHANGES) or `wide`
+    (LATEST_CHANGES_WIDE). A location that holds no lake is an error (require_lake)."""
+    limit = int(limit)
+    if limit < 1:
+        raise ValueError(f"limit: expected at least 1 row, got {limit}")
+    require_lake(lake)
     con = connect(lake)
-    rows = retrying(lambda: con.sql(LATEST_CHANGES.replace("?", str(limit))).fetch_arrow_table())
+    query = (LATEST_CHANGES_WIDE if wide else LATEST_CHANGES).replace("?", str(limit))
+    rows = retrying(lambda: con.sql(query).fetch_arrow_table())
     return duckdb.from_arrow(rows)

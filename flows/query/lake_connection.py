@@ -99,11 +99,15 @@ class LakeConnection:
         self.duckdb.close()
 
 
-def new_connection(lake: str) -> tuple[LakeConnection, str]:
-    """A connection set up to read `lake` (no views yet), and the root its globs start with."""
+def new_connection(lake: str, time_zone: str | None = "UTC") -> tuple[LakeConnection, str]:
+    """A connection set up to read `lake` (no views yet), and the root its globs start with.
+    Times show in `time_zone`, and current_date is that zone's day: UTC unless asked (None: the
+    machine's zone, DuckDB's default), as event_date is the UTC day (docs/analysts.md)."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     for name, value in SETTINGS.items():
         con.execute(f"set {name} = {value}")
+    if time_zone:
+        con.execute("set TimeZone = '" + time_zone.replace("'", "''") + "'")
     if "://" in lake:
         # Its own s3fs, never the process's shared one, whose listings and ETags would be kept for
         # good (a session then failed on every query after a run published: repro_24).

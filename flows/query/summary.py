@@ -14,7 +14,8 @@ from flows.storage.store import source_identity
 LIMIT = 20  # rows per list; the rest is counted ("and N more")
 
 # person: the session name behind an assumed role or SSO session (or the IAM user); role: the
-# role's (or user's, or AWS service's) own name, the last part of its ARN
+# role's (or user's, or AWS service's) own name, the last part of its ARN. "who" lists the account
+# beside them: the same role name in two accounts is two roles.
 _WHO = "coalesce(actor_person, '') as person, coalesce(regexp_extract(actor, '[^:/]+$'), '(unknown)') as role"
 _ZONE = "coalesce(zone_name, hosted_zone_id, '(no zone)') as zone"
 _VALUE = "coalesce(array_to_string({0}values, ', '), 'ALIAS ' || {0}alias_dns_name)"
@@ -33,7 +34,7 @@ ROUTING = {
     "evaluate target health": ("alias_evaluate_target_health",),
     "CIDR": ("cidr_collection_id", "cidr_location_name"),
 }
-_ROUTING_COLUMNS = ", ".join(f"{side}_{c}" for columns in ROUTING.values() for c in columns for side in ("before", "after"))
+ROUTING_COLUMNS = ", ".join(f"{side}_{c}" for columns in ROUTING.values() for c in columns for side in ("before", "after"))
 
 QUERIES = {
     "totals": """
@@ -51,8 +52,9 @@ QUERIES = {
         from changes where event_date = $day and applied
         group by all order by created + upserted + deleted desc, zone""",
     "who": f"""
-        select {_WHO}, count(*) as changes from changes where event_date = $day and applied
-        group by all order by changes desc, person, role""",
+        select {_WHO}, coalesce(account_id, '') as account, count(*) as changes
+        from changes where event_date = $day and applied
+        group by all order by changes desc, person, role, account""",
     "risky": f"""
         select severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name || coalesce(' in ' || coalesce(zone_name, hosted_zone_id), '')) as record, detail,
                {_WHO}, applied
@@ -64,7 +66,7 @@ QUERIES = {
                case when action = 'UPSERT' and not before_known then '(not seen)'
                     else {_VALUE.format('before_')} end as before,
                {_VALUE.format('after_')} as after, before_ttl, after_ttl, {_WHO},
-               set_identifier, before_known, {_ROUTING_COLUMNS}
+               set_identifier, before_known, {ROUTING_COLUMNS}
         from record_history where event_date = $day
         order by event_time, event_id, change_index""",
     "failed": f"""

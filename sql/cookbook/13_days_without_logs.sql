@@ -1,7 +1,10 @@
 -- Delivery days with no log file at all, per trail folder (account x region) that delivered at least
 -- once in the window: a gap in CloudTrail delivery, a trail switched off, or a day the pipeline never read.
+-- Parameters (--param NAME=VALUE): first_day and last_day (delivery days, UTC; default: the last 7
+-- days and today).
 with params as (
-    select date '2026-10-31' as first_day, date '2026-11-04' as last_day
+    select cast(current_date - interval '7' day as date) as first_day,
+           cast(current_date as date) as last_day
 ),
 days as (
     select cast(g.d as date) as day

@@ -5,8 +5,10 @@
 -- are not here at all, and seen_from_creation is false where the first change the lake saw was not a
 -- CREATE (values before it unknown). The name servers and SOA Route 53 creates itself are not logged.
 -- A zone name can match two zones (one deleted and created again, or a name inferred): see hosted_zone_id.
+-- Parameters (--param NAME=VALUE): zone, a zone name (the trailing dot optional) or hosted zone id
+-- (default: every zone); as_of, an instant such as 2026-11-02T12:00:00Z (default: now).
 with params as (
-    select 'example.com.' as zone, timestamptz '2026-11-02 12:00:00+00' as as_of
+    select cast(null as varchar) as zone, cast(current_timestamp as timestamptz) as as_of
 ),
 seen as (
     select h.*,
@@ -16,7 +18,8 @@ seen as (
                over (partition by h.hosted_zone_id, h.record_name_normalized, h.record_type, coalesce(h.set_identifier, '')) as first_action
     from record_history h
     cross join params p
-    where (h.zone_name = p.zone or h.hosted_zone_id = p.zone)
+    where (p.zone is null or h.hosted_zone_id = p.zone
+           or h.zone_name = lower(p.zone) || case when p.zone like '%.' then '' else '.' end)
       and h.event_time <= p.as_of
 )
 select s.hosted_zone_id, s.record_name_normalized as record_name, s.record_type, s.set_identifier,

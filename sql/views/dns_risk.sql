@@ -6,7 +6,8 @@
 -- takeover_prone_target, new_actor_in_zone) see failed attempts too; rules comparing with the state
 -- before (alias_target_moved, target_left_aws, ttl_drop, traffic_shift) see applied UPSERTs only, from record_history.
 -- Domain and query-logging rules need those event sources in the lake (--event-source
--- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case.
+-- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case. record_name is the normalized
+-- name (also as record_name_normalized, as in every view); record_name_as_sent is the name as written.
 -- Each source view is read once (engines plan every reference of a view anew).
 create or replace view dns_risk as
 with change_facts as (
@@ -31,7 +32,7 @@ change_flags as (
                when 'new_actor_in_zone' then 'first change by ' || coalesce(f.actor, '(unknown)') || ' in the zone'
                else f.action || ' ' || f.record_type || ' ' || f.value_shown
            end as detail,
-           f.actor, f.actor_person, f.source_ip_address, f.user_agent
+           f.actor, f.actor_person, f.source_ip_address, f.user_agent, f.record_name as record_name_as_sent
     from change_facts f
     cross join dns_risk_rules r
     where (r.rule = 'apex_ns_soa'
@@ -88,7 +89,7 @@ history_flags as (
                    || coalesce(' (set ' || f.set_identifier || ')', '')
                else 'TTL ' || cast(f.before_ttl as varchar) || ' -> ' || cast(f.after_ttl as varchar)
            end as detail,
-           f.actor, f.actor_person, f.source_ip_address, f.user_agent
+           f.actor, f.actor_person, f.source_ip_address, f.user_agent, f.record_name_as_sent
     from history_facts f
     cross join dns_risk_rules r
     where f.action = 'UPSERT' and f.zone_match = 1
@@ -152,12 +153,13 @@ flagged as (
            cast(null as varchar), cast(null as varchar), cast(null as varchar),
            coalesce(json_extract_string(request_parameters, '$.domainName.name'),
                     json_extract_string(request_parameters, '$.domainName')),
-           detail, actor, actor_person, source_ip_address, user_agent
+           detail, actor, actor_person, source_ip_address, user_agent, cast(null as varchar)
     from call_level
 )
 select f.rule, r.severity, r.reason, f.event_time, f.event_date, f.event_id, f.change_index,
        f.error_code is null as applied, f.error_code, f.event_source, f.event_name, f.account_id,
        f.hosted_zone_id, f.zone_name, f.zone_name_source, f.record_name, f.record_type, f.action, f.domain_name,
-       f.detail, f.actor, f.actor_person, f.source_ip_address, f.user_agent
+       f.detail, f.actor, f.actor_person, f.source_ip_address, f.user_agent,
+       f.record_name as record_name_normalized, f.record_name_as_sent
 from flagged f
 join dns_risk_rules r on r.rule = f.rule

@@ -64,6 +64,19 @@ def test_every_example_automation_has_an_event_the_flows_emit():
     assert sorted(a["event"] for a in definitions()) == sorted(f"{PREFIX}.{e}" for e in EVENTS)
 
 
+def test_the_notifications_write_counts_by_kind_and_severity_as_json_not_python():
+    """Prefect renders the bodies with its own Jinja: a dict printed bare is Python's repr ({'a': 1})."""
+    from prefect.server.utilities.user_templates import render_user_template_sync
+
+    payload = {"day": "2026-11-02", "lake": "lake", "files_rejected": 1, "records_quarantined": 0, "kinds": {"truncated_gzip": 1},
+               "flagged": 3, "by_severity": {"high": 1, "medium": 2}, "first": ["high zone_deleted: example.com. by alice"],
+               "failed": 1, "causes": ["folder x: PermissionError"], "findings": 1, "flow_run": "r", "flow_run_url": "http://u"}
+    bodies = {a["event"]: render_user_template_sync(a["body"], {"event": {"payload": payload}}) for a in definitions()}
+    assert '({"truncated_gzip": 1})' in bodies["route53-lake.day.quarantined"]
+    assert '({"high": 1, "medium": 2})' in bodies["route53-lake.risky-change"]
+    assert not any("{'" in body for body in bodies.values()), bodies
+
+
 def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_digest_finding(prefect_server, tmp_path, webhook, monkeypatch):
     url, received = webhook
     assert len(create(url)) == len(definitions())
@@ -93,6 +106,8 @@ def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_d
     failed = next(r for r in received if "FAILED" in r["subject"])
     assert "PermissionError: AccessDenied" in failed["body"] and str(tmp_path / "lake") in failed["body"]
     assert "/flow-run/" in failed["body"]  # a link to the run
+    quarantined = next(r for r in received if "rejected on 2026-11-02" in r["subject"])
+    assert '({"truncated_gzip": 1})' in quarantined["body"]  # JSON, not a Python dict
 
 
 def test_a_day_without_logs_and_one_with_warnings_say_so_in_the_state(prefect_server, tmp_path):

@@ -5,12 +5,13 @@ SQL, spelled for Spark by sqlglot, gives the same rows in tests/query/test_spark
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from flows.query.duckdb_lake import SQL, connect
 from tests.conftest import DATA
+from tests.query.cookbook_sample import on_the_sample
 
 EXPECTED = json.loads((DATA / "expected.json").read_text())
 STORY = {f["fact"]: f for f in EXPECTED["story"]}
@@ -29,8 +30,9 @@ def lake(prefect_server, tmp_path_factory):
     return connect(str(lake))
 
 
-def run(con, name: str) -> list[dict]:
-    relation = con.sql((SQL / "cookbook" / name).read_text())
+def run(con, name: str, **params: str) -> list[dict]:
+    """A cookbook query with the sample's parameters (tests/query/cookbook_sample.py), and `params`."""
+    relation = con.sql(on_the_sample(SQL / "cookbook" / name, **params))
     return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
@@ -60,8 +62,7 @@ def test_q02_every_delete_in_a_zone(lake):
 
 def test_q02_finds_deletes_in_a_zone_whose_name_only_the_records_tell(lake):
     """internal.example.com. was never named by Route 53 in the lake: its name is inferred."""
-    text = (SQL / "cookbook" / "02_deletes_in_zone.sql").read_text().replace("'example.com.' as zone", "'internal.example.com.' as zone")
-    rows = [dict(zip(r.columns, t, strict=True)) for r in [lake.sql(text)] for t in r.fetchall()]
+    rows = run(lake, "02_deletes_in_zone.sql", zone="internal.example.com")
     assert [(r["record_name"], r["zone_name_source"]) for r in rows] == [
         ("db.internal.example.com.", "common_suffix"), ("ldap.internal.example.com.", "common_suffix")]
 
@@ -173,6 +174,35 @@ def test_q14_a_zone_at_a_point_in_time(lake):
     assert live[("app.example.com.", "A", "green")]["weight"] == 10  # Jane set 100 at 17:48, after noon
     assert ("_acme-challenge.example.com.", "TXT", None) not in live  # cleaned up after midnight
     assert all(r["seen_from_creation"] for r in live.values())
+
+
+def test_q15_which_zones_changed_on_a_day_and_by_whom(lake):
+    rows = run(lake, "15_zones_changed_today.sql")
+    found = [(r["zone"], r["who"], r["account_id"], r["changes"]) for r in rows]
+    assert ("example.com.", "jane.doe@example.com", "123456789012", 1) in found  # the SSO person, not her role's ARN
+    assert ("example.com.", "terraform", "123456789012", 3) in found
+    assert ("corp.example.net.", "terraform", "210987654321", 6) in found  # the same session name, the other account
+    assert [r["zone"] for r in rows] == sorted(r["zone"] for r in rows)
+
+
+def test_the_defaults_are_relative_to_today_in_utc_and_a_name_left_out_means_every_one(lake):
+    def as_written(name: str) -> list[tuple]:
+        return lake.sql((SQL / "cookbook" / name).read_text()).fetchall()
+
+    today = lake.sql("select current_date").fetchall()[0][0]
+    assert lake.sql("select current_setting('TimeZone')").fetchall() == [("UTC",)]
+    week_ago = (today - timedelta(days=7)).isoformat()
+    assert as_written("15_zones_changed_today.sql") == [tuple(r.values()) for r in run(lake, "15_zones_changed_today.sql", day=today.isoformat())]
+    assert as_written("10_risky_changes.sql") == [tuple(r.values()) for r in run(
+        lake, "10_risky_changes.sql", first_day=week_ago, last_day=today.isoformat())]
+    every_zone = {row[2] for row in as_written("02_deletes_in_zone.sql")}
+    assert {"example.com.", "internal.example.com.", "corp.example.net."} <= every_zone
+
+
+def test_q03_takes_the_usual_actors_as_a_parameter(lake):
+    rows = run(lake, "03_changes_outside_deploy_roles.sql", usual_actors="terraform-deploy, cloudformation.amazonaws.com")
+    assert {r["actor_person"] for r in rows} >= {"alice", "cert-manager", "jane.doe@example.com"}
+    assert not any(r["actor"].endswith("/terraform-deploy") for r in rows)
 
 
 def test_zone_names_are_stated_or_inferred_and_marked(lake):

@@ -22,6 +22,7 @@ from flows.query.duckdb_lake import DERIVED_VIEWS, SQL, connect, setup_sql
 from flows.settings import LakeSettings
 from schemas.tables import TABLES
 from tests.conftest import DATA
+from tests.query.cookbook_sample import cookbook_files, on_the_sample
 
 # Spark needs a Java 17+ runtime. Without one a developer's run skips these tests with the reason; CI
 # (CI=true) installs Java in .ci/run and never skips them.
@@ -98,9 +99,9 @@ def test_every_view_has_the_same_rows_in_spark_as_in_duckdb(spark, duck, view):
     assert sorted(spark_rows(spark, f"select * from {view}"), key=repr) == sorted(expected, key=repr)
 
 
-@pytest.mark.parametrize("path", sorted((SQL / "cookbook").glob("*.sql")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", cookbook_files(), ids=lambda p: p.stem)
 def test_every_cookbook_query_gives_the_same_rows_in_the_same_order_in_spark(spark, duck, path):
-    text = path.read_text()
+    text = on_the_sample(path)  # its parameters set (sqlglot rewrote it): what --param runs and --print-as spells
     expected = duck_rows(duck, text)
     assert expected, f"{path.name} returns nothing on the sample: nothing to compare"
     assert spark_rows(spark, text) == expected

@@ -1,0 +1,35 @@
+"""The parameters that point each cookbook query (sql/cookbook/) at the sample's story (data/): its
+defaults are relative to today, the sample's days are 2026-11-01 to 2026-11-03. One declaration for
+the tests that run the cookbook (DuckDB, Spark, the `sql` command), and what docs/analysts.md shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flows.query.duckdb_lake import SQL
+from flows.query.params import bound
+
+WINDOW = {"first_day": "2026-11-01", "last_day": "2026-11-03"}
+SAMPLE_PARAMS: dict[str, dict[str, str]] = {
+    "01_who_changed_record": {"record_name": "WWW.example.com", **WINDOW},  # typed as a person would: no dot, capitals
+    "02_deletes_in_zone": {"zone": "example.com."},
+    "10_risky_changes": WINDOW,
+    "13_days_without_logs": {"first_day": "2026-10-31", "last_day": "2026-11-04"},
+    "14_zone_at_point_in_time": {"zone": "example.com", "as_of": "2026-11-02 12:00:00+00"},
+    "15_zones_changed_today": {"day": "2026-11-02"},
+}
+
+
+def cookbook_files() -> list[Path]:
+    return sorted((SQL / "cookbook").glob("*.sql"))
+
+
+def on_the_sample(path: Path, **override: str) -> str:
+    """The query of `path` with the sample's parameters (and `override`) set, as DuckDB SQL."""
+    (statement,) = bound(path.read_text(), {**SAMPLE_PARAMS.get(path.stem, {}), **override}, strict=True, what=path.name)
+    return statement
+
+
+def param_options(path: Path) -> list[str]:
+    """The same parameters as `route53-lake sql` options."""
+    return [f"--param={name}={value}" for name, value in SAMPLE_PARAMS.get(path.stem, {}).items()]
