@@ -242,7 +242,4 @@ def prune(store: Store, dates_: LakeDates, newest: Checkpoint) -> None:
         if checkpoint == newest or (checkpoint.through >= oldest and is_valid(store, checkpoint, dates_)):
             continue
         for part in ("json", *(f"{t.name}.parquet" for t in TABLES)):
-            try:
-                store.delete(checkpoint.path(part))
-            except FileNotFoundError:
-                pass
+            store.delete(checkpoint.path(part))  # a missing file is no error
