@@ -193,7 +193,11 @@ def summary_connection(lake: str, event_dates: list[str]) -> LakeConnection:
     try:
         dates_ = list_dates(store)
         checkpoint = latest_valid(store, dates_, first)
-        load_history(con, store, checkpoint)
+        try:
+            load_history(con, store, checkpoint)
+        except FileNotFoundError:  # removed since it was listed (a run pruned it): start from the beginning
+            checkpoint = None
+            load_history(con, store, None)
         roll_forward(con, root, store, dates_, [d for d in dates_.dates if d < first and (not checkpoint or d > checkpoint.through)])
         lake_views(con, root, store, dates_, [d for d in dates_.dates if d >= first], SUMMARY_VIEWS)
     except BaseException:
