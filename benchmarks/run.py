@@ -5,6 +5,7 @@
     python -m benchmarks.run --profile realistic --size-mb 400 --workers 2 --only ours,duckdb   # issue 21's days
     python -m benchmarks.run --tiny --profile sparse          # smoke test: ~2 MB, 1 repeat, workers 1
     python -m benchmarks.run --profile s3 --repeats 3         # many small objects from S3 (benchmarks/s3_profile.py)
+    python -m benchmarks.run --profile history --repeats 3    # a night on a 7-day and a 365-day lake (benchmarks/history_profile.py)
 
 Data is generated once per (profile, size, seed) into a cache folder (--keep, default
 $TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4 and /proc: wall
@@ -207,9 +208,10 @@ def ratios(jobs: list[Job]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", choices=("sparse", "dense", "realistic-sparse", "both", "realistic", "s3"), default="both",
+    p.add_argument("--profile", choices=("sparse", "dense", "realistic-sparse", "both", "realistic", "s3", "history"), default="both",
                    help="both: sparse and dense; realistic: realistic-sparse and dense; "
-                   "s3: a day of many small objects from a loopback S3 server with latency, ours vs an S3 client's floor")
+                   "s3: a day of many small objects from a loopback S3 server with latency, ours vs an S3 client's floor; "
+                   "history: a night on lakes of --history-days days")
     p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
@@ -223,7 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=12, help="s3 profile: accounts (default: %(default)s)")
     p.add_argument("--files-per-account", type=int, default=100, help="s3 profile: log files per account and day (default: %(default)s)")
     p.add_argument("--latency-ms", type=float, default=25, help="s3 profile: added before each answer's first byte (default: %(default)s)")
+    p.add_argument("--history-days", default="7,365", help="history profile: lake ages in days, comma-separated (default: %(default)s)")
     args = p.parse_args(argv)
+    if args.profile == "history":
+        from benchmarks import history_profile
+
+        if args.tiny:
+            args.history_days, args.repeats, args.results = "3,10", 1, None
+        return history_profile.main(args)
     if args.profile == "s3":
         from benchmarks import s3_profile
 

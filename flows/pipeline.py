@@ -202,6 +202,20 @@ def run_days(settings: LakeSettings, trails: list[Trail], days: list[date], run:
             _failed(run, steps, f"partitions of {day}", error)
         run.folders += folders
         yield DayDone(day, listings, partitions, folders, run.failures[failed_before:])
+    keep_history(settings, steps)
+
+
+def keep_history(settings: LakeSettings, steps: Steps) -> None:
+    """The history checkpoint brought up to date once the days are published, so that the next
+    night's DNS summary reads only what it must (flows/query/history.py). Never fails the run:
+    without it a summary reads more of the lake, and the next run tries again."""
+    from flows.query import history  # DuckDB loads only once the days are read (flows/lake/duckdb_work.py)
+
+    try:
+        history.advance(settings.lake, settings.s3_put_options())
+    except Exception as error:  # noqa: BLE001 - the lake is published; the checkpoint is a shortcut
+        (steps.logger or logging.getLogger("route53_lake")).warning(
+            "history checkpoint not brought up to date: %s: %s", type(error).__name__, error)
 
 
 def _failed(run: RunSummary, steps: Steps, what: str, error: BaseException) -> None:

@@ -103,12 +103,14 @@ def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
 
 
 def lake_summaries(lake: str, event_dates: list[str]) -> dict[str, dict[str, Any]]:
-    """The summary of each event date, from one connection to the lake."""
+    """The summary of each event date, from one connection that reads those dates' partitions and
+    what the views look back at (flows/query/history.py), not the whole lake: a night costs the
+    same on a lake of a week and of years."""
     if not event_dates:
         return {}
-    from flows.query.duckdb_lake import connect
+    from flows.query.history import summary_connection
 
-    con = connect(lake)
+    con = summary_connection(lake, event_dates)
     try:
         return {d: dns_summary(con, d) for d in sorted(event_dates)}
     finally:

@@ -1,0 +1,98 @@
+"""Which rows of the past the views look back at (flows/query/history.py): DuckDB SQL over the views
+of the rows at hand (events, record_changes and the views on them), leaving the kept rows in
+_next_events and _next_record_changes.
+
+Each kept row is the first or last of a group, in the order the view that looks back uses; a
+summary of later dates then sees the same values from the kept rows as from all of them:
+
+- record_history: lag() over a record set gives the latest earlier change: the last applied change
+  of each record set (hosted zone, name, type, set identifier; ordered as the view orders).
+- dns_risk: new_actor_in_zone compares a change with its actor's first change in the zone and the
+  zone's first (the least of those); alias_target_moved with the first use of an alias target in
+  the account; failed_by_unknown_principal with the actor's first successful write.
+- zone_names: the latest statement of each (zone, name); per zone the least and greatest name
+  (reversed, as the view compares them: every name of a zone lies under an NS set exactly when
+  those two do, and their common suffix is everyone's), the latest change, the least SOA name and
+  the latest SOA, and the latest change of each NS set.
+
+Ties keep any one row: only the value compared (a time, a name) matters. min() and max() skip
+nulls, so the orders put nulls last; lag() orders nulls last, so its last row is first in
+`desc nulls first`. The statements of zone names repeat sql/views/zone_names.sql's `stated`.
+"""
+
+KEEP_SQL = """
+create or replace temp table _kept_changes as
+with record_sets as (
+    select event_id, change_index from record_history
+    qualify row_number() over (partition by hosted_zone_id, record_name, record_type, coalesce(set_identifier, '')
+                               order by event_time desc nulls first, event_id desc nulls first, change_index desc nulls first) = 1
+),
+actors_in_zones as (
+    select event_id, change_index from changes
+    qualify row_number() over (partition by hosted_zone_id, coalesce(actor, '(unknown)') order by event_time nulls last) = 1
+),
+alias_targets as (
+    select event_id, change_index from record_history
+    qualify row_number() over (partition by account_id, lower(after_alias_dns_name) order by event_time nulls last) = 1
+),
+named as (
+    select * from record_changes
+    where error_code is null and hosted_zone_id is not null and record_name_normalized is not null
+),
+zone_spread as (
+    select event_id, change_index from named
+    qualify row_number() over (partition by hosted_zone_id order by reverse('.' || record_name_normalized)) = 1
+         or row_number() over (partition by hosted_zone_id order by reverse('.' || record_name_normalized) desc) = 1
+         or row_number() over (partition by hosted_zone_id order by event_time desc nulls last) = 1
+),
+soa as (
+    select event_id, change_index from record_changes
+    where error_code is null and record_type = 'SOA' and hosted_zone_id is not null
+    qualify row_number() over (partition by hosted_zone_id order by record_name_normalized nulls last) = 1
+         or row_number() over (partition by hosted_zone_id order by event_time desc nulls last) = 1
+),
+ns_sets as (
+    select event_id, change_index from record_changes
+    where error_code is null and record_type = 'NS' and hosted_zone_id is not null
+    qualify row_number() over (partition by hosted_zone_id, record_name_normalized order by event_time desc nulls last) = 1
+)
+select * from record_sets union select * from actors_in_zones union select * from alias_targets
+union select * from zone_spread union select * from soa union select * from ns_sets;
+
+create or replace temp table _kept_events as
+with stated as (
+    select event_id, hosted_zone_id, hosted_zone_name as zone_name, event_time
+    from events
+    where error_code is null and hosted_zone_name is not null
+    union all
+    select event_id, replace(json_extract_string(response_elements, '$.hostedZone.id'), '/hostedzone/', ''),
+           lower(json_extract_string(response_elements, '$.hostedZone.name')), event_time
+    from events
+    where error_code is null and response_elements like '%"hostedZone"%'
+    union all
+    select e.event_id, replace(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].id'), '/hostedzone/', ''),
+           lower(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].name')),
+           e.event_time
+    from events e
+    cross join unnest(generate_series(0, 99)) as i(n)
+    where e.error_code is null and e.response_elements like '%"hostedZones"%'
+),
+statements as (
+    select event_id from stated
+    where hosted_zone_id is not null and zone_name is not null and zone_name <> ''
+    qualify row_number() over (partition by hosted_zone_id, zone_name order by event_time desc nulls last) = 1
+),
+first_writes as (
+    select event_id from api_calls
+    where error_code is null and not coalesce(read_only, false)
+    qualify row_number() over (partition by coalesce(actor, '(unknown)') order by event_time nulls last) = 1
+)
+select event_id from statements union select event_id from first_writes union select event_id from _kept_changes;
+
+create or replace temp table _next_record_changes as
+select c.* from record_changes c
+semi join _kept_changes k on k.event_id = c.event_id and k.change_index is not distinct from c.change_index;
+
+create or replace temp table _next_events as
+select e.* from events e semi join _kept_events k on k.event_id = e.event_id;
+"""
