@@ -189,7 +189,7 @@ def summary_connection(lake: str, event_dates: list[str]) -> LakeConnection:
     checkpoint, and the checkpoint."""
     store = open_store(lake)
     first = min(event_dates)
-    con, root = new_connection(lake)
+    con, root = new_connection(lake, bounded=True)
     try:
         dates_ = list_dates(store)
         checkpoint = latest_valid(store, dates_, first)
@@ -221,7 +221,7 @@ def advance(lake: str, put_options: dict[str, str] | None = None) -> Checkpoint 
     days = [d for d in dates_.dates if d <= target and (base is None or d > base.through)]
     if not days:
         return None
-    con, root = new_connection(lake)
+    con, root = new_connection(lake, bounded=True)
     try:
         load_history(con, store, base)
         roll_forward(con, root, store, dates_, days)

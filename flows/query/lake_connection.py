@@ -15,6 +15,8 @@ S3 prefix is escaped or refused (schemas.ddl.glob_root).
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from flows.storage.folders import local_root
+from flows.storage.scratch import scratch_dir
 from flows.storage.store import Store
 
 log = logging.getLogger("route53_lake")
@@ -41,6 +44,7 @@ REPLACED_OBJECT_SIGNS = (
 # modification time, which S3 gives to the second; a replacement within that second must not
 # let old blocks be read with a new footer.
 SETTINGS = {"enable_external_file_cache": "false", "parquet_metadata_cache": "false"}
+RUN_QUERY_MEMORY = "256MB"  # a dense day's summary needs ~1.5 GB unbounded; bounded, it spills a little
 
 
 def is_replaced_object_error(error: BaseException) -> bool:
@@ -71,8 +75,8 @@ class LakeConnection:
     returns DuckDB's lazy relation, which is not retried: fetch it through `retrying` (as the
     `sql` command does) or use execute(). Everything else is DuckDB's own connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, fs: Any = None) -> None:
-        self.duckdb, self._fs = con, fs
+    def __init__(self, con: duckdb.DuckDBPyConnection, fs: Any = None, work: str | None = None) -> None:
+        self.duckdb, self._fs, self._work = con, fs, work
 
     def fresh(self) -> None:
         """Forget what the last query listed (S3); nothing to forget on a local lake."""
@@ -95,17 +99,31 @@ class LakeConnection:
     def __enter__(self) -> LakeConnection:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def close(self) -> None:
         self.duckdb.close()
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-def new_connection(lake: str, time_zone: str | None = "UTC") -> tuple[LakeConnection, str]:
+def new_connection(lake: str, time_zone: str | None = "UTC", bounded: bool = False) -> tuple[LakeConnection, str]:
     """A connection set up to read `lake` (no views yet), and the root its globs start with.
     Times show in `time_zone`, and current_date is that zone's day: UTC unless asked (None: the
-    machine's zone, DuckDB's default), as event_date is the UTC day (docs/analysts.md)."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    machine's zone, DuckDB's default), as event_date is the UTC day (docs/analysts.md).
+    bounded: for a run's own queries (the DNS summaries, the history checkpoint), which share the
+    run's process with its other work: DuckDB keeps within RUN_QUERY_MEMORY and spills beyond it
+    into a private scratch folder, removed with the connection. An analyst's session is not bounded."""
+    config: dict[str, Any] = {"autoinstall_known_extensions": False}
+    work = scratch_dir("query") if bounded else None
+    if work is not None:
+        config |= {"memory_limit": RUN_QUERY_MEMORY, "temp_directory": os.path.join(work, "spill")}
+    con = duckdb.connect(config=config)
     for name, value in SETTINGS.items():
         con.execute(f"set {name} = {value}")
+    if work is not None:
+        con.execute("set enable_progress_bar = false")  # a run's console and log are not a terminal to draw on
     if time_zone:
         con.execute("set TimeZone = '" + time_zone.replace("'", "''") + "'")
     if "://" in lake:
@@ -113,5 +131,5 @@ def new_connection(lake: str, time_zone: str | None = "UTC") -> tuple[LakeConnec
         # good (a session then failed on every query after a run published: repro_24).
         fs = Store(lake).fs
         con.register_filesystem(fs)
-        return LakeConnection(con, fs), lake.rstrip("/")
-    return LakeConnection(con), local_root(lake)
+        return LakeConnection(con, fs, work), lake.rstrip("/")
+    return LakeConnection(con, work=work), local_root(lake)

@@ -59,7 +59,7 @@ QUERIES = {
         select severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name || coalesce(' in ' || coalesce(zone_name, hosted_zone_id), '')) as record, detail,
                {_WHO}, applied
         from dns_risk where event_date = $day
-        order by case severity when 'high' then 0 when 'medium' then 1 else 2 end, event_time, rule""",
+        order by case severity when 'high' then 0 when 'medium' then 1 else 2 end, event_time, rule, record, detail""",
     "changed": f"""
         select strftime(event_time, '%H:%M:%S') as time, {_ZONE}, record_name_normalized as record,
                record_type as type, action,
@@ -95,10 +95,14 @@ def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
     summary: dict[str, Any] = {"event_date": event_date, "changes": changes, "deletions": deletions,
                                "failed_attempts": con.execute(QUERIES["failed_attempts"], params).fetchone()[0]}
     for name in ("by_zone", "who", "risky", "changed", "failed"):
-        relation = con.execute(QUERIES[name], params)
+        # Kept in DuckDB (which spills), counted there, and only the first rows fetched: a dense
+        # day's `changed` is 150,000 rows, and as Python dicts they were a gigabyte.
+        con.execute(f"create or replace temp table summary_rows as {QUERIES[name]}", params)
+        total = con.execute("select count(*) from summary_rows").fetchone()[0]
+        relation = con.execute("select * from summary_rows limit $limit", {"limit": limit})
         columns = [d[0] for d in relation.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-        summary[name] = {"rows": rows[:limit], "total": len(rows)}
+        summary[name] = {"rows": [dict(zip(columns, row, strict=True)) for row in relation.fetchall()], "total": total}
+    con.execute("drop table if exists summary_rows")
     return summary
 
 
