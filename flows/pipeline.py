@@ -23,7 +23,9 @@ from datetime import date
 
 from flows.lake.layout import Partition
 from flows.lake.manifests import LakeTarget, folder_changed
-from flows.lake.publish import Staged, partitions_of_manifest, publish_partitions, stage_folder
+from flows.lake.neighbours import with_neighbours
+from flows.lake.partitions import refresh
+from flows.lake.publish import Staged, partitions_of_manifest, stage_folder
 from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
 from flows.settings import LakeSettings
 from flows.source.digests import check_digests, digest_text, public_keys_of
@@ -153,8 +155,22 @@ def current_folder(settings: LakeSettings, source: Store, listing: DayListing, r
 
 
 def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
-    """The partitions, rebuilt where their staged inputs changed; how many were rebuilt."""
-    return publish_partitions(open_store(settings.lake), partitions, settings.s3_put_options())
+    """Rebuild the partitions whose staged inputs changed, and check their neighbours (a copy
+    staged into a partition can take an event from its neighbour: flows/lake/neighbours.py), one
+    at a time in a fixed order, each under its lake lock; returns how many were rebuilt. One that
+    fails does not stop the others: the first failure is raised once all were tried (a retry finds
+    those rebuilt unchanged, and skips them)."""
+    lake, rebuilt, failures = open_store(settings.lake), 0, []
+    for partition in sorted(with_neighbours(set(partitions))):
+        try:
+            with lake_lock(lake, partition.lock_name, log):
+                rebuilt += refresh(lake, partition, settings.s3_put_options())
+        except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published
+            failures.append(error)
+            error.add_note(f"while rebuilding the partition {partition.column}={partition.value}")
+    if failures:
+        raise failures[0]
+    return rebuilt
 
 
 # ---------------------------------------------------------------- the loop

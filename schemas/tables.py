@@ -358,4 +358,22 @@ SOURCE_FILES = Table(
     ),
 )
 
+# The routing fields of a record set as a person names them, each with its record_changes columns;
+# record_history (sql/views/record_history.sql) has before_<column> and after_<column> of each.
+# What moves traffic without changing a value: the DNS summary and `latest` show their changes.
+ROUTING = {
+    "weight": ("weight",),
+    "failover": ("failover",),
+    "region": ("region",),
+    "geo": ("geo_continent_code", "geo_country_code", "geo_subdivision_code"),
+    "geoproximity": ("geoproximity_aws_region", "geoproximity_local_zone_group", "geoproximity_latitude",
+                     "geoproximity_longitude", "geoproximity_bias"),
+    "health check": ("health_check_id",),
+    "multivalue": ("multi_value_answer",),
+    "alias zone": ("alias_hosted_zone_id",),
+    "evaluate target health": ("alias_evaluate_target_health",),
+    "CIDR": ("cidr_collection_id", "cidr_location_name"),
+}
+ROUTING_COLUMNS = ", ".join(f"{side}_{c}" for columns in ROUTING.values() for c in columns for side in ("before", "after"))
+
 TABLES: dict[str, Table] = {t.name: t for t in (EVENTS, RECORD_CHANGES, QUARANTINE, SOURCE_FILES)}

@@ -56,6 +56,7 @@ def staged_path(table: Table, value: str, name: str) -> str:
 # What ranks the copies of an event (kept_copy_order), with the key: all a rebuild reads of the
 # copies staged into its neighbour partitions (flows/lake/neighbours.py).
 RANK_COLUMNS = ("event_id", "delivery_date", "source_file", "record_index")
+NEIGHBOUR_DAYS = 1  # copies of one event further apart than this many dates are not compared (flows/lake/neighbours.py)
 
 
 def kept_copy_order(alias: str) -> str:

@@ -34,11 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import parquet_files
-from flows.lake.layout import RANK_COLUMNS, Partition, kept_copy_order
+from flows.lake.layout import NEIGHBOUR_DAYS, RANK_COLUMNS, Partition, kept_copy_order
 from flows.storage.folders import local_files
 from flows.storage.store import Entry, Store
 
-NEIGHBOUR_DAYS = 1  # copies of one event further apart than this many dates are not compared
 NONE_LOST = [0, ""]  # what a partition built before neighbours were compared gave up to them: nothing
 
 

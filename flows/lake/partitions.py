@@ -41,7 +41,6 @@ from flows.lake.legacy import adopt, legacy_files, remove
 from flows.lake.neighbours import NONE_LOST, lost_to_neighbours, neighbours
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
-from flows.storage.locks import lake_lock
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Entry, Store
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
@@ -55,34 +54,34 @@ log = logging.getLogger("route53_lake")
 
 def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> bool:
     """Rebuild a partition if what is staged for it changed since it was last built, or (events)
-    if the copies staged into its neighbours now take other events from it. True if rebuilt."""
-    with lake_lock(lake, partition.lock_name, log):
-        for table in partition.tables:  # what writers killed long ago left (young ones may be live)
-            lake.remove_stale_temporaries(partition.visible_folder(table))
-            lake.remove_stale_temporaries(partition.staging_folder(table))
-        staged, near = _staged(lake, partition), _near(lake, partition)
-        legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
-        built_from, state = _fingerprint(staged, near), _read_state(lake, partition)
-        if not any(legacy.values()) and (_inputs(state) == built_from or _nothing_here(lake, partition, staged)):
-            return False
-        if any(legacy.values()):
-            adopt(lake, partition, legacy)
-            staged = _staged(lake, partition)
-            built_from = _fingerprint(staged, near)
-        work = scratch_dir("rebuild")
-        con = duckdb_connection(DUCKDB_MEMORY, work)
-        try:
-            if near is not None:  # the key scan: cheap beside a rebuild, which it may spare
-                built_from[LOST] = lost_to_neighbours(con, lake, partition, staged[EVENTS.name], near, work)
-            rebuilt = any(legacy.values()) or _must_rebuild(state, built_from, partition)
-            if rebuilt:
-                _rebuild(con, lake, partition, staged, work, put_options)
-        finally:
-            con.close()
-            shutil.rmtree(work, ignore_errors=True)
-        remove(lake, legacy)
-        lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
-        return rebuilt
+    if the copies staged into its neighbours now take other events from it. True if rebuilt.
+    The caller holds the partition's lake lock (flows/pipeline.py publish)."""
+    for table in partition.tables:  # what writers killed long ago left (young ones may be live)
+        lake.remove_stale_temporaries(partition.visible_folder(table))
+        lake.remove_stale_temporaries(partition.staging_folder(table))
+    staged, near = _staged(lake, partition), _near(lake, partition)
+    legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
+    built_from, state = _fingerprint(staged, near), _read_state(lake, partition)
+    if not any(legacy.values()) and (_inputs(state) == built_from or _nothing_here(lake, partition, staged)):
+        return False
+    if any(legacy.values()):
+        adopt(lake, partition, legacy)
+        staged = _staged(lake, partition)
+        built_from = _fingerprint(staged, near)
+    work = scratch_dir("rebuild")
+    con = duckdb_connection(DUCKDB_MEMORY, work)
+    try:
+        if near is not None:  # the key scan: cheap beside a rebuild, which it may spare
+            built_from[LOST] = lost_to_neighbours(con, lake, partition, staged[EVENTS.name], near, work)
+        rebuilt = any(legacy.values()) or _must_rebuild(state, built_from, partition)
+        if rebuilt:
+            _rebuild(con, lake, partition, staged, work, put_options)
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+    remove(lake, legacy)
+    lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
+    return rebuilt
 
 
 def _staged(lake: Store, partition: Partition) -> dict[str, list[Entry]]:

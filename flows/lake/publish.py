@@ -21,10 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.lake.layout import STAGING, Partition, partition_of, staged_path
+from flows.lake.layout import NEIGHBOUR_DAYS, STAGING, Partition, partition_of, staged_path
 from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest, set_aside
-from flows.lake.neighbours import NEIGHBOUR_DAYS, with_neighbours
-from flows.lake.partitions import refresh
 from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
 from flows.storage.spool import rows_of
@@ -199,24 +197,6 @@ def staged_bytes(data: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_arrays(data.columns, schema=bare), sink, compression="zstd", write_statistics=False)  # no copy
     return sink.getvalue().to_pybytes()
-
-
-def publish_partitions(lake: Store, partitions: Iterable[Partition], put_options: dict[str, str]) -> int:
-    """Rebuild the partitions whose staged inputs changed, and check their neighbours (a copy
-    staged into a partition can take an event from its neighbour: flows/lake/neighbours.py), one
-    at a time in a fixed order; returns how many were rebuilt. One that fails does not stop the
-    others: the first failure is raised once all were tried (a retry finds those rebuilt
-    unchanged, and skips them)."""
-    rebuilt, failures = 0, []
-    for partition in sorted(with_neighbours(set(partitions))):
-        try:
-            rebuilt += refresh(lake, partition, put_options)
-        except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published
-            failures.append(error)
-            error.add_note(f"while rebuilding the partition {partition.column}={partition.value}")
-    if failures:
-        raise failures[0]
-    return rebuilt
 
 
 def partitions_of_manifest(target: LakeTarget, listing: DayListing) -> set[Partition]:

@@ -21,8 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.lake.duckdb_work import duckdb_connection, parquet_files
-from flows.lake.layout import kept_copy_order, staged_path
-from flows.lake.neighbours import NEIGHBOUR_DAYS
+from flows.lake.layout import NEIGHBOUR_DAYS, kept_copy_order, staged_path
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir

@@ -33,7 +33,9 @@ from prefect.states import Completed, Failed
 from flows.orchestration.outcome import WARNING_STATE, WARNING_TAG, retry_command, tag_run
 from flows.orchestration.report import CAUSE, Gap, banner, day_rows, dns_markdown, empty_summary, near
 from flows.orchestration.report import notes as run_notes
-from flows.query.summary import delivered_event_dates, lake_summaries, lake_tag, summary_key
+from flows.query.duckdb_lake import delivered_event_dates
+from flows.query.history import lake_summaries
+from flows.query.summary import lake_tag, summary_key
 from flows.results import RunSummary
 from flows.settings import LakeSettings
 

@@ -21,7 +21,8 @@ from prefect.states import Completed, Failed
 
 from flows.orchestration import alerts
 from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near, notes
-from flows.query.summary import lake_summaries, lake_tag, summary_key
+from flows.query.history import lake_summaries
+from flows.query.summary import lake_tag, summary_key
 from flows.results import DaySummary, DigestMismatchError, FolderFailure, RunFailed, RunSummary, raise_failures
 from flows.settings import LakeSettings
 

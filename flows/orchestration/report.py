@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows.query.summary import ROUTING
 from flows.results import DaySummary, RunSummary
+from schemas.tables import ROUTING
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
                  "record_changes_written", "duplicates_dropped", "records_quarantined", "bytes_read")

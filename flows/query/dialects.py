@@ -7,11 +7,19 @@ never by casting JSON to an array, which only Trino spells.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
 ENGINES = ("duckdb", "athena", "spark")
 SOURCE_DIALECT = "duckdb"
+SQL = Path(__file__).resolve().parents[2] / "sql"  # views/ and cookbook/, in SOURCE_DIALECT
+
+
+def view_sql(name: str, engine: str = "duckdb") -> str:
+    """The view sql/views/<name>.sql in `engine`'s spelling."""
+    return spell((SQL / "views" / f"{name}.sql").read_text(), engine)
 
 
 def spell(sql: str, engine: str, *, pretty: bool = False) -> str:

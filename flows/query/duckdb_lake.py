@@ -12,14 +12,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from flows.query.dialects import spell
+from flows.query.dialects import spell, view_sql
 from flows.query.lake_connection import LakeConnection, new_connection, retrying
-from flows.query.summary import ROUTING_COLUMNS
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
-from schemas.tables import TABLES
+from schemas.tables import ROUTING_COLUMNS, TABLES
 
-SQL = Path(__file__).resolve().parents[2] / "sql"
 # In dependency order.
 DERIVED_VIEWS = ("zone_names", "api_calls", "changes", "hosted_zones", "record_history", "dns_risk_rules", "dns_risk")
 # DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake
@@ -27,10 +25,6 @@ DERIVED_VIEWS = ("zone_names", "api_calls", "changes", "hosted_zones", "record_h
 # `where record_name_normalized = dns_name('App.example.com')` finds 'app.example.com.'.
 MACROS = ("create or replace macro dns_name(name) as "
           "case when name is null then null else replace(lower(rtrim(trim(name), '.')), '\\052', '*') || '.' end",)
-
-
-def view_sql(name: str, engine: str = "duckdb") -> str:
-    return spell((SQL / "views" / f"{name}.sql").read_text(), engine)
 
 
 def views_sql(engine: str) -> list[str]:
@@ -142,3 +136,14 @@ def latest_changes(lake: str, limit: int = 15, wide: bool = False) -> duckdb.Duc
     query = (LATEST_CHANGES_WIDE if wide else LATEST_CHANGES).replace("?", str(limit))
     rows = retrying(lambda: con.sql(query).fetch_arrow_table())
     return duckdb.from_arrow(rows)
+
+
+def delivered_event_dates(lake: str, first, last) -> list[str]:
+    """The event dates of the events delivered from `first` to `last` (delivery days, inclusive)."""
+    con = connect(lake)
+    try:
+        rows = con.execute("select distinct event_date::varchar from events where delivery_date between $first and $last",
+                           {"first": str(first), "last": str(last)}).fetchall()
+    finally:
+        con.close()
+    return sorted(r[0] for r in rows)

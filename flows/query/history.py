@@ -28,13 +28,16 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import parquet_files
+from flows.query.dialects import view_sql
 from flows.query.history_keep import KEEP_SQL
 from flows.query.lake_connection import LakeConnection, new_connection
+from flows.query.summary import dns_summary
 from flows.storage.store import Store, open_store
 from schemas.ddl import dedup_views
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
@@ -153,7 +156,6 @@ def lake_views(con: LakeConnection, root: str, store: Store, dates_: LakeDates, 
     """The tables events and record_changes as the history tables plus the partitions of `days`,
     and `views` over them (in dependency order), each computed once: a summary asks 7 questions of
     each date, and DuckDB plans every reference of a view anew (dns_risk reads changes three ways)."""
-    from flows.query.duckdb_lake import view_sql
 
     for table in TABLES:
         files = partition_files(store, dates_, table, days)
@@ -247,3 +249,16 @@ def prune(store: Store, dates_: LakeDates, newest: Checkpoint) -> None:
             continue
         for part in ("json", *(f"{t.name}.parquet" for t in TABLES)):
             store.delete(checkpoint.path(part))  # a missing file is no error
+
+
+def lake_summaries(lake: str, event_dates: list[str]) -> dict[str, dict[str, Any]]:
+    """The DNS summary (flows/query/summary.py) of each event date, from one connection that reads
+    those dates' partitions and what the views look back at, not the whole lake: a night costs the
+    same on a lake of a week and of years."""
+    if not event_dates:
+        return {}
+    con = summary_connection(lake, event_dates)
+    try:
+        return {d: dns_summary(con, d) for d in sorted(event_dates)}
+    finally:
+        con.close()

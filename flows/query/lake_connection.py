@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 import duckdb
 
 from flows.storage.folders import local_root
+from flows.storage.s3 import s3_filesystem
 from flows.storage.scratch import scratch_dir
-from flows.storage.store import Store
 
 log = logging.getLogger("route53_lake")
 T = TypeVar("T")
@@ -129,7 +129,7 @@ def new_connection(lake: str, time_zone: str | None = "UTC", bounded: bool = Fal
     if "://" in lake:
         # Its own s3fs, never the process's shared one, whose listings and ETags would be kept for
         # good (a session then failed on every query after a run published: repro_24).
-        fs = Store(lake).fs
+        fs, _ = s3_filesystem(lake)
         con.register_filesystem(fs)
         return LakeConnection(con, fs, work), lake.rstrip("/")
     return LakeConnection(con, work=work), local_root(lake)

@@ -10,6 +10,7 @@ import hashlib
 from typing import Any
 
 from flows.storage.store import source_identity
+from schemas.tables import ROUTING_COLUMNS
 
 LIMIT = 20  # rows per list; the rest is counted ("and N more")
 
@@ -19,23 +20,6 @@ LIMIT = 20  # rows per list; the rest is counted ("and N more")
 _WHO = "coalesce(actor_person, '') as person, coalesce(regexp_extract(actor, '[^:/]+$'), '(unknown)') as role"
 _ZONE = "coalesce(zone_name, hosted_zone_id, '(no zone)') as zone"
 _VALUE = "coalesce(array_to_string({0}values, ', '), 'ALIAS ' || {0}alias_dns_name)"
-# The routing fields of a record set as a person names them, each with its record_history columns
-# (before_<column>, after_<column>): what moves traffic without changing a value.
-ROUTING = {
-    "weight": ("weight",),
-    "failover": ("failover",),
-    "region": ("region",),
-    "geo": ("geo_continent_code", "geo_country_code", "geo_subdivision_code"),
-    "geoproximity": ("geoproximity_aws_region", "geoproximity_local_zone_group", "geoproximity_latitude",
-                     "geoproximity_longitude", "geoproximity_bias"),
-    "health check": ("health_check_id",),
-    "multivalue": ("multi_value_answer",),
-    "alias zone": ("alias_hosted_zone_id",),
-    "evaluate target health": ("alias_evaluate_target_health",),
-    "CIDR": ("cidr_collection_id", "cidr_location_name"),
-}
-ROUTING_COLUMNS = ", ".join(f"{side}_{c}" for columns in ROUTING.values() for c in columns for side in ("before", "after"))
-
 QUERIES = {
     "totals": """
         select count(*) filter (where applied) as changes,
@@ -104,31 +88,3 @@ def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
         summary[name] = {"rows": [dict(zip(columns, row, strict=True)) for row in relation.fetchall()], "total": total}
     con.execute("drop table if exists summary_rows")
     return summary
-
-
-def lake_summaries(lake: str, event_dates: list[str]) -> dict[str, dict[str, Any]]:
-    """The summary of each event date, from one connection that reads those dates' partitions and
-    what the views look back at (flows/query/history.py), not the whole lake: a night costs the
-    same on a lake of a week and of years."""
-    if not event_dates:
-        return {}
-    from flows.query.history import summary_connection
-
-    con = summary_connection(lake, event_dates)
-    try:
-        return {d: dns_summary(con, d) for d in sorted(event_dates)}
-    finally:
-        con.close()
-
-
-def delivered_event_dates(lake: str, first, last) -> list[str]:
-    """The event dates of the events delivered from `first` to `last` (delivery days, inclusive)."""
-    from flows.query.duckdb_lake import connect
-
-    con = connect(lake)
-    try:
-        rows = con.execute("select distinct event_date::varchar from events where delivery_date between $first and $last",
-                           {"first": str(first), "last": str(last)}).fetchall()
-    finally:
-        con.close()
-    return sorted(r[0] for r in rows)

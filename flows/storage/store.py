@@ -24,12 +24,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import fsspec
 from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 from flows.storage import confined
 from flows.storage.confined import FILE_FLAGS, NEW_FILE_FLAGS, OutsideRootError  # noqa: F401 - OutsideRootError: callers catch it from here
+from flows.storage.s3 import s3_filesystem
 from flows.storage.scratch import scratch_file
 
 # The AWS SDK logs request headers at DEBUG, Authorization (the access key id) included: whatever
@@ -38,9 +38,6 @@ for _name in ("botocore", "aiobotocore", "s3fs", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-# Connections the S3 client keeps: botocore's default (10) would cap the requests a process keeps
-# in flight (LakeSettings.s3_requests_in_flight) whatever they are set to.
-S3_CONNECTIONS = 128
 RANGE_BYTES = 4 * 1024 * 1024  # open_ranged's GETs: a column chunk of a staged file is rarely larger
 
 @dataclass(frozen=True)
@@ -58,9 +55,7 @@ class Store:
     def __init__(self, uri: str, **storage_options: Any) -> None:
         self.uri = uri
         if uri.startswith("s3://"):
-            # A fresh instance: s3fs caches instances and listings, and a run must see new objects.
-            options = {"skip_instance_cache": True, "config_kwargs": {"max_pool_connections": S3_CONNECTIONS}, **storage_options}
-            self.fs, root = fsspec.core.url_to_fs(uri, **options)
+            self.fs, root = s3_filesystem(uri, **storage_options)
         else:
             # One canonical spelling (`/a/./src`, `/a//src`, `../a/src` and a symlinked mount are one
             # folder): source_file URIs and everything derived from them do not depend on it.

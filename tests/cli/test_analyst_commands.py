@@ -220,7 +220,7 @@ def test_a_name_typed_without_its_dot_matches_through_dns_name_and_an_empty_answ
 
 def test_the_summary_shows_the_account_beside_a_role_two_accounts_share(lake):
     from flows.orchestration.report import dns_markdown
-    from flows.query.summary import lake_summaries
+    from flows.query.history import lake_summaries
 
     summary = lake_summaries(lake, ["2026-11-02"])["2026-11-02"]
     terraform = {(r["role"], r["account"], r["changes"]) for r in summary["who"]["rows"] if r["person"] == "terraform"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.query.duckdb_lake import SQL
+from flows.query.dialects import SQL
 from flows.query.params import bound
 
 WINDOW = {"first_day": "2026-11-01", "last_day": "2026-11-03"}

@@ -15,8 +15,8 @@ import pytest
 import sqlglot
 
 from flows.pipeline import run_without_prefect
-from flows.query.dialects import spell
-from flows.query.duckdb_lake import SQL, setup_sql, views_sql
+from flows.query.dialects import SQL, spell
+from flows.query.duckdb_lake import setup_sql, views_sql
 from flows.settings import LakeSettings
 from tests.conftest import DATA, ROOT
 

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from flows.query.duckdb_lake import SQL, connect
+from flows.query.dialects import SQL
+from flows.query.duckdb_lake import connect
 from tests.conftest import DATA
 from tests.query.cookbook_sample import on_the_sample
 

@@ -13,7 +13,8 @@ import pytest
 from flows.pipeline import run_without_prefect
 from flows.query import history
 from flows.query.duckdb_lake import connect
-from flows.query.summary import dns_summary, lake_summaries
+from flows.query.history import lake_summaries
+from flows.query.summary import dns_summary
 from flows.settings import LakeSettings
 from flows.storage.store import open_store
 from tests.conftest import gz, log_key

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from flows.pipeline import run_without_prefect
-from flows.query.dialects import spell
-from flows.query.duckdb_lake import DERIVED_VIEWS, SQL, connect, setup_sql
+from flows.query.dialects import SQL, spell
+from flows.query.duckdb_lake import DERIVED_VIEWS, connect, setup_sql
 from flows.settings import LakeSettings
 from schemas.tables import TABLES
 from tests.conftest import DATA

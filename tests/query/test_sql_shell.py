@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from flows.cli.sql_shell import repl
-from flows.query.duckdb_lake import SQL, connect
+from flows.query.dialects import SQL
+from flows.query.duckdb_lake import connect
 from tests.conftest import ROOT
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 
 from flows.pipeline import run_without_prefect
-from flows.query.duckdb_lake import SQL, connect
+from flows.query.dialects import SQL
+from flows.query.duckdb_lake import connect
 from flows.settings import LakeSettings
 from schemas.tables import SOURCE_FILES
 from tests.conftest import DATA
