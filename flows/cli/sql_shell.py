@@ -25,6 +25,7 @@ from typing import TextIO
 
 import duckdb
 
+from flows.cli.errors import BAD_ARGUMENTS, cannot_open, fail
 from flows.query.dialects import ENGINES, spell
 from flows.query.lake_connection import LakeConnection, retrying
 from flows.settings import LakeSettings
@@ -153,8 +154,7 @@ def main(argv: list[str]) -> int:
     try:
         con = connect(args.lake)
     except (duckdb.Error, OSError, ValueError) as error:
-        print(f"error: cannot open the lake {args.lake}: {error}", file=sys.stderr)
-        return 2
+        return fail(cannot_open(error, args.lake), BAD_ARGUMENTS)  # one line: what is missing, no traceback
     if args.command or args.file:
         try:
             run(con, args.command or args.file.read_text(), args.format, sys.stdout)
