@@ -20,11 +20,10 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -38,12 +37,10 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
-from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
 from flows import pipeline  # noqa: E402
-from flows.checks import check_before_any_work  # noqa: E402
 from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
 from flows.orchestration import fanout, outcome, refresh  # noqa: E402
@@ -53,7 +50,6 @@ from flows.source.reading import fork_server, reading_pool  # noqa: E402
 from flows.storage import scratch  # noqa: E402
 
 MAX_BACKFILL_DAYS = 366
-R = TypeVar("R")
 
 # The reading workers' fork server imports the reading code (about a second) while Prefect creates
 # the run, so it is ready when the first folder is read: started as the flows load (a command-line
@@ -315,7 +311,7 @@ def route53_lake(
     settings = settings or make_settings(source, lake, accounts, regions, event_sources)
     if start is None and end is None and not days:
         start = end = scheduled_day()
-    return checked_first(settings, lambda: delivery_days(start, end, days), lambda checked: process_days(settings, checked))
+    return outcome.checked_first(settings, lambda: delivery_days(start, end, days), lambda checked: process_days(settings, checked))
 
 
 @flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
@@ -334,7 +330,7 @@ def nightly(
     """
     day = day or scheduled_day()
     earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
-    return checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
+    return outcome.checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
                          lambda checked: process_days(settings, checked, recheck=set(earlier)))
 
 
@@ -351,7 +347,7 @@ def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> Ru
         refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
         return result
 
-    return checked_first(settings, lambda: delivery_days(day, day), publish_day)
+    return outcome.checked_first(settings, lambda: delivery_days(day, day), publish_day)
 
 
 @flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
@@ -364,21 +360,8 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
         end: Last delivery day (UTC), inclusive; not in the future.
         settings: Where to read and write, and what to keep.
     """
-    return checked_first(settings, lambda: backfill_days(start, end),
+    return outcome.checked_first(settings, lambda: backfill_days(start, end),
                          lambda checked: fanout.run_backfill(route53_lake_day, settings, checked))
-
-
-def checked_first(settings: LakeSettings, days: Callable[[], list[date]], work: Callable[[list[date]], R]) -> R | State:
-    """`work` on the run's delivery days once the days, the lake and the source pass their checks
-    (flows.checks); else the run ends Failed, its message and its log one line that says which
-    setting is at fault (a raised SettingsError left Prefect's traceback in the run's log)."""
-    try:
-        checked = days()
-        check_before_any_work(settings)
-    except SettingsError as error:
-        get_run_logger().error("refused before any work: %s", error)
-        return Failed(message=f"refused before any work: {error}")
-    return work(checked)
 
 
 def backfill_days(start: date, end: date) -> list[date]:

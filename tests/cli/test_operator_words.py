@@ -153,3 +153,15 @@ def test_a_dask_run_prints_warnings_only_as_a_threads_run_does(tmp_path):
     assert outputs["dask"] and all(line.startswith(("WARNING", "ERROR")) for line in outputs["dask"]), outputs["dask"]
     assert any("quarantined" in line and "XmlErrorPage" in line for line in outputs["dask"])
     assert outputs["dask"] == outputs["threads"], outputs
+
+
+@pytest.mark.parametrize(("missing", "option"), [
+    ("no CloudTrail logs: s3://trail-bucket/pfx/AWSLogs/ is missing or empty", "--source"),
+    ("lake-bucket/route53/_manifests/delivery_date=2026-11-02/x.json", "--lake"),
+    ("somewhere/else", "--source and --lake"),
+])
+def test_a_file_missing_during_a_run_names_the_option_of_its_location(missing, option):
+    from flows.cli.errors import explain_failure
+
+    line = explain_failure(FileNotFoundError(missing), "s3://trail-bucket/pfx", "s3://lake-bucket/route53")
+    assert line == f"not found: {missing}; check {option}"
