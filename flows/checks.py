@@ -10,13 +10,51 @@ from flows.settings import LakeSettings, SettingsError
 
 def preflight(settings: LakeSettings) -> None:
     """What can be checked before any file is read: the public keys a verification needs (a local
-    file is read by the settings themselves), and that a local lake can be written."""
+    file is read by the settings themselves), that the lake can be written (a local folder) or its
+    bucket exists (S3), and that the source holds AWSLogs/. Each refusal names the location at
+    fault: a missing lake bucket was found only after every file was read, as a failed folder."""
     if settings.digest_signatures == "verify" and settings.digest_public_keys and settings.digest_public_keys.startswith("s3://"):
         from flows.source.digests import read_public_keys
 
         read_public_keys(settings.digest_public_keys)  # SettingsError naming the file and the problem
-    if not settings.lake.startswith("s3://"):
-        writable_folder(settings.lake)
+    check_lake_root(settings.lake)
+    check_source_root(settings.source)
+
+
+def check_lake_root(lake: str) -> None:
+    """A local lake is a folder we may write (or create); an S3 lake's bucket exists, and its
+    prefix may be listed (the lake's first run creates the prefix itself)."""
+    if not lake.startswith("s3://"):
+        writable_folder(lake)
+        return
+    try:
+        _store(lake).holds_anything()
+    except FileNotFoundError as error:
+        raise SettingsError(f"lake: {error}; create it, or give the lake (--lake) a bucket that exists") from None
+    except PermissionError as error:
+        raise PermissionError(f"listing the lake {lake}: {error}") from None
+
+
+def check_source_root(source: str) -> None:
+    """The source exists and holds AWSLogs/ (one LIST of one key on S3)."""
+    store = _store(source)
+    if store.is_local and not os.path.isdir(store.root):
+        raise SettingsError(f"source: no folder {source}; check the source (--source): it is the folder that holds AWSLogs/")
+    try:
+        found = store.holds_anything("AWSLogs")
+    except FileNotFoundError as error:
+        raise SettingsError(f"source: {error}; check the source (--source)") from None
+    except PermissionError as error:
+        raise PermissionError(f"listing the source {source}/AWSLogs/: {error}") from None
+    if not found:
+        raise SettingsError(f"source: {source}/AWSLogs/ is missing or empty; check the source prefix (--source): "
+                            "it is the location that holds CloudTrail's AWSLogs/ folder")
+
+
+def _store(location: str):
+    from flows.storage.store import open_store  # s3fs: imported when a location is checked, not with the settings
+
+    return open_store(location)
 
 
 def writable_folder(location: str) -> None:
@@ -40,14 +78,16 @@ def check_source(settings: LakeSettings) -> int:
     try:
         trails, _ = list_trails(settings)
     except FileNotFoundError as error:
-        raise SettingsError(f"source: {error}; check the source prefix (it must hold AWSLogs/)") from None
+        raise SettingsError(f"source: {error}; check the source prefix (--source): it must hold AWSLogs/") from None
     if not trails:
         wanted = f" of accounts {', '.join(settings.accounts)}" if settings.accounts else ""
-        raise SettingsError(f"source: {settings.source}/AWSLogs/ holds no account folder{wanted}; check the source prefix and accounts")
+        raise SettingsError(f"source: {settings.source}/AWSLogs/ holds no account folder{wanted}; "
+                            f"check the source prefix (--source){' and the accounts (--account)' if wanted else ''}")
     return len(trails)
 
 
 def check_before_any_work(settings: LakeSettings) -> None:
-    """Lake and source, once: a backfill checks them before it starts any child run."""
+    """Lake and source, before any work: the command line's, each flow's (flows/route53_lake.py),
+    and a backfill's before it starts any child run (a refused backfill is refused once)."""
     preflight(settings)
     check_source(settings)

@@ -200,13 +200,14 @@ class DigestMismatchError(RuntimeError):
 
 
 class RunFailed(RuntimeError):
-    """Some day folders or partitions failed for a reason that is not the data; the rest was published."""
+    """Some day folders or partitions failed for a reason that is not the data; the rest, if any, was published."""
 
     def __init__(self, run: RunSummary) -> None:
         self.run = run
         shown = "; ".join(f"{f.what}: {f.error}" for f in run.failures[:5])
         more = f" (and {len(run.failures) - 5} more)" if len(run.failures) > 5 else ""
-        super().__init__(f"{len(run.failures)} part(s) of the run failed, the rest was published: {shown}{more}")
+        rest = "the rest was published" if run.folders else "nothing was published"
+        super().__init__(f"{len(run.failures)} part(s) of the run failed, {rest}: {shown}{more}")
 
 
 def raise_failures(run: RunSummary) -> None:

@@ -41,7 +41,6 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
 from flows import pipeline  # noqa: E402
-from flows.checks import check_before_any_work  # noqa: E402
 from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
 from flows.orchestration import fanout, outcome, refresh  # noqa: E402
@@ -261,9 +260,12 @@ def _parameter(name: str):
 
 
 def _range_name() -> str:
+    """`route53-lake-2026-11-01..2026-11-03`, `+1day(s)` for days added to a range; days alone
+    (`--day`) are named as a range is: `route53-lake-2026-11-02` for one."""
     days = sorted(str(d) for d in _parameter("days") or [])
-    first = _parameter("start") or _parameter("end") or (days[0] if days else None) or scheduled_day()
-    last = _parameter("end") or first
+    first, last = _parameter("start") or _parameter("end"), _parameter("end") or _parameter("start")
+    if first is None:
+        return run_name("route53-lake", days[0], days[-1]) if days else run_name("route53-lake", scheduled_day())
     name = run_name("route53-lake", first, last)
     return f"{name}+{len(days)}day(s)" if days else name
 
@@ -309,7 +311,7 @@ def route53_lake(
     settings = settings or make_settings(source, lake, accounts, regions, event_sources)
     if start is None and end is None and not days:
         start = end = scheduled_day()
-    return process_days(settings, delivery_days(start, end, days))
+    return outcome.checked_first(settings, lambda: delivery_days(start, end, days), lambda checked: process_days(settings, checked))
 
 
 @flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
@@ -328,7 +330,8 @@ def nightly(
     """
     day = day or scheduled_day()
     earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
-    return process_days(settings, delivery_days(None, None, [*earlier, day]), recheck=set(earlier))
+    return outcome.checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
+                         lambda checked: process_days(settings, checked, recheck=set(earlier)))
 
 
 @flow(name="route53-lake-day", flow_run_name="day-{day}", **_FLOW)
@@ -339,9 +342,12 @@ def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> Ru
         day: Delivery day (UTC).
         settings: Where to read and write, and what to keep.
     """
-    result = process_days(settings, delivery_days(day, day))
-    refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
-    return result
+    def publish_day(checked: list[date]) -> RunSummary:
+        result = process_days(settings, checked)
+        refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
+        return result
+
+    return outcome.checked_first(settings, lambda: delivery_days(day, day), publish_day)
 
 
 @flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
@@ -354,9 +360,8 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
         end: Last delivery day (UTC), inclusive; not in the future.
         settings: Where to read and write, and what to keep.
     """
-    days = backfill_days(start, end)
-    check_before_any_work(settings)
-    return fanout.run_backfill(route53_lake_day, settings, days)
+    return outcome.checked_first(settings, lambda: backfill_days(start, end),
+                         lambda checked: fanout.run_backfill(route53_lake_day, settings, checked))
 
 
 def backfill_days(start: date, end: date) -> list[date]:

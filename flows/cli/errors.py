@@ -9,12 +9,16 @@ import argparse
 import copy
 import errno
 import logging
+import os
+import re
 import sys
 import traceback
 
 from flows.redact import redact
 
 DONE, FAILED, BAD_ARGUMENTS, INTERRUPTED = 0, 1, 2, 130
+# Prefect reads overrides of its logging.yml from PREFECT_LOGGING_<path>: here handlers.console.level.
+WORKERS_CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
 _MAX_LINE = 1000
 
 
@@ -79,8 +83,9 @@ def explain_failure(exc: BaseException, source: str = "", lake: str = "") -> str
     where = getattr(exc, "filename", None)
     local = isinstance(where, str) and where.startswith("/")  # s3fs names objects bucket/key, never /...
     if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError") or "unable to locate credentials" in text.lower():
-        return (f"no AWS credentials found to read {source or 'the source'} and write {lake or 'the lake'}: "
-                f"set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an instance or task role ({name})")
+        purpose = f"read {source} and write {lake}" if source else f"read the lake {lake or ''}".rstrip()
+        return (f"no AWS credentials found to {purpose}: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or run with an instance or task role")
     if name in ("SettingsError", "OutsideRootError", "LakeNotFoundError"):
         return text
     if isinstance(exc, PermissionError):
@@ -94,7 +99,7 @@ def explain_failure(exc: BaseException, source: str = "", lake: str = "") -> str
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"no space left (or quota reached) writing {where or lake}; free some space or choose another --lake"
     if isinstance(exc, FileNotFoundError):
-        return f"not found: {where or text}; check --source and --lake"
+        return f"not found: {where or text}; check {_location_of(str(where or text), source, lake)}"
     if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
         return f"refusing {where}: a symbolic link below the root is never followed; remove it"
     if isinstance(exc, KeyboardInterrupt):
@@ -102,8 +107,37 @@ def explain_failure(exc: BaseException, source: str = "", lake: str = "") -> str
     if name in ("ReconciliationError", "DigestMismatchError", "BackfillFailed"):
         return text
     if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-        return f"DuckDB could not read the lake {lake}: {text.strip().splitlines()[0] if text.strip() else name}"
+        return f"DuckDB could not read the lake {lake}: {_duckdb_cause(text) or name}"
     return f"{name}: {text} (run again with --debug to see where it happened)"
+
+
+def cannot_open(exc: BaseException, lake: str) -> str:
+    """Why the lake cannot be queried, in one line: what is missing (credentials, a bucket), never
+    DuckDB's traceback of the file system it reads through, nor a secret."""
+    explained = explain_failure(exc, lake=lake)
+    if explained.startswith("no AWS credentials"):
+        return explained
+    return f"cannot open the lake {lake}: {_duckdb_cause(str(exc)) or type(exc).__name__}"
+
+
+def _location_of(missing: str, source: str, lake: str) -> str:
+    """Which option names the location something was missing from (s3fs names objects bucket/key)."""
+    for option, location in (("--lake", lake), ("--source", source)):
+        if location and location.removeprefix("s3://").rstrip("/") in missing:
+            return option
+    return "--source and --lake"
+
+
+_PYTHON_ERROR = re.compile(r"^(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def _duckdb_cause(text: str) -> str:
+    """DuckDB's message in one line: an error of the Python file system it read through (s3fs)
+    arrives as that error's whole traceback and the query's position; its last line is the cause."""
+    wrapped = _PYTHON_ERROR.findall(text)
+    if wrapped:
+        return ": ".join(wrapped[-1])
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 class _NoTraceback(logging.Formatter):
@@ -141,8 +175,13 @@ class _WarningsOnly(logging.Filter):
 def prefect_console_warnings_only() -> None:
     """The command line prints what happened itself, once the run is done (a line per folder,
     the totals): Prefect's console shows only warnings and errors meanwhile (a rejected file, a
-    failed folder), not a line per task state. The run's log on the server keeps everything."""
+    failed folder), not a line per task state. The run's log on the server keeps everything.
+    Processes the run starts later (a local Dask cluster's workers, whose task runs log to the
+    console they inherit from ours) configure Prefect's logging from the environment: there, the
+    console handler's level is set; their API handler keeps every level."""
     from prefect.logging.handlers import PrefectConsoleHandler
+
+    os.environ[WORKERS_CONSOLE_LEVEL] = "WARNING"
 
     for logger in (logging.getLogger(), *(logging.getLogger(n) for n in ("prefect", "prefect.flow_runs", "prefect.task_runs"))):
         for handler in logger.handlers:

@@ -3,11 +3,14 @@
     route53-lake --source s3://trail-bucket/prefix --lake s3://lake-bucket/route53 \\
         --start 2026-11-01 --end 2026-11-03
     route53-lake latest --lake LAKE
+    route53-lake sql --lake LAKE
     route53-lake ddl --engine athena|duckdb --location LAKE
+    route53-lake automations --webhook-url URL
 
 (`python -m flows.cli` is the same command.) Runs the Prefect flow (flows/route53_lake.py), or
-with --no-prefect the same steps directly. Every argument is checked before any work; a failure
-is one line on stderr (flows/cli/errors.py). Exit status 0 done, 1 the run failed, 2 bad arguments.
+with --no-prefect the same steps directly. Every argument, the lake's root and the source's are
+checked before any work (flows/checks.py); a failure is one line on stderr (flows/cli/errors.py).
+Exit status 0 done, 1 the run failed, 2 bad arguments (a missing bucket or source folder included).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from flows.checks import preflight
+from flows.checks import check_before_any_work
 from flows.cli.errors import (
     BAD_ARGUMENTS,
     DONE,
@@ -63,14 +66,25 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a date like 2026-11-01") from None
 
 
+# The subcommands, as `--help` lists them; main() runs them. Without one, the command publishes (run).
+SUBCOMMANDS = {
+    "run": "publish delivery days to the lake (the default command)",
+    "latest": "print the latest record changes in the lake",
+    "sql": "query the lake with SQL (DuckDB): a prompt, or one query with -c or -f",
+    "ddl": "print the SQL that makes the lake queryable in Athena or DuckDB",
+    "automations": "create the example Prefect automations (automations/route53-lake.yaml)",
+}
+
+
 def parser() -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<12} {what}" for name, what in SUBCOMMANDS.items())
     p = Parser(
         prog=PROG,
-        description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.",
-        epilog=f"Also: '{PROG} latest --lake LAKE' prints the latest record changes; "
-        f"'{PROG} automations --webhook-url URL' creates the example Prefect automations (automations/route53-lake.yaml); "
-        f"'{PROG} ddl --engine athena|duckdb --location LAKE' prints the SQL to query it. "
-        "S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location. "
+        usage=f"{PROG} [run] [options]\n       {PROG} {{{','.join(n for n in SUBCOMMANDS if n != 'run')}}} ...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Turn CloudTrail log files into a Parquet lake of Route 53 API calls and record changes.\n\n"
+        f"commands:\n{commands}\n\n'{PROG} COMMAND --help' describes each. The options below are run's.",
+        epilog="S3 credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from a location.\n"
         "Exit status: 0 done, 1 the run failed, 2 bad arguments.",
     )
     p.add_argument("--source", default=_DEFAULTS.source, help="CloudTrail location: s3://bucket/prefix or a folder holding AWSLogs/ (default: %(default)s)")
@@ -111,7 +125,7 @@ def run_main(argv: list[str]) -> int:
     days = delivery_days(args.start, args.end, args.days)
     try:
         check_runner(args, settings)
-        preflight(settings)
+        check_before_any_work(settings)  # the lake's and the source's roots: one line naming the one at fault
         run = _run(args, settings, days)
     except SettingsError as exc:
         return fail(exc, BAD_ARGUMENTS)
@@ -204,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     from flows.cli.query import ddl_main, latest_main
 
-    commands = {"latest": latest_main, "ddl": ddl_main, "sql": _sql_main, "run": run_main, "automations": _automations_main}
+    commands = {"latest": latest_main, "ddl": ddl_main, "sql": _sql_main, "run": run_main, "automations": _automations_main}  # SUBCOMMANDS
     command, rest = (argv[0], argv[1:]) if argv[:1] and argv[0] in commands else ("run", argv)
     try:
         return commands[command](rest)

@@ -29,9 +29,10 @@ from typing import TextIO
 
 import duckdb
 
-from flows.cli.errors import BAD_ARGUMENTS, DONE, FAILED, Parser, UsageError, debug_traceback, explain_failure, fail
+from flows.cli.errors import BAD_ARGUMENTS, DONE, FAILED, Parser, UsageError, cannot_open, debug_traceback, fail
 from flows.cli.table import MODES, write
 from flows.query.dialects import ENGINES, spell
+from flows.query.duckdb_lake import LakeNotFoundError
 from flows.query.lake_connection import LakeConnection, retrying
 from flows.query.params import ParamError, assignment, bound
 from flows.settings import LakeSettings, validate_uri
@@ -240,9 +241,11 @@ def main(argv: list[str]) -> int:
     lake = validate_uri(args.lake, "lake")
     try:
         con = _open(lake, args.local_time)
+    except LakeNotFoundError as error:  # a mistyped lake: refused as `latest` refuses it
+        return fail(error, FAILED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         debug_traceback(args.debug)
-        return fail(explain_failure(exc, lake=lake), FAILED)
+        return fail(cannot_open(exc, lake), BAD_ARGUMENTS)  # one line: what is missing (credentials, a bucket)
     session = Session(mode=args.format, params=params)
     if query is not None:
         try:

@@ -74,7 +74,8 @@ class DayOutcome:
 
 
 PREAMBLES = ("Flow run encountered an exception: ", "Task run encountered an exception: ",
-             "RunFailed: ", "1 part(s) of the run failed, the rest was published: ")
+             "RunFailed: ", "1 part(s) of the run failed, the rest was published: ",
+             "1 part(s) of the run failed, nothing was published: ")
 
 
 TAILS = (". To retry: ", ". To do: ")  # a day run's message: reason, then what to do and where (outcome.py)

@@ -5,28 +5,33 @@ even when the lake holds nothing for it), events for automations (flows/orchestr
 and the final state: Failed with the causes, "Completed with warnings" (and the tag `warnings`)
 when files were rejected, records quarantined, digests disagreed or a day had no logs, else
 Completed. A state's message says the reason first, then what to do, then where: Prefect cuts it
-in the run's details, in a backfill's table and in notifications."""
+in the run's details, in a backfill's table and in notifications. A run whose days, lake or source
+fail their checks ends Failed before any work, in one line (`checked_first`)."""
 
 from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 import prefect.runtime
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed, Failed
+from prefect.states import Completed, Failed, State
 
+from flows.checks import check_before_any_work
 from flows.orchestration import alerts
 from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near, notes
 from flows.query.history import lake_summaries
 from flows.query.summary import lake_tag, summary_key
 from flows.results import DaySummary, DigestMismatchError, FolderFailure, RunFailed, RunSummary, raise_failures
-from flows.settings import LakeSettings
+from flows.settings import LakeSettings, SettingsError
 
 WARNING_STATE = "Completed with warnings"
+R = TypeVar("R")
 
 
 @dataclass
@@ -191,3 +196,16 @@ def tag_run(tag: str, run_id: str | None = None) -> None:
                 client.update_flow_run(run_id, tags=[*tags, tag])
     except Exception as error:  # noqa: BLE001 - the state and its message say it anyway
         get_run_logger().debug("could not tag the run %s: %s", tag, error)
+
+
+def checked_first(settings: LakeSettings, days: Callable[[], list[date]], work: Callable[[list[date]], R]) -> R | State:
+    """`work` on the run's delivery days once the days, the lake and the source pass their checks
+    (flows.checks); else the run ends Failed, its message and its log one line that says which
+    setting is at fault (a raised SettingsError left Prefect's traceback in the run's log)."""
+    try:
+        checked = days()
+        check_before_any_work(settings)
+    except SettingsError as error:
+        get_run_logger().error("refused before any work: %s", error)
+        return Failed(message=f"refused before any work: {error}")
+    return work(checked)

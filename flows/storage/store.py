@@ -108,6 +108,20 @@ class Store:
             return []
         return self.entries(infos)
 
+    def holds_anything(self, relative: str = "") -> bool:
+        """Whether anything is stored under the folder `relative` ("" the root), in one request that
+        also proves the location reachable, as `list` does not: on S3 a missing bucket raises
+        FileNotFoundError naming it (its listing would read as empty), a LIST the credentials may
+        not make PermissionError. One LIST of at most one key, inside the prefix iam/ allows."""
+        if self.is_local:
+            return bool(self.list(relative))
+        bucket, _, key = (self.path(relative) if relative else self.root).partition("/")
+        try:
+            listed = self.fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=f"{key}/" if key else "", MaxKeys=1)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"the S3 bucket {bucket} does not exist") from None
+        return bool(listed.get("KeyCount"))
+
     def entries(self, infos: list[dict[str, Any]]) -> list[Entry]:
         """fsspec listing entries as Entry, paths relative to the root."""
         entries = []

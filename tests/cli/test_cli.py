@@ -38,10 +38,14 @@ def test_bad_arguments_exit_2_with_a_message(args, words):
     assert words in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_source_exits_1_with_an_actionable_message(tmp_path):
+def test_missing_source_exits_2_naming_the_source_before_any_work(tmp_path):
     result = cli("--source", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01", "--no-prefect")
-    assert result.returncode == 1
-    assert "AWSLogs/ is missing or empty" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and not (tmp_path / "lake").exists()
+    assert f"source: no folder {tmp_path / 'nowhere'}; check the source (--source)" in result.stderr
+    assert "--lake" not in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "empty").mkdir()
+    empty = cli("--source", str(tmp_path / "empty"), "--lake", str(tmp_path / "lake"), "--start", "2026-11-01", "--no-prefect")
+    assert empty.returncode == 2 and "AWSLogs/ is missing or empty; check the source prefix (--source)" in empty.stderr
 
 
 def test_local_run_without_prefect_prints_counts_and_latest_shows_the_change(tmp_path):

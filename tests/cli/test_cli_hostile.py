@@ -54,7 +54,7 @@ CASES = [
     ("run-bad-region", [*RUN, "--region", "../etc"], 2, "not AWS region names"),
     ("run-unknown-option", [*RUN, "--bogus"], 2, "unrecognized arguments: --bogus"),
     # run: failures of the run itself
-    ("run-missing-source", ["--no-prefect", "--source", "nowhere", "--lake", "lake", "--day", DAY], 1, "AWSLogs/ is missing or empty"),
+    ("run-missing-source", ["--no-prefect", "--source", "nowhere", "--lake", "lake", "--day", DAY], 2, "source: no folder nowhere"),
     ("run-linked-partition", [*RUN, "--lake", "linked-lake"], 1, "is a symbolic link"),
     # latest
     ("latest-limit-negative", ["latest", "--lake", "lake", "--limit", "-1"], 2, "--limit: expected a whole number from 1"),

@@ -346,14 +346,45 @@ def test_the_lenient_readings_name_a_damaged_file_as_the_strict_one_does(text, k
     assert refused.value.kind is kind, refused.value
 
 
-@pytest.mark.parametrize("text", [b'{"userAgent":"\\ud800", "Records": {}}', b'[{"userAgent":"\\ud800"}]', b"{not json",
+@pytest.mark.parametrize("text", [b'{"userAgent":"\\ud800", "Records": {}}', b'{"Records": [{"eventSource": "s3"}, {"n": 1e999999}]}',
                                   b'{"Records": [{"eventSource": "s3.amazonaws.com"}, "not an object", {"eventSource": {}}]}'])
 def test_a_file_that_cannot_spell_a_selected_source_is_not_parsed_so_not_judged(text):
     """The issue's decision: bytes that spell no selected eventSource hold no selected record, so
-    they are not parsed, not counted and not checked as JSON; a file that does not decompress is
-    still rejected (see test_prefilter)."""
+    they are not parsed, not counted and not checked as JSON beyond their first bytes; a file that
+    does not decompress is still rejected (see test_prefilter), and so is one that is not a log file."""
     flat = flatten(text)
     assert (flat.parsed, flat.records_read, flat.selected, flat.quarantine.num_rows) == (False, None, 0, 0)
+
+
+@pytest.mark.parametrize(("text", "kind", "words"), [
+    (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code></Error>', ErrorKind.NOT_JSON, "invalid JSON"),
+    (b"<html><body>503 Service Unavailable</body></html>", ErrorKind.NOT_JSON, "invalid JSON"),
+    (b'{"message": "Internal error", "code": 500}', ErrorKind.NOT_A_LOG_FILE, "found an object with code, message"),
+    (b'[{"eventSource": "s3.amazonaws.com"}]', ErrorKind.NOT_A_LOG_FILE, "found an array"),
+    (b'[{"userAgent":"\\ud800"}]', ErrorKind.NOT_A_LOG_FILE, "found an array"),
+    (b"{not json", ErrorKind.NOT_JSON, "invalid JSON"),
+    (b'{"detail-type": "AWS API Call via CloudTrail", "detail": {}}', ErrorKind.EVENTBRIDGE_ENVELOPE, "EventBridge"),
+    (b"", ErrorKind.NOT_JSON, "invalid JSON"),
+])
+def test_a_file_that_is_not_a_log_file_is_rejected_with_its_kind_as_the_reference_rejects_it(text, kind, words):
+    """Issue 20, item 17: garbage in the trail prefix (an error page, JSON of another shape) is
+    named, not passed over as a file without Route 53 records; the reference says the same."""
+    with pytest.raises(Rejected) as fast:
+        flatten(text)
+    with pytest.raises(Rejected) as reference:
+        cloudtrail.read_log_file_reference(gzip.compress(text))
+    assert fast.value.kind is reference.value.kind is kind and words in fast.value.message
+
+
+def test_a_large_log_file_without_a_selected_source_is_judged_by_its_first_bytes_only(monkeypatch):
+    """The check costs a look at the opening, not a parse: a log file in CloudTrail's shape is never parsed."""
+    text = body(*[json.dumps({"eventSource": "s3.amazonaws.com", "n": i}).encode() for i in range(20_000)])
+    from transforms.route53 import fast
+
+    monkeypatch.setattr(fast, "candidate_records", None)  # any parse would fail here
+    monkeypatch.setattr(fast, "_flatten_file", None)
+    flat = flatten(text)
+    assert (flat.parsed, flat.records_read) == (False, None)
 
 
 def test_deep_nesting_elsewhere_in_the_file_never_reaches_a_parser():

@@ -15,7 +15,9 @@ without parsing it record by record. Bytes can spell a value three ways, and eac
   lower-case is ASCII (U+0130's is "i" and a combining dot). A test checks this over all of Unicode.
 
 A false match only costs the parse that every file had before. A file without any match is not
-checked as JSON either: damage in it cannot hide a selected record, since it holds none.
+checked as JSON either: damage in it cannot hide a selected record, since it holds none. But a file
+that is not a log file at all (an XML error page, JSON without Records, an array) says so in its
+first bytes (`may_be_log_file`): something writes garbage into the trail, and an operator must learn it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ _PLAIN = re.compile(r"[a-z0-9.-]+")
 _CASE_BIT = pa.scalar(0x20, pa.uint8())
 _ASCII_OR_KELVIN_ESCAPE = re.compile(rb"\\u(?:00[0-7][0-9a-fA-F]|212[aA])")
 _KELVIN = "\u212a".encode()
+# CloudTrail writes `{"Records":[` first; whitespace is allowed, as JSON allows it.
+_LOG_FILE_OPENING = re.compile(rb'[ \t\n\r]*\{[ \t\n\r]*"Records"[ \t\n\r]*:')
+_OBJECT_OPENING = re.compile(rb"[ \t\n\r]*\{")
 _CHUNK = 1 << 20  # bytes folded at a time: a copy of the whole text would add its size to the worker's peak
 _FIRST_CHUNK = 1 << 16  # a file holding Route 53 records names their source within its first dozens of records
 
@@ -58,3 +63,17 @@ def _folded(chunk: memoryview) -> bytes:
     """The bytes with bit 0x20 set in each (A-Z -> a-z), computed by Arrow over the buffer in place."""
     data = pa.Array.from_buffers(pa.uint8(), len(chunk), [None, pa.py_buffer(chunk)])
     return pc.bit_wise_or(data, _CASE_BIT).buffers()[1].slice(0, len(chunk)).to_pybytes()
+
+
+def may_be_log_file(text: bytes) -> bool:
+    """False only when the text cannot be a log file ({"Records": [...]}), judged without parsing:
+    it does not open as a JSON object (an XML or HTML page, an array, a byte order mark), or it is
+    an object in which no "Records" key can be spelt. CloudTrail writes Records as the first key,
+    which a look at the first bytes confirms; any other object is searched for the key's bytes (or
+    an escape, which might spell it): a false match lets through a file that is then not parsed, as
+    any file without a selected source."""
+    if _LOG_FILE_OPENING.match(text):
+        return True
+    if not _OBJECT_OPENING.match(text):
+        return False
+    return b'"Records"' in text or b"\\u" in text

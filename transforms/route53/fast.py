@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, STRINGS
 from transforms.cloudtrail.envelope import candidate_records, identify
 from transforms.cloudtrail.jsonscan import Broken, depth_at_most
-from transforms.cloudtrail.prefilter import may_hold_selected
+from transforms.cloudtrail.prefilter import may_be_log_file, may_hold_selected
 from transforms.errors import ErrorKind, Rejected
 from transforms.limits import DEFAULT_LIMITS, Limits, out_of_memory, too_deep, too_large
 from transforms.route53 import canonical, columnwise, strict
@@ -53,16 +53,21 @@ def flatten_file(
 
     A text that cannot spell any of event_sources (transforms.cloudtrail.prefilter) holds no selected record:
     it is not parsed at all, and comes back empty with parsed=False and records_read None (not
-    counted: an exact count costs as much as the parse). Such a file is not checked as JSON
-    either, so where the reference rejects it or quarantines a record of it whose eventSource is
-    not text, this path finds nothing; everything else is the reference's reading, row for row."""
-    if not may_hold_selected(text, event_sources):
-        return Flattened(events=EVENTS.empty, record_changes=RECORD_CHANGES.empty, quarantine=QUARANTINE.empty,
-                         records_read=None, selected=0, parsed=False)
+    counted: an exact count costs as much as the parse). Its first bytes are looked at, though: a
+    text that cannot be a log file (prefilter.may_be_log_file: an XML page, JSON that is not an
+    object with Records) is rejected as the reference rejects it, with the reference's kind. Damage
+    further in is not looked for, so where the reference rejects such a file or quarantines a
+    record of it whose eventSource is not text, this path finds nothing; everything else is the
+    reference's reading, row for row."""
     try:
-        return _flatten_file(text, source_file, delivery_date, event_sources, window, limits)
+        if may_hold_selected(text, event_sources):
+            return _flatten_file(text, source_file, delivery_date, event_sources, window, limits)
+        if not may_be_log_file(text):
+            candidate_records(text, event_sources, limits)  # raises Rejected, naming what the file is instead
     except MemoryError:  # within the bounds, yet more than the worker has: this file's rows are dropped
         raise out_of_memory(f"reading {len(text):,} bytes of JSON") from None
+    return Flattened(events=EVENTS.empty, record_changes=RECORD_CHANGES.empty, quarantine=QUARANTINE.empty,
+                     records_read=None, selected=0, parsed=False)
 
 
 def _flatten_file(text: bytes, source_file: str, delivery_date: date, event_sources: frozenset[str],
