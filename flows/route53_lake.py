@@ -44,7 +44,8 @@ from flows import pipeline  # noqa: E402
 from flows.checks import check_before_any_work  # noqa: E402
 from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
-from flows.orchestration import fanout, outcome, refresh  # noqa: E402
+from flows.orchestration import outcome  # noqa: E402
+from flows.orchestration.backfill import after_retry, run_backfill  # noqa: E402
 from flows.results import DayListing, RunSummary, Trail, describe  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 from flows.source.reading import fork_server, reading_pool  # noqa: E402
@@ -340,7 +341,7 @@ def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> Ru
         settings: Where to read and write, and what to keep.
     """
     result = process_days(settings, delivery_days(day, day))
-    refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
+    after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
     return result
 
 
@@ -356,7 +357,7 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
     """
     days = backfill_days(start, end)
     check_before_any_work(settings)
-    return fanout.run_backfill(route53_lake_day, settings, days)
+    return run_backfill(route53_lake_day, settings, days)
 
 
 def backfill_days(start: date, end: date) -> list[date]:
