@@ -73,10 +73,11 @@ def writable_folder(location: str) -> None:
 def check_source(settings: LakeSettings) -> int:
     """The source holds at least one account's CloudTrail folder (of the accounts asked for): the
     number of trails found. A wrong prefix or account list is a SettingsError naming both."""
-    from flows.pipeline import list_trails
+    from flows.source.listing import find_trails
+    from flows.storage.store import open_store
 
     try:
-        trails, _ = list_trails(settings)
+        trails, _ = find_trails(open_store(settings.source), settings.accounts)
     except FileNotFoundError as error:
         raise SettingsError(f"source: {error}; check the source prefix (--source): it must hold AWSLogs/") from None
     if not trails:

@@ -217,3 +217,16 @@ def raise_failures(run: RunSummary) -> None:
         raise DigestMismatchError("; ".join(f.error for f in run.failures))
     if run.failures:
         raise RunFailed(run)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys, access denied,
+    or a local condition a retry 1, 4 and 15 s later cannot change: a read-only or full file system,
+    a quota, a name too long, a refused symbolic link (ELOOP), a file too large."""
+    import errno
+
+    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    lasting = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EXDEV)
+    if isinstance(exc, permanent) or getattr(exc, "errno", None) in lasting:
+        return False
+    return isinstance(exc, (OSError, TimeoutError))

@@ -20,10 +20,11 @@ import multiprocessing
 import os
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -37,14 +38,17 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
+from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pydantic import Field  # noqa: E402
 
 from flows import pipeline  # noqa: E402
+from flows.checks import check_before_any_work  # noqa: E402
 from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
-from flows.orchestration import fanout, outcome, refresh  # noqa: E402
-from flows.results import DayListing, RunSummary, Trail, describe  # noqa: E402
+from flows.orchestration import outcome  # noqa: E402
+from flows.orchestration.backfill import after_retry, run_backfill  # noqa: E402
+from flows.results import DayListing, RunSummary, Trail, describe, is_transient  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 from flows.source.reading import fork_server, reading_pool  # noqa: E402
 from flows.storage import scratch  # noqa: E402
@@ -58,19 +62,7 @@ MAX_BACKFILL_DAYS = 366
 if multiprocessing.parent_process() is None:
     fork_server()
 DEFAULT_SETTINGS = LakeSettings()  # frozen: safe to share as a parameter default
-
-
-def is_transient(exc: BaseException) -> bool:
-    """I/O that may succeed on retry: throttling, resets, timeouts. Not missing keys, access denied,
-    or a local condition a retry 1, 4 and 15 s later cannot change: a read-only or full file system,
-    a quota, a name too long, a refused symbolic link (ELOOP), a file too large."""
-    import errno
-
-    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
-    lasting = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EXDEV)
-    if isinstance(exc, permanent) or getattr(exc, "errno", None) in lasting:
-        return False
-    return isinstance(exc, (OSError, TimeoutError))
+R = TypeVar("R")
 
 
 def _retry_on_transient(task_, task_run, state) -> bool:
@@ -282,6 +274,19 @@ RUNNER = ThreadPoolTaskRunner(max_workers=FOLDER_CONCURRENCY)  # the flows' own:
 _FLOW = {"persist_result": False, "validate_parameters": True, "task_runner": RUNNER}
 
 
+
+def checked_first(settings: LakeSettings, days: Callable[[], list[date]], work: Callable[[list[date]], R]) -> R | State:
+    """`work` on the run's delivery days once the days, the lake and the source pass their checks
+    (flows.checks); else the run ends Failed, its message and its log one line that says which
+    setting is at fault (a raised SettingsError left Prefect's traceback in the run's log)."""
+    try:
+        checked = days()
+        check_before_any_work(settings)
+    except SettingsError as error:
+        get_run_logger().error("refused before any work: %s", error)
+        return Failed(message=f"refused before any work: {error}")
+    return work(checked)
+
 @flow(name="route53-lake", flow_run_name=_range_name, **_FLOW)
 def route53_lake(
     start: date | None = None,
@@ -311,7 +316,7 @@ def route53_lake(
     settings = settings or make_settings(source, lake, accounts, regions, event_sources)
     if start is None and end is None and not days:
         start = end = scheduled_day()
-    return outcome.checked_first(settings, lambda: delivery_days(start, end, days), lambda checked: process_days(settings, checked))
+    return checked_first(settings, lambda: delivery_days(start, end, days), lambda checked: process_days(settings, checked))
 
 
 @flow(name="route53-lake-nightly", flow_run_name=_nightly_name, **_FLOW)
@@ -330,7 +335,7 @@ def nightly(
     """
     day = day or scheduled_day()
     earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
-    return outcome.checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
+    return checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
                          lambda checked: process_days(settings, checked, recheck=set(earlier)))
 
 
@@ -344,10 +349,10 @@ def route53_lake_day(day: date, settings: LakeSettings = DEFAULT_SETTINGS) -> Ru
     """
     def publish_day(checked: list[date]) -> RunSummary:
         result = process_days(settings, checked)
-        refresh.after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
+        after_retry(settings, day, result)  # a retry after its backfill ended brings the backfill up to date
         return result
 
-    return outcome.checked_first(settings, lambda: delivery_days(day, day), publish_day)
+    return checked_first(settings, lambda: delivery_days(day, day), publish_day)
 
 
 @flow(name="route53-lake-backfill", flow_run_name=_backfill_name, **_FLOW)
@@ -360,8 +365,8 @@ def backfill(start: date, end: date, settings: LakeSettings = DEFAULT_SETTINGS) 
         end: Last delivery day (UTC), inclusive; not in the future.
         settings: Where to read and write, and what to keep.
     """
-    return outcome.checked_first(settings, lambda: backfill_days(start, end),
-                         lambda checked: fanout.run_backfill(route53_lake_day, settings, checked))
+    return checked_first(settings, lambda: backfill_days(start, end),
+                         lambda checked: run_backfill(route53_lake_day, settings, checked))
 
 
 def backfill_days(start: date, end: date) -> list[date]:

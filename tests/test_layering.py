@@ -115,10 +115,11 @@ def test_no_module_imports_an_old_name(path: Path):
 
 
 def flows_graph() -> dict[str, set[str]]:
-    """flows module -> the flows modules it imports at module level (packages' __init__ aside:
-    they only hold flows/moved.py's aliases)."""
+    """flows module -> every flows module it imports: at module level, in a function (a lazy import
+    is still a dependency) or for types only (packages' __init__ aside: they only hold
+    flows/moved.py's aliases)."""
     files = {module_name(p): p for p in python_files("flows") if p.name != "__init__.py"}
-    return {name: {i for i in imports(path, top_level_only=True) if i in files and i != name} for name, path in files.items()}
+    return {name: {i for i in imports(path) if i in files and i != name} for name, path in files.items()}
 
 
 def test_the_import_graph_of_flows_is_at_most_seven_levels_deep():

@@ -5,33 +5,26 @@ even when the lake holds nothing for it), events for automations (flows/orchestr
 and the final state: Failed with the causes, "Completed with warnings" (and the tag `warnings`)
 when files were rejected, records quarantined, digests disagreed or a day had no logs, else
 Completed. A state's message says the reason first, then what to do, then where: Prefect cuts it
-in the run's details, in a backfill's table and in notifications. A run whose days, lake or source
-fail their checks ends Failed before any work, in one line (`checked_first`)."""
+in the run's details, in a backfill's table and in notifications."""
 
 from __future__ import annotations
 
-import shlex
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
 
 import prefect.runtime
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Failed
 
-from flows.checks import check_before_any_work
 from flows.orchestration import alerts
+from flows.orchestration.marks import WARNING_STATE, WARNING_TAG, retry_command, tag_run
 from flows.orchestration.report import Gap, banner, day_rows, dns_markdown, empty_summary, near, notes
 from flows.query.history import lake_summaries
 from flows.query.summary import lake_tag, summary_key
 from flows.results import DaySummary, DigestMismatchError, FolderFailure, RunFailed, RunSummary, raise_failures
-from flows.settings import LakeSettings, SettingsError
-
-WARNING_STATE = "Completed with warnings"
-R = TypeVar("R")
+from flows.settings import LakeSettings
 
 
 @dataclass
@@ -140,19 +133,6 @@ def retry_hint(settings: LakeSettings, days: list[str]) -> str:
     return f"run {shell} from the repository"
 
 
-def retry_command(settings: LakeSettings, days: list[str]) -> str:
-    """The command line that publishes `days` again, as inline code."""
-    default = LakeSettings()
-    command = [".venv/bin/route53-lake", "--source", settings.source, "--lake", settings.lake]
-    command += [arg for day in days for arg in ("--day", day)]
-    command += [arg for account in settings.accounts or [] for arg in ("--account", account)]
-    if settings.regions != default.regions:
-        command += [arg for region in settings.regions for arg in ("--region", region)]
-    if settings.event_sources != default.event_sources:
-        command += [arg for source in settings.event_sources for arg in ("--event-source", source)]
-    return "`" + shlex.join(command).replace("`", "'") + "`"
-
-
 def failure_message(settings: LakeSettings, run: RunSummary, report: RunReport, retry: str) -> str:
     """A failed run's state message: why first, then what to do, then where (the folders). Prefect
     cuts it in the run's details, the backfill's table and notifications: the reason must lead."""
@@ -167,7 +147,6 @@ def failure_message(settings: LakeSettings, run: RunSummary, report: RunReport, 
             f"To retry: {retry}. Where: " + "; ".join(f.what for f in broken))
 
 
-WARNING_TAG = "warnings"  # on a run that finished with warnings: the runs list shows it beside the green state
 TODO = {"rejected": "see the rows of the lake's `quarantine` table (route53-lake sql --lake LAKE)",
         "quarantined": "see the rows of the lake's `quarantine` table (route53-lake sql --lake LAKE)",
         "digest": "see the day's manifest in `_manifests`",
@@ -182,30 +161,3 @@ def warning_message(settings: LakeSettings, report: RunReport) -> str:
             f"Where: the lake at {settings.lake}, the source at {settings.source}")
 
 
-def tag_run(tag: str, run_id: str | None = None) -> None:
-    """Add a tag to a flow run, this one by default (best effort: a tag is a hint, the state says it)."""
-    run_id = run_id or prefect.runtime.flow_run.id
-    if not run_id:
-        return
-    from prefect import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            tags = client.read_flow_run(run_id).tags
-            if tag not in tags:
-                client.update_flow_run(run_id, tags=[*tags, tag])
-    except Exception as error:  # noqa: BLE001 - the state and its message say it anyway
-        get_run_logger().debug("could not tag the run %s: %s", tag, error)
-
-
-def checked_first(settings: LakeSettings, days: Callable[[], list[date]], work: Callable[[list[date]], R]) -> R | State:
-    """`work` on the run's delivery days once the days, the lake and the source pass their checks
-    (flows.checks); else the run ends Failed, its message and its log one line that says which
-    setting is at fault (a raised SettingsError left Prefect's traceback in the run's log)."""
-    try:
-        checked = days()
-        check_before_any_work(settings)
-    except SettingsError as error:
-        get_run_logger().error("refused before any work: %s", error)
-        return Failed(message=f"refused before any work: {error}")
-    return work(checked)

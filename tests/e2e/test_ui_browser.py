@@ -126,7 +126,7 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             show(page, server, incomplete, "incomplete-day.png", "INCOMPLETE", height=1400)
 
             # The cause fixed, the failed day retried (what Retry on its page does): when that run ends, the
-            # backfill's state, table and pages are brought up to date (flows/orchestration/refresh.py).
+            # backfill's state, table and pages are brought up to date (flows/orchestration/backfill.py).
             victim.unlink()
             shutil.copy2(DATA / "cloudtrail" / victim.relative_to(broken), victim)
             lost = next(c for c in server.children([failed["id"]]) if c["name"] == "day-2026-11-03")

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from flows.results import RunFailed
-from flows.route53_lake import is_transient, route53_lake
+from flows.results import RunFailed, is_transient
+from flows.route53_lake import route53_lake
 from flows.settings import LakeSettings
 from flows.storage.store import OutsideRootError, Store
 from tests.conftest import a_record, log_key, route53_record, write_trail

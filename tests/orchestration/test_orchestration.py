@@ -14,7 +14,7 @@ from prefect import get_client
 
 from flows import route53_lake as flows
 from flows.lake.manifests import MANIFESTS
-from flows.orchestration.fanout import BackfillFailed
+from flows.orchestration.backfill import BackfillFailed
 from flows.query.summary import lake_tag
 from flows.settings import LakeSettings
 from flows.storage.store import Store
