@@ -17,7 +17,7 @@ summary of later dates then sees the same values from the kept rows as from all 
 
 Ties keep any one row: only the value compared (a time, a name) matters. min() and max() skip
 nulls, so the orders put nulls last; lag() orders nulls last, so its last row is first in
-`desc nulls first`. The statements of zone names repeat sql/views/zone_names.sql's `stated`.
+`desc nulls first`.
 """
 
 KEEP_SQL = """
@@ -60,25 +60,8 @@ select * from record_sets union select * from actors_in_zones union select * fro
 union select * from zone_spread union select * from soa union select * from ns_sets;
 
 create or replace temp table _kept_events as
-with stated as (
-    select event_id, hosted_zone_id, hosted_zone_name as zone_name, event_time
-    from events
-    where error_code is null and hosted_zone_name is not null
-    union all
-    select event_id, replace(json_extract_string(response_elements, '$.hostedZone.id'), '/hostedzone/', ''),
-           lower(json_extract_string(response_elements, '$.hostedZone.name')), event_time
-    from events
-    where error_code is null and response_elements like '%"hostedZone"%'
-    union all
-    select e.event_id, replace(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].id'), '/hostedzone/', ''),
-           lower(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].name')),
-           e.event_time
-    from events e
-    cross join unnest(generate_series(0, 99)) as i(n)
-    where e.error_code is null and e.response_elements like '%"hostedZones"%'
-),
-statements as (
-    select event_id from stated
+with statements as (
+    select event_id from zone_statements
     where hosted_zone_id is not null and zone_name is not null and zone_name <> ''
     qualify row_number() over (partition by hosted_zone_id, zone_name order by event_time desc nulls last) = 1
 ),

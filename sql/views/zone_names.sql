@@ -10,23 +10,7 @@
 -- Reads the base tables: a duplicate delivery of an event names nothing new, and the plan stays small.
 create or replace view zone_names as
 with stated as (
-    select hosted_zone_id, hosted_zone_name as zone_name, event_time
-    from events
-    where error_code is null and hosted_zone_name is not null
-    union all
-    select replace(json_extract_string(response_elements, '$.hostedZone.id'), '/hostedzone/', ''),
-           lower(json_extract_string(response_elements, '$.hostedZone.name')), event_time
-    from events
-    where error_code is null and response_elements like '%"hostedZone"%'
-    union all
-    -- one path per list position: a page lists at most 100 zones (MaxItems), and a JSON path can be
-    -- spelled in every engine where casting JSON to an array cannot
-    select replace(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].id'), '/hostedzone/', ''),
-           lower(json_extract_string(e.response_elements, '$.hostedZones[' || cast(i.n as varchar) || '].name')),
-           e.event_time
-    from events e
-    cross join unnest(generate_series(0, 99)) as i(n)
-    where e.error_code is null and e.response_elements like '%"hostedZones"%'
+    select hosted_zone_id, zone_name, event_time from zone_statements
 ),
 record_names as (
     select hosted_zone_id, record_name_normalized as name, max(event_time) as seen_at
