@@ -9,8 +9,10 @@ workers, whose parent is then pid 1, must not take that for their run having die
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -53,13 +55,16 @@ def start_in_own_namespace(source: Path, lake: str, tmp: Path) -> subprocess.Pop
                             env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)})
 
 
-def run_twice_at_once(source: Path, lake: str, tmp: Path) -> None:
-    tmp.mkdir(exist_ok=True)  # one /tmp for both, as two containers that mount the host's
+def run_twice_at_once(source: Path, lake: str) -> None:
+    # One /tmp for both, as two containers that mount the host's; a short path: the reading workers'
+    # fork server listens on a Unix socket in it, and such a path may not exceed 107 bytes.
+    tmp = Path(tempfile.mkdtemp(prefix="r53-ns-", dir="/tmp"))
     runs = [start_in_own_namespace(source, lake, tmp) for _ in range(2)]
     for run in runs:
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, f"{out}\n{err[-3000:]}"
     assert not any(tmp.glob("route53-lake-*-spool-*")) and not any(tmp.glob("route53-lake-*-rebuild-*"))
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_two_runs_in_separate_pid_namespaces_on_a_local_lake_equal_one_run(tmp_path):
@@ -67,7 +72,7 @@ def test_two_runs_in_separate_pid_namespaces_on_a_local_lake_equal_one_run(tmp_p
     run_without_prefect(LakeSettings(source=str(source), lake=str(tmp_path / "sequential")), DAYS)
     expected = contents(tmp_path / "sequential")
     assert sum(name.startswith("events/") for name in expected) == len(DAYS)  # one file per event date
-    run_twice_at_once(source, str(tmp_path / "lake"), tmp_path / "tmp")
+    run_twice_at_once(source, str(tmp_path / "lake"))
     assert contents(tmp_path / "lake") == expected
 
 
@@ -75,5 +80,5 @@ def test_two_runs_in_separate_pid_namespaces_on_s3_equal_one_run(s3, bucket, tmp
     source = trail_of_three_days(tmp_path / "source")
     run_without_prefect(LakeSettings(source=str(source), lake=f"s3://{bucket}/sequential"), DAYS)
     expected = s3_contents(s3, f"s3://{bucket}/sequential", tmp_path / "expected")
-    run_twice_at_once(source, f"s3://{bucket}/lake", tmp_path / "tmp")
+    run_twice_at_once(source, f"s3://{bucket}/lake")
     assert s3_contents(s3, f"s3://{bucket}/lake", tmp_path / "got") == expected
