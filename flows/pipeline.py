@@ -272,10 +272,12 @@ def _loading_directly(pool: Executor | None):
     def load(settings: LakeSettings, listings: list[DayListing], run_id: str) -> Iterator[Staged | Exception]:
         """Each folder read on the pool, the next folder's reading started before this one is
         staged: the workers read while this process stages (staging is this process's work alone)."""
-        ahead = _started(settings, listings[0], run_id, pool) if listings else None
+        if not listings:  # a day without folders
+            return
+        ahead = _started(settings, listings[0], run_id, pool)
         try:
             for following in [*listings[1:], None]:
-                current, ahead = ahead, None
+                current = ahead
                 ahead = _started(settings, following, run_id, pool) if following is not None else None
                 try:
                     yield current()

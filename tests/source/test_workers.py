@@ -118,3 +118,12 @@ def test_a_folder_read_ahead_is_not_staged_when_the_run_stops_before_its_turn(tm
     manifests = list((tmp_path / "lake" / MANIFESTS).rglob("*.json"))
     assert len(manifests) == 1  # the first folder's; the folder read ahead was abandoned, not staged
     assert not [p for p in spool_root.iterdir() if "-spool-" in p.name]
+
+
+def test_a_day_without_folders_between_days_with_folders_reads_nothing_and_fails_nothing(tmp_path):
+    """With the pool reading ahead, a day that lists no folder (a gap in delivery) is a day like
+    any other: 0 folders, no failure (it once yielded a phantom failure and stopped the run)."""
+    days = [date(2026, 11, 2), date(2030, 1, 1), date(2026, 11, 3)]  # nothing is delivered on 2030-01-01
+    run = run_without_prefect(LakeSettings(source=str(DATA / "cloudtrail"), lake=str(tmp_path / "lake")), days, workers=2)
+    assert not run.failures and run.total("events_written") > 0
+    assert sorted({f.delivery_date for f in run.folders}) == ["2026-11-02", "2026-11-03"]
