@@ -113,7 +113,7 @@ def test_two_process_workers_publish_backfill_days_at_once_and_the_lake_equals_a
         assert sorted(c["name"] for c in children) == [f"day-{d}" for d in days]
         assert all(c["deployment_id"] == server.deployment("route53-lake-day", "day")["id"] for c in children)
         spans = sorted((c["start_time"], c["end_time"]) for c in children)
-        assert any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+        assert any(b_start < a_end for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)), spans
         run_backfill(tmp_path / "sequential", 1)
         assert lake_files(tmp_path / "fanned") == lake_files(tmp_path / "sequential")
 
