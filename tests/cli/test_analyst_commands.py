@@ -261,6 +261,7 @@ def test_in_process_the_sql_command_answers_like_the_console_script(lake, capsys
     assert capsys.readouterr().out == "n\n5\n"
 
 
+@pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_the_analysts_guide_commands_run_as_written(lake):
     """docs/analysts.md's `sql` lines, on this test's lake instead of ./lake (tests/cli/test_printed_commands.py
     runs the README's from the repository root after make run)."""

@@ -78,6 +78,7 @@ def test_copies_on_two_event_dates_in_one_folder_keep_the_earliest_delivered_in_
 
 # --- folders, delivery days, trails, run orders -------------------------------------------------------
 
+@pytest.mark.slow  # over ~3 s: make check leaves it to make test
 @pytest.mark.parametrize(("early", "late"), [(BEFORE, AFTER), (AFTER, BEFORE)])
 def test_copies_delivered_on_two_days_give_one_lake_whatever_the_run_order(tmp_path, early, late):
     """The copy in the folder of 2026-11-02 (delivered first) is kept; the copy delivered on

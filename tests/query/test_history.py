@@ -21,6 +21,8 @@ from tests.conftest import gz, log_key
 from tests.query.test_dns_risk import ACCT, INTRUDER, RECORDS, R, alias, batch, routed, rr
 
 FIRST = date(2026, 10, 27)
+pytestmark = pytest.mark.slow  # lakes of nine days, the oracle a full scan: make check leaves it to make test
+
 DAYS = [FIRST + timedelta(days=n) for n in range(9)]
 SOURCES = ["route53.amazonaws.com", "route53domains.amazonaws.com", "route53resolver.amazonaws.com"]
 LAST_DAY = [  # what the last day changes, each looking back at a day it does not touch

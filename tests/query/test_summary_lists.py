@@ -19,6 +19,7 @@ def con(sample_lake):
     con.close()
 
 
+@pytest.mark.slow  # over ~3 s: make check leaves it to make test
 @pytest.mark.parametrize("limit", [1, 3, 1000])
 def test_each_list_is_the_first_rows_of_its_query_and_its_full_count(con, limit):
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
