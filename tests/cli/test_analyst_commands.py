@@ -26,6 +26,8 @@ from flows.settings import LakeSettings
 from tests.conftest import DATA, ROOT
 from tests.query.cookbook_sample import SAMPLE_PARAMS, cookbook_files, param_options
 
+pytestmark = pytest.mark.slow  # each test runs the command in a subprocess: make check leaves them to make test
+
 COMMAND = str(Path(sys.executable).parent / "route53-lake")
 DAYS = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3), date(2015, 1, 16)]
 

@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import ROOT, a_record, gz, log_key, other_record, route53_record
 
+pytestmark = pytest.mark.slow  # each test runs the command in a subprocess: make check leaves them to make test
+
 ACCT = "123456789012"
 DAY = "2026-11-02"
 
