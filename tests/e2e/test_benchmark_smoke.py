@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.generate import day_folder, generate
 from flows.source.listing import LOG_FILE_NAME
 
@@ -24,6 +26,7 @@ def _digest(root: Path) -> str:
     return h.hexdigest()
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 def test_generator_is_deterministic_and_names_are_cloudtrails(tmp_path):
     a, b, c = generate(tmp_path / "a", "dense", 3, seed=7, quiet=True), generate(tmp_path / "b", "dense", 3, seed=7, quiet=True), \
         generate(tmp_path / "c", "dense", 3, seed=8, quiet=True)
@@ -33,6 +36,7 @@ def test_generator_is_deterministic_and_names_are_cloudtrails(tmp_path):
         assert LOG_FILE_NAME.fullmatch(path.name), path.name
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 def test_sparse_profile_route53_share(tmp_path):
     stats = generate(tmp_path, "sparse", 20, seed=1, quiet=True)
     records = route53 = files_with = 0
@@ -49,6 +53,7 @@ def test_sparse_profile_route53_share(tmp_path):
     assert files_with < stats["files"] / 2  # a minority of files
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 def test_tiny_benchmark_runs_and_agrees(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--tiny", "--profile", "dense", "--only", "ours,duckdb,floor",

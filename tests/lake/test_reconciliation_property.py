@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,7 @@ def records(draw):
     return out
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records())
 def test_every_selected_record_is_an_event_or_quarantined_and_batches_are_whole(batch):
@@ -61,6 +63,7 @@ def test_every_selected_record_is_an_event_or_quarantined_and_batches_are_whole(
     assert flat.record_changes.num_rows == sum(n or 0 for n in flat.events["change_count"].to_pylist())
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(records(), min_size=1, max_size=3))
 def test_the_rebuild_keeps_one_copy_of_each_event_with_exactly_its_changes(files):

@@ -81,6 +81,7 @@ def test_a_file_without_route53_is_counted_but_not_parsed():
     assert (count, candidates) == (50, [])
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.booleans())
 def test_generated_files_read_the_same_both_ways(batch, pretty):

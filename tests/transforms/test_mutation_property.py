@@ -156,6 +156,7 @@ def agree_with_reference(data: bytes, flat: Flattened) -> None:
 record_files = st.sampled_from(sorted(name for name in SEEDS if original(name)[0]))
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(record_files, st.data(), st.sampled_from(FIELDS), st.sampled_from(VALUES))
 def test_a_value_injected_into_one_record_costs_at_most_that_record(name, data, field, value):

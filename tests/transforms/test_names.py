@@ -83,6 +83,7 @@ def test_normalized_name_is_the_dns_name(data, name):
     assert name_labels(normalize_record_name(data.draw(spelling(name)))) == lowered(name)
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=400, deadline=None)
 @given(st.data(), labels, labels)
 def test_distinct_names_never_map_together(data, first, second):
@@ -90,6 +91,7 @@ def test_distinct_names_never_map_together(data, first, second):
     assert (a == b) == (lowered(first) == lowered(second))
 
 
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 @settings(max_examples=400, deadline=None)
 @given(st.data(), labels)
 def test_spellings_and_ascii_case_variants_map_together(data, name):

@@ -11,6 +11,7 @@ import json
 import sys
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def _spellings(source: str):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(SOURCES | {"kafka.amazonaws.com"})).flatmap(lambda s: st.tuples(st.just(s), _spellings(s))),
        st.integers(0, 3))
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
 def test_every_spelling_the_reference_selects_is_parsed_and_read_the_same(source_and_spelling, others):
     source, spelled = source_and_spelling
     sources = SOURCES | {source}
