@@ -2,7 +2,7 @@
 parallel where threads would queue on the GIL. Every file's rows go to the folder's spool as soon
 as it is read (flows/storage/spool.py), so what comes back is small however large the folder.
 
-The command line and the flow read through the same `read_folder`; the flow runs one task per
+The command line and the flow read through the same `start_reading`; the flow runs one task per
 folder, so its per-task cost does not grow with the number of files.
 
 From S3, every GET waits tens of milliseconds for its first byte, and a day of an organisation is
@@ -83,13 +83,9 @@ def fork_server() -> BaseContext:
     return context
 
 
-def read_folder(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> list[FileResult]:
-    """Every listed file of the folder read and flattened, its rows spooled into `spool`, in listing order."""
-    return start_reading(settings, listing, spool, pool)()
-
-
 def start_reading(settings: LakeSettings, listing: DayListing, spool: str, pool: Executor | None = None) -> Callable[[], list[FileResult]]:
-    """`read_folder`, started on the pool now; call what it returns for the results (it waits).
+    """Every listed file of the folder read and flattened, its rows spooled into `spool`, started on
+    the pool now; call what it returns for the results, in listing order (it waits).
     A caller can so start reading the next folder before it stages this one, and the workers do
     not sit idle while it does. Without a pool, the reading happens when the results are asked for."""
     day, hashed = listing.unit.day, bool(listing.digests)
