@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, TypeVar
 
 # Prefect must not phone home, whoever starts us (CLI, worker, tests).
@@ -37,6 +37,7 @@ import prefect.runtime  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_progress_artifact, update_progress_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.client.orchestration import get_client  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 from prefect.states import Failed, State  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
@@ -48,6 +49,7 @@ from flows.lake.layout import Partition  # noqa: E402
 from flows.lake.publish import Staged  # noqa: E402
 from flows.orchestration import outcome  # noqa: E402
 from flows.orchestration.backfill import after_retry, run_backfill  # noqa: E402
+from flows.orchestration.scheduled_names import day_before, name_scheduled_nightlies, nightly_name, run_name  # noqa: E402
 from flows.results import DayListing, RunSummary, Trail, describe, is_transient  # noqa: E402
 from flows.settings import LakeSettings, SettingsError, delivery_days  # noqa: E402
 from flows.source.reading import fork_server, reading_pool  # noqa: E402
@@ -241,12 +243,6 @@ class _Progress:
         update_progress_artifact(self.artifact, 100 * self.number / self.days)
 
 
-def run_name(prefix: str, first, last=None) -> str:
-    """`nightly-2026-11-02`, `backfill-2026-11-01..2026-11-03`: what a run covers, in its name."""
-    first, last = str(first), str(last or first)
-    return f"{prefix}-{first}" if first == last else f"{prefix}-{first}..{last}"
-
-
 def _parameter(name: str):
     return (prefect.runtime.flow_run.parameters or {}).get(name)
 
@@ -263,7 +259,7 @@ def _range_name() -> str:
 
 
 def _nightly_name() -> str:
-    return run_name("nightly", _parameter("day") or scheduled_day())
+    return nightly_name(_parameter("day"), prefect.runtime.flow_run.scheduled_start_time)
 
 
 def _backfill_name() -> str:
@@ -333,10 +329,24 @@ def nightly(
         day: Delivery day to publish (UTC). Default: the day before the scheduled start time.
         recheck_days: How many earlier delivery days to recheck for late or replaced files.
     """
+    _name_the_next_nightlies()
     day = day or scheduled_day()
     earlier = [day - timedelta(days=n) for n in range(recheck_days, 0, -1)]
     return checked_first(settings, lambda: delivery_days(None, None, [*earlier, day]),
                          lambda checked: process_days(settings, checked, recheck=set(earlier)))
+
+
+def _name_the_next_nightlies() -> None:
+    """The runs the scheduler created since the last night get their names now, not when they start
+    (flows.orchestration.scheduled_names). A name is never worth a night: a failure is a warning."""
+    deployment_id = prefect.runtime.deployment.id
+    if not deployment_id:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            name_scheduled_nightlies(client, deployment_id)
+    except Exception as error:  # noqa: BLE001
+        get_run_logger().warning("the scheduled nightly runs keep their random names until they start: %s", error)
 
 
 @flow(name="route53-lake-day", flow_run_name="day-{day}", **_FLOW)
@@ -379,9 +389,7 @@ def backfill_days(start: date, end: date) -> list[date]:
 def scheduled_day() -> date:
     """The delivery day a run without dates processes: the day before its scheduled start (UTC).
     Derived from the schedule, not the clock, so a late or re-run scheduled run does the same day."""
-    scheduled = prefect.runtime.flow_run.scheduled_start_time
-    stamp = datetime.fromisoformat(str(scheduled)).astimezone(UTC) if scheduled else datetime.now(UTC)
-    return stamp.date() - timedelta(days=1)
+    return day_before(prefect.runtime.flow_run.scheduled_start_time)
 
 
 def make_settings(source, lake, accounts=None, regions=None, event_sources=None) -> LakeSettings:

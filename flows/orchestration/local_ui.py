@@ -114,6 +114,11 @@ def ensure_pool_and_deployments(port: int) -> None:
         print(f"work pool {POOL}: created")
     prefect(port, "--no-prompt", "deploy", "--all")
     print("deployments: nightly, backfill and day deployed from prefect.yaml")
+    named = subprocess.run([sys.executable, "-m", "flows.orchestration.scheduled_names"], env=prefect_env(port), cwd=REPOSITORY,
+                           capture_output=True, text=True)
+    if named.returncode:
+        raise SystemExit(f"make ui: naming the scheduled nightly runs failed:\n{named.stderr[-3000:]}")
+    print(named.stdout.strip())
 
 
 def prefect(port: int, *args: str) -> None:

@@ -6,12 +6,15 @@ artifacts it leaves are checked against the sample's oracle (data/expected.json)
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from flows.query.duckdb_lake import connect
 from flows.query.summary import lake_tag
-from tests.conftest import DATA, lake_files
+from tests.conftest import DATA, ROOT, lake_files
 from tests.prefect_server import expected_events_by_event_date, lake_events_by_event_date, partitions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -142,3 +145,35 @@ def test_deployed_from_another_folder_without_project_dir_a_run_finds_its_code(d
 
 def table_data(artifact: dict) -> list[dict]:
     return json.loads(artifact["data"]) if isinstance(artifact["data"], str) else artifact["data"]
+
+
+def test_the_nightlys_next_runs_are_named_before_they_start(deployed_prefect, tmp_path):
+    """Prefect's scheduler creates the nightly's next runs with random names: the README's step names
+    them `nightly-<the day before>` at once, and a nightly names those scheduled since when it starts."""
+    server = deployed_prefect
+    nightly = server.deployment("route53-lake-nightly", "nightly")
+
+    def scheduled() -> list[dict]:
+        return server.flow_runs(deployment_id={"any_": [nightly["id"]]}, state={"type": {"any_": ["SCHEDULED"]}})
+
+    def named_for_their_day(runs: list[dict]) -> bool:
+        return all(r["name"] == f"nightly-{datetime.fromisoformat(r['expected_start_time']).astimezone(UTC).date() - timedelta(days=1)}"
+                   for r in runs)
+
+    with server.explain_failure():
+        by_hand = subprocess.run([sys.executable, "-m", "flows.orchestration.scheduled_names"], env=server.env, cwd=ROOT,
+                                 capture_output=True, text=True, timeout=120)
+        assert by_hand.returncode == 0, by_hand.stderr[-3000:]
+        runs = scheduled()
+        assert len(runs) >= 3 and named_for_their_day(runs), [(r["name"], r["expected_start_time"]) for r in runs]
+        assert "named nightly-<day>" in by_hand.stdout
+
+        # As a run the scheduler adds later looks until a nightly starts.
+        later = max(runs, key=lambda r: r["expected_start_time"])
+        assert server.http.patch(f"/flow_runs/{later['id']}", json={"name": "amber-fox"}).status_code == 204
+        settings = {**nightly["parameters"]["settings"], "source": str(DATA / "cloudtrail"), "lake": str(tmp_path / "lake")}
+        run = server.post(f"/deployments/{nightly['id']}/create_flow_run",
+                          {"parameters": {"day": "2026-11-02", "recheck_days": 0, "settings": settings}})
+        run = server.wait_for_run(run["id"], timeout=180)
+        assert run["state_type"] == "COMPLETED" and run["name"] == "nightly-2026-11-02", run["state"]
+        assert named_for_their_day(scheduled())

@@ -60,7 +60,12 @@ def test_make_ui_twice_then_make_ui_stop(tmp_path):
                 assert deployment.status_code == 200 and deployment.json()["work_pool_name"] == "local-process", (flow, name)
             workers = api.post("/work_pools/local-process/workers/filter", json={}).json()
             assert any(worker["status"] == "ONLINE" for worker in workers)
-            assert api.get("/deployments/name/route53-lake-nightly/nightly").json()["schedules"]
+            nightly = api.get("/deployments/name/route53-lake-nightly/nightly").json()
+            assert nightly["schedules"]
+            scheduled = api.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [nightly["id"]]},
+                                                                           "state": {"type": {"any_": ["SCHEDULED"]}}}}).json()
+            assert scheduled and all(re.fullmatch(r"nightly-\d{4}-\d{2}-\d{2}", run["name"]) for run in scheduled), \
+                [run["name"] for run in scheduled]  # named when deployed, not random until they start
     finally:
         stopped = make("ui-stop", env)
     assert stopped.returncode == 0, stopped.stderr
