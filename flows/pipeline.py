@@ -23,7 +23,6 @@ from datetime import date
 
 from flows.lake.layout import Partition
 from flows.lake.manifests import LakeTarget, folder_changed
-from flows.lake.neighbours import with_neighbours
 from flows.lake.partitions import refresh
 from flows.lake.publish import Staged, partitions_of_manifest, stage_folder
 from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
@@ -155,19 +154,28 @@ def current_folder(settings: LakeSettings, source: Store, listing: DayListing, r
 
 
 def publish(settings: LakeSettings, partitions: list[Partition]) -> int:
-    """Rebuild the partitions whose staged inputs changed, and check their neighbours (a copy
-    staged into a partition can take an event from its neighbour: flows/lake/neighbours.py), one
-    at a time in a fixed order, each under its lake lock; returns how many were rebuilt. One that
-    fails does not stop the others: the first failure is raised once all were tried (a retry finds
-    those rebuilt unchanged, and skips them)."""
+    """Rebuild the partitions whose staged inputs changed, and refresh their neighbours too (the
+    partitions holding copies of their events, whose rows may change with theirs, or were left
+    half-done by a crash: flows/lake/neighbours.py), one at a time, each under its lake lock; returns
+    how many were rebuilt. A neighbour already refreshed is refreshed again only when the partition
+    that names it had its staged events changed. One that fails does not stop the others: the first
+    failure is raised once all were tried (a retry finds those rebuilt unchanged, and skips them)."""
     lake, rebuilt, failures = open_store(settings.lake), 0, []
-    for partition in sorted(with_neighbours(set(partitions))):
+    todo, done = sorted(set(partitions)), set()
+    while todo:
+        partition = todo.pop(0)
+        done.add(partition)
         try:
             with lake_lock(lake, partition.lock_name, log):
-                rebuilt += refresh(lake, partition, settings.s3_put_options())
+                refreshed = refresh(lake, partition, settings.s3_put_options())
         except Exception as error:  # noqa: BLE001 - raised below, once the other partitions are published
             failures.append(error)
             error.add_note(f"while rebuilding the partition {partition.column}={partition.value}")
+            continue
+        rebuilt += refreshed.rebuilt
+        # A partition's staged events change once in a run (it is refreshed with them): this ends.
+        again = refreshed.neighbours if refreshed.copies_changed else refreshed.neighbours - done
+        todo += sorted(again - set(todo))
     if failures:
         raise failures[0]
     return rebuilt

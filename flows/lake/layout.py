@@ -3,6 +3,7 @@
     <lake>/_staging/<table>/<partition>=<value>/<day folder name>.parquet   (the unit of work and of replacement)
     <lake>/<table>/<partition>=<value>/part-0.parquet                       (what readers see)
     <lake>/_state/partitions/<partition>=<value>.json                       (what a partition was built from)
+    <lake>/_state/event_ids/event_date=<value>.ids                          (the ids of the events staged into it)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from transforms.cloudtrail.file_names import DELIVERY_MINUTE_SQL
 
 STAGING = "_staging"
 STATE = "_state/partitions"
+IDS = "_state/event_ids"  # an event_date partition's event ids, hashed (flows/lake/neighbours.py)
 VISIBLE = "part-0.parquet"
 # Tables rebuilt together: record_changes follows the copies of events that events keeps.
 GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
@@ -42,6 +44,10 @@ class Partition:
     def state_path(self) -> str:
         return f"{STATE}/{self.column}={self.value}.json"
 
+    @property
+    def ids_path(self) -> str:
+        return f"{IDS}/{self.column}={self.value}.ids"  # Parquet, named so that no reader's *.parquet glob takes it
+
 
 def partition_of(path: str) -> Partition:
     """The partition a lake file belongs to: [_staging/]<table>/<column>=<value>/<name>.parquet."""
@@ -54,15 +60,14 @@ def staged_path(table: Table, value: str, name: str) -> str:
 
 
 # What ranks the copies of an event (kept_copy_order), with the key: all a rebuild reads of the
-# copies staged into its neighbour partitions (flows/lake/neighbours.py).
+# copies staged into its neighbour partitions, those holding copies of its events (flows/lake/neighbours.py).
 RANK_COLUMNS = ("event_id", "delivery_date", "source_file", "record_index")
-NEIGHBOUR_DAYS = 1  # copies of one event further apart than this many dates are not compared (flows/lake/neighbours.py)
 
 
 def kept_copy_order(alias: str) -> str:
     """Which copy of a duplicated event is kept, as the SQL order whose first row it is: the earliest
     delivered (delivery_date, then the delivery minute in its file's name), then the smaller
-    (source_file, record_index). The one rule: the rebuild keeps it, across neighbouring
-    partitions too (flows/lake/neighbours.py), and a folder's counts (flows/lake/staging.py) count it."""
+    (source_file, record_index). The one rule: the rebuild keeps it, across the whole table
+    too (flows/lake/neighbours.py), and a folder's counts (flows/lake/staging.py) count it."""
     e = f"{alias}." if alias else ""
     return f"{e}delivery_date, regexp_extract({e}source_file, '{DELIVERY_MINUTE_SQL}', 1), {e}source_file, {e}record_index"

@@ -30,7 +30,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,7 +40,7 @@ import pyarrow.parquet as pq
 from flows.lake.duckdb_work import duckdb_connection, parquet_files
 from flows.lake.layout import VISIBLE, Partition, kept_copy_order
 from flows.lake.legacy import adopt, legacy_files, remove
-from flows.lake.neighbours import NONE_LOST, lost_to_neighbours, neighbours
+from flows.lake.neighbours import NONE_LOST, find_neighbours, lost_to_neighbours
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir
@@ -48,29 +50,39 @@ from schemas.tables import EVENTS, RECORD_CHANGES, Table
 ROW_GROUP_ROWS = 64 * 1024  # Athena and Spark split work by row group; a group of events stays a few MB (or 16 MB), and so does the writer's buffer
 DUCKDB_MEMORY = "256MB"
 SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 MB of the widest rows
-NEAR, LOST = "neighbour_events", "lost_to_neighbours"  # a build record's entries beside its tables' staged files
+# A build record's entries beside its tables' staged files: the neighbours' staged events files, the
+# dates of the neighbours found holding copies of its events, and what it gave up to them.
+NEAR, FOUND, LOST = "neighbour_events", "neighbours", "lost_to_neighbours"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 log = logging.getLogger("route53_lake")
 
 
-def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> bool:
+@dataclass(frozen=True)
+class Refreshed:
+    rebuilt: bool
+    neighbours: frozenset[Partition]  # those holding copies of its events (flows/lake/neighbours.py)
+    copies_changed: bool  # its staged events changed: what its neighbours keep may change with them
+
+
+def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> Refreshed:
     """Rebuild a partition if what is staged for it changed since it was last built, or (events)
-    if the copies staged into its neighbours now take other events from it. True if rebuilt.
-    The caller holds the partition's lake lock (flows/pipeline.py publish)."""
+    if the copies staged into its neighbours now take other events from it. The caller holds the
+    partition's lake lock (flows/pipeline.py publish), and refreshes the neighbours it returns."""
     for table in partition.tables:  # what writers killed long ago left (young ones may be live)
         lake.remove_stale_temporaries(partition.visible_folder(table))
         lake.remove_stale_temporaries(partition.staging_folder(table))
-    staged, near = _staged(lake, partition), _near(lake, partition)
+    staged, state = _staged(lake, partition), _read_state(lake, partition)
     legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
-    built_from, state = _fingerprint(staged, near), _read_state(lake, partition)
-    if not any(legacy.values()) and (_inputs(state) == built_from or _nothing_here(lake, partition, staged)):
-        return False
     if any(legacy.values()):
         adopt(lake, partition, legacy)
         staged = _staged(lake, partition)
-        built_from = _fingerprint(staged, near)
     work = scratch_dir("rebuild")
     con = duckdb_connection(DUCKDB_MEMORY, work)
     try:
+        near, found = _near(con, lake, partition, staged, state, work, put_options)
+        built_from = _fingerprint(staged, near) | ({FOUND: found} if near is not None else {})
+        if not any(legacy.values()) and (_inputs(state) == built_from or _nothing_here(lake, partition, staged)):
+            return Refreshed(False, frozenset(near or ()), False)
         if near is not None:  # the key scan: cheap beside a rebuild, which it may spare
             built_from[LOST] = lost_to_neighbours(con, lake, partition, staged[EVENTS.name], near, work)
         rebuilt = any(legacy.values()) or _must_rebuild(state, built_from, partition)
@@ -81,19 +93,27 @@ def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> b
         shutil.rmtree(work, ignore_errors=True)
     remove(lake, legacy)
     lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
-    return rebuilt
+    copies_changed = state is None or state.get(EVENTS.name) != built_from.get(EVENTS.name)
+    return Refreshed(rebuilt, frozenset(near or ()), copies_changed and near is not None)
 
 
 def _staged(lake: Store, partition: Partition) -> dict[str, list[Entry]]:
     return {t.name: _parquet_entries(lake, partition.staging_folder(t)) for t in partition.tables}
 
 
-def _near(lake: Store, partition: Partition) -> dict[Partition, list[Entry]] | None:
-    """The staged events files of the partition's neighbours (flows/lake/neighbours.py); None for
-    a partition whose key is not compared across partitions."""
+def _near(con, lake: Store, partition: Partition, staged: dict[str, list[Entry]], state: dict | None, work: str,
+          put_options: dict[str, str]) -> tuple[dict[Partition, list[Entry]] | None, list[str]]:
+    """The staged events files of the partition's neighbours (flows/lake/neighbours.py), and the
+    dates of those that hold copies of its events now; (None, []) for a partition whose key is not
+    compared across partitions. A neighbour of its last build that holds none now is compared once more."""
     if partition.column != "event_date":
-        return None
-    return {n: _parquet_entries(lake, n.staging_folder(EVENTS)) for n in neighbours(partition)}
+        return None, []
+    own = staged[EVENTS.name]
+    changed = state is None or state.get(EVENTS.name) != _fingerprint({EVENTS.name: own}, None)[EVENTS.name]
+    found = find_neighbours(con, lake, partition, own, changed, work, put_options)
+    earlier = {Partition("event_date", v) for v in (state or {}).get(FOUND, []) if isinstance(v, str) and DATE.fullmatch(v)}
+    near = {n: _parquet_entries(lake, n.staging_folder(EVENTS)) for n in sorted(found | earlier - {partition})}
+    return near, sorted(n.value for n in found)
 
 
 def _nothing_here(lake: Store, partition: Partition, staged: dict[str, list[Entry]]) -> bool:

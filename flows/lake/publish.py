@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.lake.layout import NEIGHBOUR_DAYS, STAGING, Partition, partition_of, staged_path
+from flows.lake.layout import STAGING, Partition, partition_of, staged_path
 from flows.lake.manifests import LakeTarget, manifest_bytes, manifest_document, read_manifest, set_aside
 from flows.lake.staging import EventCounts, StagedFiles, commit_staged, count_events
 from flows.results import DayListing, DaySummary, FileResult
@@ -65,10 +65,6 @@ def stage_folder(target: LakeTarget, listing: DayListing, results: list[FileResu
         built = files.close()
         counts = count_events(files.local_paths(EVENTS), files.work)
         summary = _summary(listing, results, counts, quarantined, kinds, missing, carried, findings)
-        if counts.far_apart:
-            log.warning("%s: %d event(s) delivered more than once with eventTimes more than %d day(s) apart: the lake keeps "
-                        "a copy in each event_date partition that far apart (docs/architecture.md)",
-                        unit.folder, counts.far_apart, NEIGHBOUR_DAYS)
         changes_staged = sum(f.rows for path, f in built.items() if path.startswith(f"{STAGING}/{RECORD_CHANGES.name}/"))
         reconcile(summary, counts.changes_of_all, changes_staged, len(results))
         files_path = staged_path(SOURCE_FILES, unit.day.isoformat(), files.unit_name)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.lake.duckdb_work import duckdb_connection, parquet_files
-from flows.lake.layout import NEIGHBOUR_DAYS, kept_copy_order, staged_path
+from flows.lake.layout import kept_copy_order, staged_path
 from flows.lake.row_groups import RowGroupWriter
 from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir
@@ -128,14 +128,11 @@ class EventCounts:
     distinct: int  # distinct event ids: the events the folder contributes
     changes_of_all: int  # sum of change_count over every row: must equal the record_changes rows staged
     changes_of_kept: int  # sum of change_count over the copy of each event kept
-    far_apart: int = 0  # events whose copies' eventTimes are more than NEIGHBOUR_DAYS dates apart: the lake keeps more than one
 
 
 def count_events(paths: list[str], work: str) -> EventCounts:
     """The folder's event counts from its staged events files; the copy of an event kept is the one
-    the partition rebuild keeps (flows.lake.layout.kept_copy_order), and the copies of an event are
-    too far apart for the rebuilds to compare them when their event dates are more than
-    NEIGHBOUR_DAYS apart (flows/lake/neighbours.py): such events are counted, to be reported."""
+    the partition rebuild keeps (flows.lake.layout.kept_copy_order)."""
     if not paths:
         return EventCounts(0, 0, 0, 0)
     con = duckdb_connection(DUCKDB_MEMORY, work)
@@ -143,13 +140,11 @@ def count_events(paths: list[str], work: str) -> EventCounts:
         files = parquet_files(names)
         try:
             rows, distinct, changes = con.execute(f"select count(*), count(distinct event_id), coalesce(sum(change_count), 0) from {files}").fetchone()
-            kept, far = changes, 0
+            kept = changes
             if distinct != rows:
                 (kept,) = con.execute(f"""select coalesce(sum(change_count), 0) from (
                     select change_count from {files}
                     qualify row_number() over (partition by event_id order by {kept_copy_order("")}) = 1)""").fetchone()
-                (far,) = con.execute(f"""select count(*) from (select event_id from {files} group by event_id
-                    having date_diff('day', min(event_time)::date, max(event_time)::date) > {NEIGHBOUR_DAYS})""").fetchone()
-            return EventCounts(rows, distinct, int(changes), int(kept), int(far))
+            return EventCounts(rows, distinct, int(changes), int(kept))
         finally:
             con.close()

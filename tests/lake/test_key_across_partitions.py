@@ -2,7 +2,7 @@
 with eventTimes on two UTC dates (23:59:59 and 00:00:01) is one `events` row and one set of
 `record_changes`: the earliest delivered copy, in the partition of its own eventTime, whatever the
 files, folders, delivery days, trails, run order and runs at once that staged the copies. Copies
-more than a day apart are not compared (flows/lake/neighbours.py): that bound is pinned here too.
+days or weeks apart are compared too (flows/lake/neighbours.py).
 
 Everything is read back as analysts read it: DuckDB over `<lake>/<table>/*/*.parquet`.
 """
@@ -22,6 +22,7 @@ import pytest
 
 from flows.lake.layout import VISIBLE
 from flows.pipeline import run_without_prefect
+from flows.results import RunFailed
 from flows.storage import locks
 from flows.storage.store import Store
 from tests.conftest import a_record, lake_files, route53_record
@@ -133,15 +134,58 @@ def test_a_copy_staged_later_takes_the_event_from_a_neighbour_partition_already_
     keys_hold(lake)
 
 
-def test_copies_more_than_a_day_apart_are_both_kept_and_the_folder_says_so(tmp_path, caplog):
-    """The documented bound: copies whose eventTimes are two dates apart are never compared."""
+@pytest.mark.parametrize(("first", "second"), [("2026-10-31T23:59:59Z", "2026-11-02T00:00:01Z"),
+                                               ("2026-11-02T00:00:01Z", "2026-09-15T12:00:00Z")])
+def test_copies_days_apart_in_one_folder_are_one_event(tmp_path, first, second):
+    """The key holds across the whole table: copies whose eventTimes are days apart are compared too."""
     source, lake = tmp_path / "src", tmp_path / "lake"
-    put(source, D2, "0005", "Firstaaaaaaaaaaa", [copy("2026-10-31T23:59:59Z", "first.example.com.")])
-    put(source, D2, "0105", "Secondaaaaaaaaaa", [copy("2026-11-02T00:00:01Z", "second.example.com.")])
-    with caplog.at_level(logging.WARNING, logger="route53_lake"):
-        run_without_prefect(settings_for(source, lake), [D2])
-    assert [e for e, _ in kept(lake)] == ["2026-10-31", "2026-11-02"]
-    assert any("1 event(s) delivered more than once with eventTimes more than 1 day(s) apart" in r.getMessage() for r in caplog.records)
+    put(source, D2, "0005", "Firstaaaaaaaaaaa", [copy(first, "first.example.com.")])
+    put(source, D2, "0105", "Secondaaaaaaaaaa", [copy(second, "second.example.com.")])
+    run = run_without_prefect(settings_for(source, lake), [D2])
+    assert kept(lake) == [(first[:10], "first.example.com.")]
+    assert partitions(lake) == [f"event_date={first[:10]}"]
+    assert (run.total("events_written"), run.total("duplicates_dropped")) == (1, 1)
+    keys_hold(lake)
+
+
+@pytest.mark.parametrize("order", ["early first", "late first"])
+def test_copies_weeks_apart_delivered_on_days_weeks_apart_are_one_event_whatever_the_run_order(tmp_path, order):
+    """A copy delivered on 2026-11-02 with an eventTime of that day, another delivered on 2026-11-30
+    with an eventTime of 2026-11-29 (content that differs): one event, the earliest delivered, in its
+    own partition; the other partition is empty of it; and a rerun of either day changes nothing."""
+    late_day = date(2026, 11, 30)
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    put(source, D2, "0005", "Earlyaaaaaaaaaaa", [copy("2026-11-02T00:00:01Z", "early.example.com."),
+                                                  route53_record("other", "2026-11-02T09:00:00Z")])
+    put(source, late_day, "0005", "Lateaaaaaaaaaaaa", [copy("2026-11-29T10:00:00Z", "late.example.com.")])
+    days = [D2, late_day] if order == "early first" else [late_day, D2]
+    for day in days:
+        run_without_prefect(settings_for(source, lake), [day])
+    assert kept(lake) == [("2026-11-02", "early.example.com.")]
+    assert rows(lake, "select count(*) from events where event_date = '2026-11-29'") == [(0,)]
+    keys_hold(lake)
+    again = published(lake)
+    for day in days:
+        assert run_without_prefect(settings_for(source, lake), [day]).partitions_rebuilt == 0
+    assert published(lake) == again
+
+
+def test_a_copy_that_leaves_a_partition_gives_the_event_back_to_the_other(tmp_path):
+    """The copy that took the event from a partition weeks away is removed (its file replaced by one
+    without it): the event is back in the partition of the other copy."""
+    late_day = date(2026, 11, 30)
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    put(source, late_day, "0005", "Lateaaaaaaaaaaaa", [copy("2026-11-29T10:00:00Z", "late.example.com.")])
+    early = put(source, D2, "0005", "Earlyaaaaaaaaaaa", [copy("2026-11-02T00:00:01Z", "early.example.com."),
+                                                          route53_record("other", "2026-11-02T09:00:00Z")])
+    for day in (late_day, D2):
+        run_without_prefect(settings_for(source, lake), [day])
+    assert kept(lake) == [("2026-11-02", "early.example.com.")]
+    put(source, D2, "0005", "Earlyaaaaaaaaaaa", [route53_record("other", "2026-11-02T09:00:00Z")])
+    assert early.exists()
+    run_without_prefect(settings_for(source, lake), [D2])
+    assert kept(lake) == [("2026-11-29", "late.example.com.")]
+    keys_hold(lake)
 
 
 # --- runs at once ------------------------------------------------------------------------------------
@@ -152,17 +196,18 @@ def staged_units(lake: Path) -> set[str]:
 
 @pytest.mark.slow  # two command-line runs: over ~4 s
 @pytest.mark.parametrize("held", [True, False])
-def test_two_runs_staging_the_two_copies_at_once_leave_the_lake_of_one_sequential_run(tmp_path, held):
-    """Two command-line runs, two trail buckets, one copy each, on either side of midnight. held:
-    the test holds every partition lock they need until both have staged, so both have committed
-    their copy before either rebuilds anything (each must see both); otherwise they race freely."""
+@pytest.mark.parametrize("late_time", [AFTER, "2026-11-20T10:00:00Z"])
+def test_two_runs_staging_the_two_copies_at_once_leave_the_lake_of_one_sequential_run(tmp_path, held, late_time):
+    """Two command-line runs, two trail buckets, one copy each, on either side of midnight or weeks
+    apart. held: the test holds every partition lock they need until both have staged, so both have
+    committed their copy before either rebuilds anything (each must see both); otherwise they race freely."""
     early, late, lake = tmp_path / "early", tmp_path / "late", tmp_path / "lake"
     put(early, D2, "0005", "Earlyaaaaaaaaaaa", [copy(BEFORE, "early.example.com.")])
-    put(late, D2, "0105", "Lateaaaaaaaaaaaa", [copy(AFTER, "late.example.com.")])
+    put(late, D2, "0105", "Lateaaaaaaaaaaaa", [copy(late_time, "late.example.com.")])
     sequential = tmp_path / "sequential"
     for source in (late, early):
         run_without_prefect(settings_for(source, sequential), [D2])
-    names = [f"partition-event_date={d}" for d in ("2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03")]
+    names = [f"partition-event_date={d}" for d in ("2026-11-01", late_time[:10])]
     with contextlib.ExitStack() as holding:
         for name in names if held else []:
             holding.enter_context(locks.lake_lock(Store(str(lake)), name))
@@ -204,6 +249,24 @@ def test_on_s3_a_neighbour_s_copies_are_read_by_their_key_columns_not_downloaded
     for table in ("events", "record_changes"):
         assert partitions(fetched, table) == partitions(local, table) == ["event_date=2026-11-01"]
         assert (fetched / table / "event_date=2026-11-01" / VISIBLE).read_bytes() == (local / table / "event_date=2026-11-01" / VISIBLE).read_bytes()
+
+
+@pytest.mark.slow  # a lake on the loopback S3 server: over ~4 s
+def test_on_s3_copies_weeks_apart_are_one_event_as_on_a_local_lake(tmp_path, s3, bucket):
+    """The id files on S3: written, listed and cached by ETag as on a local lake, the same lake."""
+    late_day = date(2026, 11, 30)
+    source = tmp_path / "src"
+    put(source, D2, "0005", "Earlyaaaaaaaaaaa", [copy("2026-11-02T00:00:01Z", "early.example.com.")])
+    put(source, late_day, "0005", "Lateaaaaaaaaaaaa", [copy("2026-11-29T10:00:00Z", "late.example.com.")])
+    lake, local = f"s3://{bucket}/lake", tmp_path / "local"
+    for day in (late_day, D2):
+        run_without_prefect(settings_for(source, lake), [day])
+        run_without_prefect(settings_for(source, local), [day])
+    fetched = tmp_path / "fetched"
+    s3.get(f"{bucket}/lake/", str(fetched), recursive=True)
+    assert kept(fetched) == kept(local) == [("2026-11-02", "early.example.com.")]
+    assert sorted(p.name for p in (fetched / "_state" / "event_ids").iterdir()) == ["event_date=2026-11-02.ids", "event_date=2026-11-29.ids"]
+    assert published(fetched) == published(local)
 
 
 # --- crashes -------------------------------------------------------------------------------------------
@@ -254,3 +317,38 @@ def test_a_crash_at_any_write_of_a_run_that_moves_the_kept_copy_converges_on_the
         run_without_prefect(settings_for(second, crashed), [D2])
         keys_hold(crashed)
         assert published(crashed) == published(reference), point
+
+
+# --- the id files --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", [b"", b"not parquet", "other columns", "directory"])
+def test_a_damaged_event_id_file_costs_nothing_and_is_rewritten(tmp_path, caplog, damage):
+    """An id file truncated, overwritten, of other columns, or a folder in its place: the day is
+    published all the same, the partition is compared by its staged files, and the file is rewritten."""
+    import pyarrow as pa
+
+    late_day = date(2026, 11, 30)
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    put(source, D2, "0005", "Earlyaaaaaaaaaaa", [copy("2026-11-02T00:00:01Z", "early.example.com.")])
+    put(source, late_day, "0005", "Lateaaaaaaaaaaaa", [copy("2026-11-29T10:00:00Z", "late.example.com.")])
+    run_without_prefect(settings_for(source, lake), [D2])
+    ids = lake / "_state" / "event_ids" / "event_date=2026-11-02.ids"
+    good = ids.read_bytes()
+    if damage == "directory":
+        ids.unlink()
+        ids.mkdir()
+    elif damage == "other columns":
+        pq.write_table(pa.table({"event_id": [EID]}), ids)
+    else:
+        ids.write_bytes(damage)
+    with caplog.at_level(logging.WARNING, logger="route53_lake"):
+        if damage == "directory":  # the partition it belongs to says what to do; the others are published
+            with pytest.raises(RunFailed, match="event_date=2026-11-02.ids is a folder where the lake keeps a file"):
+                run_without_prefect(settings_for(source, lake), [late_day])
+        else:
+            run_without_prefect(settings_for(source, lake), [late_day])
+    assert kept(lake) == [("2026-11-02", "early.example.com.")]
+    keys_hold(lake)
+    if damage != "directory":
+        assert any("event_date=2026-11-02.ids) is damaged" in r.getMessage() for r in caplog.records)
+        assert ids.read_bytes() == good  # rewritten by the partition's own refresh
