@@ -1,6 +1,7 @@
 """The cost of the default's reach (issue 23): a night read as before (route53.amazonaws.com in
 us-east-1) and as the default reads it (the Route 53 family in every region the trail delivers), on
-one day of one account whose other regions hold most of the volume, as a workload region does:
+one day of one account whose other regions hold most of the volume, as a workload region does
+(--home-share sets us-east-1's share; the others keep their proportions):
 
     us-east-1       40%  realistic-sparse: Route 53 in a quarter of the files, mostly a poller's reads
     eu-west-1       30%  a workload region: Resolver and DNS Firewall calls in ~5% of its files
@@ -15,6 +16,7 @@ default night goes to the added sources and to the added regions. The shares dep
 outside us-east-1: a trail whose other regions are idle pays about their (small) share of the bytes.
 
     python -m benchmarks.run --profile regions --size-mb 200 --repeats 3 --workers 2
+    python -m benchmarks.run --profile regions --size-mb 200 --repeats 3 --workers 2 --home-share 0.85 --label regions-home
 """
 
 from __future__ import annotations
@@ -39,15 +41,21 @@ RUNS = {"before": ["--event-source", "route53.amazonaws.com", "--region", "us-ea
         "sources": ["--region", "us-east-1"], "default": []}
 
 
-def dataset(cache: Path, size_mb: float, seed: int) -> tuple[Path, dict[str, dict]]:
-    """The day's tree (generated once per size and seed) and each region's statistics."""
-    folder = cache / f"regions-{size_mb:g}mb-seed{seed}"
+def shares(home: float) -> dict[str, float]:
+    """Each region's share of the day's bytes: us-east-1's is `home`, the others keep LAYOUT's proportions."""
+    others = 1 - LAYOUT["us-east-1"][1]
+    return {region: home if region == "us-east-1" else share * (1 - home) / others for region, (_, share) in LAYOUT.items()}
+
+
+def dataset(cache: Path, size_mb: float, seed: int, home: float) -> tuple[Path, dict[str, dict]]:
+    """The day's tree (generated once per size, seed and share) and each region's statistics."""
+    folder = cache / f"regions-{size_mb:g}mb-seed{seed}" if home == LAYOUT["us-east-1"][1] else cache / f"regions-{size_mb:g}mb-seed{seed}-home{home:g}"
     stats_file = folder / "stats.json"
     if stats_file.exists():
         return folder / "root", json.loads(stats_file.read_text())
     shutil.rmtree(folder, ignore_errors=True)
-    stats = {region: generate(folder / "root", profile, size_mb * share, seed, quiet=True, region=region)
-             for region, (profile, share) in LAYOUT.items()}
+    stats = {region: generate(folder / "root", LAYOUT[region][0], size_mb * share, seed, quiet=True, region=region)
+             for region, share in shares(home).items()}
     stats_file.write_text(json.dumps(stats, indent=1))
     return folder / "root", stats
 
@@ -73,7 +81,7 @@ def expected_sources(stats: dict[str, dict], run: str) -> dict[str, int]:
 def main(args) -> int:
     cache = args.keep or Path(tempfile.gettempdir()) / "route53-lake-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    root, stats = dataset(cache, args.size_mb, args.seed)
+    root, stats = dataset(cache, args.size_mb, args.seed, args.home_share)
     workers = args.workers.split(",")[-1]
     wall: dict[str, list[float]] = {run: [] for run in RUNS}
     cpu: dict[str, list[float]] = {run: [] for run in RUNS}

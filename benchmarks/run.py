@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=12, help="s3 profile: accounts (default: %(default)s)")
     p.add_argument("--files-per-account", type=int, default=100, help="s3 profile: log files per account and day (default: %(default)s)")
     p.add_argument("--latency-ms", type=float, default=25, help="s3 profile: added before each answer's first byte (default: %(default)s)")
+    p.add_argument("--home-share", type=float, default=0.40, help="regions profile: us-east-1's share of the day's bytes (default: %(default)s)")
     p.add_argument("--history-days", default="7,365", help="history profile: lake ages in days, comma-separated (default: %(default)s)")
     args = p.parse_args(argv)
     if args.profile == "history":
