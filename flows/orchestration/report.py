@@ -66,7 +66,7 @@ def banner(event_date: str, gaps: list[Gap], no_logs: list[str], retry: str, sou
 def empty_summary(event_date: str) -> dict[str, Any]:
     """The summary of a date the lake holds nothing for (a night without logs, a failed first day)."""
     none = {"rows": [], "total": 0}
-    return {"event_date": event_date, "changes": 0, "deletions": 0, "failed_attempts": 0,
+    return {"event_date": event_date, "changes": 0, "deletions": 0, "failed_attempts": 0, "risky_by_severity": {},
             **{part: none for part in SUMMARY_LISTS}}
 
 

@@ -106,6 +106,8 @@ def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
         # day's `changed` is 150,000 rows, and as Python dicts they were a gigabyte.
         con.execute(f"create or replace temp table summary_rows as {QUERIES[name]}", params)
         total = con.execute("select count(*) from summary_rows").fetchone()[0]
+        if name == "risky":  # the alert's counts per severity cover every flagged row, not the listed ones
+            summary["risky_by_severity"] = dict(con.execute("select severity, count(*) from summary_rows group by 1 order by 1").fetchall())
         relation = con.execute("select * from summary_rows limit $limit", {"limit": limit})
         columns = [d[0] for d in relation.description]
         summary[name] = {"rows": [dict(zip(columns, row, strict=True)) for row in relation.fetchall()], "total": total}

@@ -90,6 +90,8 @@ def test_the_summary_lists_the_familys_other_writes_and_not_its_reads(lake):
         ("10:02:00", ACCT, "eu-west-1", RESOLVER, "AssociateFirewallRuleGroup", "rslvr-frg-1 VPC vpc-0app", "alice", "failed: AccessDenied"),
     ]
     assert summary["others"]["total"] == 4
+    flagged = connect(str(lake)).sql(f"select severity, count(*) from dns_risk where event_date = '{DAY}' group by 1").fetchall()
+    assert summary["risky_by_severity"] == dict(flagged)  # every dns_risk rule's rows, new rules' too
     assert [r["record"] for r in summary["changed"]["rows"]] == ["www.example.com."]  # the record change stays in its own list
 
 
