@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,19 @@ def test_the_page_has_the_section_beside_the_record_changes(lake):
     assert "**10:00:00** · CreateResolverRule · `corp.example.com` · applied · route53resolver.amazonaws.com · eu-west-1" in section
     assert "failed: AccessDenied" in section and "DisableDomainAutoRenew" in section
     assert "ListResolverRules" not in page and "ChangeResourceRecordSets" not in section
+
+
+def test_a_recheck_reads_again_a_folder_read_for_fewer_sources(trail, tmp_path):
+    """A lake made before the default widened: the nightly's recheck days are read again for the family."""
+    from flows.lake.manifests import folder_changed
+    from flows.pipeline import lake_target, list_day, list_trails
+    from flows.settings import LakeSettings
+    from flows.storage.store import open_store
+
+    lake = tmp_path / "lake"
+    run(trail, lake, "--event-source", "route53.amazonaws.com", "--region", "us-east-1")
+    old = LakeSettings(source=str(trail), lake=str(lake), event_sources=["route53.amazonaws.com"], regions=["us-east-1"])
+    new = LakeSettings(source=str(trail), lake=str(lake))
+    (listing,) = list_day(old, list_trails(old)[0], date.fromisoformat(DAY))
+    assert not folder_changed(lake_target(old), open_store(old.source), listing)
+    assert folder_changed(lake_target(new), open_store(new.source), listing)
