@@ -18,6 +18,11 @@ Profiles:
   realistic-sparse: Route 53 records in ~25% of files, ~8% of those files' records (about 2% overall),
           mostly reads (GetChange, List*, Get*): an account whose automation polls Route 53 every
           minute, as real organisations' days look (issue 21)
+  resolver-sparse: a workload region: route53resolver records (Resolver rules, endpoints, DNS
+          Firewall; mostly reads) in ~5% of files, ~2% of those files' records
+  quiet:  a region without any Route 53 family record (its files are read, never parsed)
+
+--region writes the day under another region's folder (benchmarks/regions_profile.py writes several).
 
 With digests (the default), the day is also covered by CloudTrail's hourly integrity digests as a
 trail with log file validation writes them: ROOT/AWSLogs/ACCOUNT/CloudTrail-Digest/us-east-1/
@@ -65,12 +70,15 @@ class Profile:
     file_share: float  # share of files holding Route 53 records
     record_share: float  # share of Route 53 records within those files
     polling: bool = False  # Route 53 calls are mostly an automation's reads (GetChange, List*, Get*)
+    resolver: bool = False  # the selected calls are route53resolver's (a regional service), not route53's
 
 
 PROFILES = {
     "sparse": Profile("sparse", 0.15, 0.20),
     "dense": Profile("dense", 0.97, 0.15),
     "realistic-sparse": Profile("realistic-sparse", 0.25, 0.08, polling=True),
+    "resolver-sparse": Profile("resolver-sparse", 0.05, 0.02, resolver=True),
+    "quiet": Profile("quiet", 0.0, 0.0),
 }
 TRAIL = "org-trail"
 
@@ -204,18 +212,50 @@ def _route53_call(r: g.Rand, when: datetime, polling: bool = False) -> g.Call:
     return g.r53(name, name.startswith("Get"), {"healthCheckId": hc})
 
 
+_RESOLVER_NAMES = ["ListResolverRules", "GetResolverRule", "ListResolverEndpoints", "ListFirewallRuleGroupAssociations",
+                   "GetFirewallRuleGroup", "ListResolverRuleAssociations", "AssociateResolverRule", "CreateResolverRule",
+                   "UpdateFirewallRule", "DisassociateResolverRule", "UpdateFirewallConfig"]
+_RESOLVER_WEIGHTS = [20, 15, 10, 10, 10, 10, 3, 2, 2, 1, 1]
+
+
+def _resolver_call(r: g.Rand, region: str) -> g.Call:
+    """A Route 53 Resolver call as CloudTrail records it (mostly a controller's reads, now and then a change)."""
+    name = r.choices(_RESOLVER_NAMES, _RESOLVER_WEIGHTS)[0]
+    rule, group, vpc = "rslvr-rr-" + r.hex(17), "rslvr-frg-" + r.hex(16), "vpc-0" + r.hex(16)
+    params: dict | None = {
+        "GetResolverRule": {"resolverRuleId": rule}, "GetFirewallRuleGroup": {"firewallRuleGroupId": group},
+        "AssociateResolverRule": {"resolverRuleId": rule, "vPCId": vpc, "name": "corp"},
+        "DisassociateResolverRule": {"resolverRuleId": rule, "vPCId": vpc},
+        "CreateResolverRule": {"creatorRequestId": r.uuid4(), "name": "corp", "ruleType": "FORWARD", "domainName": "corp.example.com",
+                               "targetIps": [{"ip": f"10.0.{r.randint(0, 255)}.{r.randint(1, 254)}", "port": 53}],
+                               "resolverEndpointId": "rslvr-out-" + r.hex(17)},
+        "UpdateFirewallRule": {"firewallRuleGroupId": group, "firewallDomainListId": "rslvr-fdl-" + r.hex(16),
+                               "action": r.choice(["ALLOW", "BLOCK", "ALERT"]), "priority": r.randint(1, 100)},
+        "UpdateFirewallConfig": {"resourceId": vpc, "firewallFailOpen": r.choice(["ENABLED", "DISABLED"])},
+    }.get(name, {"maxResults": 100} if name.startswith("List") else None)
+    read_only = name.startswith(("List", "Get"))
+    response = None if read_only else {"status": "COMPLETE", "id": rule}
+    return g.Call("route53resolver.amazonaws.com", name, read_only, params, response, host=f"route53resolver.{region}.amazonaws.com")
+
+
 # ------------------------------------------------------------------------------ the template pool
 
-def _templates(seed: int, route53: bool, n: int, polling: bool = False) -> list[dict]:
+def _templates(seed: int, route53: bool, n: int, polling: bool = False, region: str = REGION, resolver: bool = False) -> list[dict]:
     r = g.Rand("bench-templates", seed, route53) if not polling else g.Rand("bench-templates", seed, route53, "polling")
+    if region != REGION or resolver:  # the us-east-1 pools stay as they were (cached days keep their bytes)
+        r = g.Rand("bench-templates", seed, route53, region, resolver)
     cast = _cast(ACCOUNT)
     base = datetime(DAY.year, DAY.month, DAY.day, 12, tzinfo=UTC)
+    services = g.SERVICES.get(region, g.SERVICES["eu-west-1"])
     out = []
     for _ in range(n):
         when = base + timedelta(seconds=r.randint(0, 3600))
-        call = _route53_call(r, when, polling) if route53 else g.weighted(r, g.SERVICES[REGION])(r, ACCOUNT, REGION, when)
+        if route53:
+            call = _resolver_call(r, region) if resolver else _route53_call(r, when, polling)
+        else:
+            call = g.weighted(r, services)(r, ACCOUNT, region, when)
         actor = g.weighted(r, cast)
-        rec = g.api_call(r, when, actor, REGION, call, account=ACCOUNT)
+        rec = g.api_call(r, when, actor, region, call, account=ACCOUNT)
         if not route53:
             # An AWS SDK's user agent names the API it calls (api/route53#..., api/ec2#...): a tool
             # that manages DNS does not say "route53" when it calls S3.
@@ -227,21 +267,21 @@ def _templates(seed: int, route53: bool, n: int, polling: bool = False) -> list[
 
 # ------------------------------------------------------------------------------ the day
 
-def day_folder(root: Path) -> Path:
-    return root / "AWSLogs" / ACCOUNT / "CloudTrail" / REGION / f"{DAY:%Y/%m/%d}"
+def day_folder(root: Path, region: str = REGION) -> Path:
+    return root / "AWSLogs" / ACCOUNT / "CloudTrail" / region / f"{DAY:%Y/%m/%d}"
 
 
-def digest_name(end: datetime) -> str:
-    """A digest's key from the bucket root: foldered and named by the end of its hour."""
-    folder = f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/{end:%Y/%m/%d}"
-    return f"{folder}/{ACCOUNT}_CloudTrail-Digest_{REGION}_{TRAIL}_{REGION}_{end:%Y%m%dT%H%M%S}Z.json.gz"
+def digest_name(end: datetime, region: str = REGION) -> str:
+    """A digest's key from the bucket root: foldered and named by the end of its hour (the trail's home region is us-east-1)."""
+    folder = f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}"
+    return f"{folder}/{ACCOUNT}_CloudTrail-Digest_{region}_{TRAIL}_{REGION}_{end:%Y%m%dT%H%M%S}Z.json.gz"
 
 
-def write_digests(out: Path, delivered: list[tuple[int, str, str, str, str]]) -> int:
+def write_digests(out: Path, delivered: list[tuple[int, str, str, str, str]], region: str = REGION) -> int:
     """CloudTrail's hourly digests of the day (see the module's doc). delivered: (delivery second
     of the day, key, SHA-256 of the uncompressed content, oldest and newest eventTime) per file."""
     day_start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
-    r = g.Rand("bench-digests")
+    r = g.Rand("bench-digests") if region == REGION else g.Rand("bench-digests", region)
     previous = r.hex(512)
     for hour in range(24):
         start, end = day_start + timedelta(hours=hour), day_start + timedelta(hours=hour + 1)
@@ -252,30 +292,32 @@ def write_digests(out: Path, delivered: list[tuple[int, str, str, str, str]]) ->
         ]
         body = {
             "awsAccountId": ACCOUNT, "digestStartTime": g.iso(start), "digestEndTime": g.iso(end),
-            "digestS3Bucket": "bench-trail", "digestS3Object": digest_name(end),
+            "digestS3Bucket": "bench-trail", "digestS3Object": digest_name(end, region),
             "digestPublicKeyFingerprint": r.hex(32), "digestSignatureAlgorithm": "SHA256withRSA",
             "newestEventTime": max((f["newestEventTime"] for f in files), default=None),
             "oldestEventTime": min((f["oldestEventTime"] for f in files), default=None),
-            "previousDigestS3Bucket": "bench-trail", "previousDigestS3Object": digest_name(start),
+            "previousDigestS3Bucket": "bench-trail", "previousDigestS3Object": digest_name(start, region),
             "previousDigestHashValue": r.hex(64), "previousDigestHashAlgorithm": "SHA-256",
             "previousDigestSignature": previous, "logFiles": files,
         }
         previous = r.hex(512)
-        path = out / digest_name(end)
+        path = out / digest_name(end, region)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(g.gz(dumps(body), level=6))
     return 24
 
 
-def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool = False, digests: bool = True) -> dict:
-    """Write one delivery day of about size_mb MB of JSON under out; return its statistics."""
+def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool = False, digests: bool = True,
+             region: str = REGION) -> dict:
+    """Write one delivery day of about size_mb MB of JSON under out, in `region`'s folder; return its
+    statistics ("route53_records": the records of the profile's selected source, route53 or route53resolver)."""
     prof = PROFILES[profile]
     target = int(size_mb * 1_000_000)
-    folder = day_folder(out)
+    folder = day_folder(out, region)
     folder.mkdir(parents=True, exist_ok=True)
-    other = _templates(seed, False, 3000)
-    route53 = _templates(seed, True, 1500, prof.polling)
-    rng = random.Random(f"bench:{profile}:{seed}")
+    other = _templates(seed, False, 3000, region=region)
+    route53 = _templates(seed, True, 1500, prof.polling, region, prof.resolver)
+    rng = random.Random(f"bench:{profile}:{seed}" if region == REGION else f"bench:{profile}:{seed}:{region}")
     day_start = int(datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC).timestamp())
     stamps = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day_start + s)) for s in range(86400)]
     alphabet = string.ascii_letters + string.digits
@@ -308,13 +350,13 @@ def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool
             records.append(rec)
             if is_r53:
                 k53 += 1
-                if rec["eventName"] == "ChangeResourceRecordSets":
+                if rec["eventName"] == "ChangeResourceRecordSets" and rec["eventSource"] == R53:
                     stats["change_rows"] += len(rec["requestParameters"]["changeBatch"]["changes"])
         body = dumps({"Records": records})
         blob = g.gz(body, level=6)  # CloudTrail-like compression
         hhmm = time.strftime("%H%M", time.gmtime(day_start + delivery))
         unique = "".join(rng.choice(alphabet) for _ in range(16))
-        name = f"{ACCOUNT}_CloudTrail_{REGION}_{DAY:%Y%m%d}T{hhmm}Z_{unique}.json.gz"
+        name = f"{ACCOUNT}_CloudTrail_{region}_{DAY:%Y%m%d}T{hhmm}Z_{unique}.json.gz"
         (folder / name).write_bytes(blob)
         if digests:
             times = sorted(rec["eventTime"] for rec in records)
@@ -328,9 +370,9 @@ def generate(out: Path, profile: str, size_mb: float, seed: int = 1, quiet: bool
         stats["gzip_bytes"] += len(blob)
         minute += rng.randint(max(1, step // 2), step + step // 2)
     if digests:
-        stats["digests"] = write_digests(out, delivered)
+        stats["digests"] = write_digests(out, delivered, region)
     stats["seconds"] = round(time.perf_counter() - started, 1)
-    stats.update(profile=profile, size_mb=size_mb, seed=seed, day=DAY.isoformat(), root=str(out))
+    stats.update(profile=profile, size_mb=size_mb, seed=seed, day=DAY.isoformat(), root=str(out), region=region)
     if not quiet:
         print(f"generated {profile}: {stats}", file=sys.stderr)
     return stats
@@ -343,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--no-digests", action="store_true", help="do not write the day's CloudTrail digests")
+    p.add_argument("--region", default=REGION, help="the region folder the day is written in (default: %(default)s)")
     args = p.parse_args(argv)
-    generate(args.out, args.profile, args.size_mb, args.seed, digests=not args.no_digests)
+    generate(args.out, args.profile, args.size_mb, args.seed, digests=not args.no_digests, region=args.region)
     return 0
 
 

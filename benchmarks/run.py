@@ -6,6 +6,7 @@
     python -m benchmarks.run --tiny --profile sparse          # smoke test: ~2 MB, 1 repeat, workers 1
     python -m benchmarks.run --profile s3 --repeats 3         # many small objects from S3 (benchmarks/s3_profile.py)
     python -m benchmarks.run --profile history --repeats 3    # a night on a 7-day and a 365-day lake (benchmarks/history_profile.py)
+    python -m benchmarks.run --profile regions --repeats 3    # the default's sources and regions vs us-east-1's route53 alone (benchmarks/regions_profile.py)
 
 Data is generated once per (profile, size, seed) into a cache folder (--keep, default
 $TMPDIR/route53-lake-bench). Every run is a subprocess, measured with os.wait4 and /proc: wall
@@ -208,10 +209,11 @@ def ratios(jobs: list[Job]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", choices=("sparse", "dense", "realistic-sparse", "both", "realistic", "s3", "history"), default="both",
+    p.add_argument("--profile", choices=("sparse", "dense", "realistic-sparse", "both", "realistic", "s3", "history", "regions"), default="both",
                    help="both: sparse and dense; realistic: realistic-sparse and dense; "
                    "s3: a day of many small objects from a loopback S3 server with latency, ours vs an S3 client's floor; "
-                   "history: a night on lakes of --history-days days")
+                   "history: a night on lakes of --history-days days; "
+                   "regions: a day of 9 regions, read as before (route53 in us-east-1) and as the default reads it")
     p.add_argument("--size-mb", type=float, default=200, help="uncompressed JSON per profile, MB (default: %(default)s)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default: %(default)s)")
@@ -225,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=12, help="s3 profile: accounts (default: %(default)s)")
     p.add_argument("--files-per-account", type=int, default=100, help="s3 profile: log files per account and day (default: %(default)s)")
     p.add_argument("--latency-ms", type=float, default=25, help="s3 profile: added before each answer's first byte (default: %(default)s)")
+    p.add_argument("--home-share", type=float, default=0.40, help="regions profile: us-east-1's share of the day's bytes (default: %(default)s)")
     p.add_argument("--history-days", default="7,365", help="history profile: lake ages in days, comma-separated (default: %(default)s)")
     args = p.parse_args(argv)
     if args.profile == "history":
@@ -233,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.tiny:
             args.history_days, args.repeats, args.results = "3,10", 1, None
         return history_profile.main(args)
+    if args.profile == "regions":
+        from benchmarks import regions_profile
+
+        if args.tiny:
+            args.size_mb, args.repeats, args.results = 4, 1, None
+        return regions_profile.main(args)
     if args.profile == "s3":
         from benchmarks import s3_profile
 

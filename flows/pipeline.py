@@ -28,7 +28,7 @@ from flows.lake.publish import Staged, partitions_of_manifest, stage_folder
 from flows.results import DayFolder, DayListing, DaySummary, FileResult, FolderFailure, RunSummary, Skipped, Trail, raise_failures
 from flows.settings import LakeSettings
 from flows.source.digests import check_digests, digest_text, public_keys_of
-from flows.source.listing import find_trails, list_day_folder, list_day_folders, list_digest_files
+from flows.source.listing import find_regions, find_trails, list_day_folder, list_day_folders, list_digest_files
 from flows.source.reading import largest_peak_mib, read_and_flatten, reading_pool, start_reading
 from flows.storage import scratch
 from flows.storage.locks import lake_lock
@@ -52,10 +52,13 @@ def list_trails(settings: LakeSettings) -> tuple[list[Trail], list[Skipped]]:
 
 def list_day(settings: LakeSettings, trails: list[Trail], day: date) -> list[DayListing]:
     """Every (account, region) folder of one delivery day that exists (or that a manifest says
-    existed), with its log files and its digests; the folders, then their digest folders, are listed
+    existed, in a region the trail still has a folder for or that the settings name), with its log
+    files and its digests; the folders, then their digest folders, are listed
     concurrently (bounded by s3_requests_in_flight)."""
     source, target = open_store(settings.source), lake_target(settings)
-    units = [DayFolder(day, trail, region) for trail in trails for region in settings.regions]
+    regions = ([settings.regions] * len(trails) if settings.regions is not None
+               else find_regions(source, trails, settings.s3_requests_in_flight))
+    units = [DayFolder(day, trail, region) for trail, names in zip(trails, regions, strict=True) for region in names]
     listed = zip(units, list_day_folders(source, units, settings.s3_requests_in_flight), strict=True)
     found = [(unit, objects, skipped) for unit, (objects, skipped) in listed
              if objects or skipped or target.store.exists(target.manifest_path(unit))]

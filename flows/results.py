@@ -14,6 +14,10 @@ import pyarrow as pa
 
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES
 
+# The bounded lists of a night's DNS summary (flows.query.summary.QUERIES computes them, the page in
+# flows.orchestration.report renders them), in the order they are computed.
+SUMMARY_LISTS = ("by_zone", "who", "risky", "changed", "failed", "others")
+
 
 @dataclass(frozen=True)
 class Trail:

@@ -26,6 +26,14 @@ REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
 EVENT_SOURCE = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 MAX_DAYS_PER_RUN = 731
+# The Route 53 family's CloudTrail eventSources, read by default. route53 (hosted zones, records, health
+# checks) and route53domains are global and logged in us-east-1; route53resolver (Resolver rules and
+# endpoints, DNS Firewall), route53profiles and ARC's recovery control and readiness APIs (us-west-2) are
+# logged in the region called. ARC's routing-control data plane (route53-recovery-cluster) is left out: its
+# eventSource is not documented; add it with --event-source.
+ROUTE53_FAMILY = ("route53.amazonaws.com", "route53domains.amazonaws.com", "route53resolver.amazonaws.com",
+                  "route53profiles.amazonaws.com", "route53-recovery-control-config.amazonaws.com",
+                  "route53-recovery-readiness.amazonaws.com")
 
 
 class SettingsError(ValueError):
@@ -151,8 +159,8 @@ class LakeSettings(BaseModel):
     source: Annotated[str, Field(description="CloudTrail location: s3://bucket/optional/prefix or a local folder; AWSLogs/ is below it.")] = "data/cloudtrail"
     lake: Annotated[str, Field(description="Lake root: s3://bucket/prefix or a local folder. Nothing is written outside it.")] = "lake"
     accounts: Annotated[list[str] | None, Field(description="12-digit account ids to read; default: every account found under AWSLogs/ and AWSLogs/o-*/.")] = None
-    regions: Annotated[list[str], Field(description="CloudTrail region folders to read. Route 53 logs to us-east-1; Resolver and ARC are regional.")] = ["us-east-1"]
-    event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive), e.g. route53domains.amazonaws.com too.")] = ["route53.amazonaws.com"]
+    regions: Annotated[list[str] | None, Field(description="CloudTrail region folders to read; default: every region the trail delivers (Route 53 and domains log to us-east-1, but Resolver, DNS Firewall, Profiles and ARC log in the region called).")] = None
+    event_sources: Annotated[list[str], Field(description="eventSource values to keep (case-insensitive); default: the Route 53 family (route53, route53domains, route53resolver, route53profiles, ARC).")] = list(ROUTE53_FAMILY)
     digest_policy: Annotated[Literal["off", "record", "fail"], Field(description="CloudTrail digest check per day folder: off; record findings (missing, unlisted, altered files) in the manifest; or also fail the run.")] = "record"
     digest_signatures: Annotated[Literal["off", "verify"], Field(description="Also verify each digest's RSA signature (S3 sources only: the signature is S3 object metadata); needs digest_public_keys.")] = "off"
     digest_public_keys: Annotated[str | None, Field(description="The trail region's public keys as `aws cloudtrail list-public-keys --start-time ... > keys.json` prints them: s3:// or a local path.")] = None
@@ -185,7 +193,7 @@ class LakeSettings(BaseModel):
             options["SSEKMSKeyId"] = self.kms_key_id
         return options
 
-    @field_validator("accounts", "digest_public_keys", "dask_address", "kms_key_id", mode="before")
+    @field_validator("accounts", "regions", "digest_public_keys", "dask_address", "kms_key_id", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return None if value == "" or value == [] else value
@@ -251,10 +259,12 @@ class LakeSettings(BaseModel):
 
     @field_validator("regions")
     @classmethod
-    def _regions(cls, value: list[str]) -> list[str]:
+    def _regions(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
         bad = [r for r in value if not REGION.fullmatch(r)]
-        if bad or not value:
-            raise SettingsError(f"regions: {bad or 'none given'} are not AWS region names like us-east-1")
+        if bad:
+            raise SettingsError(f"regions: {bad} are not AWS region names like us-east-1")
         return sorted(set(value))
 
     @field_validator("event_sources")

@@ -40,7 +40,7 @@ from flows.cli.errors import (
     prefect_console_warnings_only,
     quiet_prefect_console,
 )
-from flows.settings import LakeSettings, SettingsError, delivery_days
+from flows.settings import ROUTE53_FAMILY, LakeSettings, SettingsError, delivery_days
 
 PROG = "route53-lake"
 MAX_WORKERS = 256
@@ -93,8 +93,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, help="last delivery day, inclusive (default: --start)")
     p.add_argument("--day", type=_date, action="append", dest="days", help="a delivery day to add to the range; repeatable")
     p.add_argument("--account", action="append", dest="accounts", help="12-digit account id; repeatable (default: all found)")
-    p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable (default: us-east-1)")
-    p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable (default: route53.amazonaws.com)")
+    p.add_argument("--region", action="append", dest="regions", help="CloudTrail region folder; repeatable, narrows the default (default: every region the trail delivers)")
+    p.add_argument("--event-source", action="append", dest="event_sources", help="eventSource to keep; repeatable, replaces the default (default: the Route 53 family: "
+                   + ", ".join(ROUTE53_FAMILY) + ")")
     p.add_argument("--digest-policy", choices=("off", "record", "fail"), help="CloudTrail digest check: off, record findings in the manifests (default), or fail the run on any")
     p.add_argument("--digest-signatures", choices=("off", "verify"), help="also verify each digest's signature (S3 sources; needs --digest-public-keys)")
     p.add_argument("--digest-public-keys", help="`aws cloudtrail list-public-keys` output saved as JSON: s3:// or a local path")

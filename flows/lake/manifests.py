@@ -114,10 +114,14 @@ def folder_changed(target: LakeTarget, source: Store, listing: DayListing) -> bo
     """Whether a day folder differs from what its manifest says was read last time: a late file,
     a removed one, or one whose content changed: size or ETag; for a local file its modification
     time, and its SHA-256 when the time is too close to the run to prove anything (git's "racily
-    clean" rule). A folder never published has changed. A quiet night costs listings, no reads."""
+    clean" rule). A folder never published has changed, and so has one read for other event sources
+    (a recheck after the sources changed, e.g. the default widened to the Route 53 family, reads it
+    again for them). A quiet night costs listings, no reads."""
     lake, path = target.store, target.manifest_path(listing.unit)
     manifest = read_manifest(lake, path)
     if not manifest or manifest.get("damaged"):
+        return True
+    if "event_sources" in manifest and sorted(manifest["event_sources"]) != sorted(target.event_sources):
         return True
     written = lake.modified(path) or float("inf")
     known = {f["uri"]: f for f in files_in_source(manifest)}

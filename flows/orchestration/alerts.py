@@ -72,9 +72,10 @@ def risky_events(lake: str, summaries: dict[str, dict]) -> list[str]:
         rows = summary["risky"]["rows"]
         if not rows:
             continue
-        severities: dict[str, int] = {}
-        for row in rows:
-            severities[row["severity"]] = severities.get(row["severity"], 0) + 1
+        severities: dict[str, int] = dict(summary.get("risky_by_severity") or {})
+        if not severities:  # a summary made before it counted them: the listed rows
+            for row in rows:
+                severities[row["severity"]] = severities.get(row["severity"], 0) + 1
         emit("risky-change", lake, day, flagged=summary["risky"]["total"], by_severity=severities,
              first=[f"{r['severity']} {r['rule']}: {r['record']} by {r['person'] or r['role']}"[:200] for r in rows[:5]])
         sent.append("risky-change")

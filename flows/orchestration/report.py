@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows.results import DaySummary, RunSummary
+from flows.results import SUMMARY_LISTS, DaySummary, RunSummary
 from schemas.tables import ROUTING
 
 TABLE_COLUMNS = ("files_listed", "files_rejected", "records_read", "route53_records", "events_written",
@@ -66,14 +66,15 @@ def banner(event_date: str, gaps: list[Gap], no_logs: list[str], retry: str, sou
 def empty_summary(event_date: str) -> dict[str, Any]:
     """The summary of a date the lake holds nothing for (a night without logs, a failed first day)."""
     none = {"rows": [], "total": 0}
-    return {"event_date": event_date, "changes": 0, "deletions": 0, "failed_attempts": 0,
-            **{part: none for part in ("by_zone", "who", "risky", "changed", "failed")}}
+    return {"event_date": event_date, "changes": 0, "deletions": 0, "failed_attempts": 0, "risky_by_severity": {},
+            **{part: none for part in SUMMARY_LISTS}}
 
 
 def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = (), banner: list[str] = ()) -> str:
     """The page an on-call engineer reads first, for one event date: the totals, what was flagged
     risky (the lake's dns_risk view), changes per zone, who made them (person and role), what
-    changed with before and after, failed attempts, then the data-quality notes of the run. A
+    changed with before and after, failed attempts, the family's other writes (VPC associations,
+    Resolver, DNS Firewall, health checks, domains), then the data-quality notes of the run. A
     `banner` (INCOMPLETE, NO LOGS: see banner()) comes first, before the totals it qualifies.
 
     Narrow tables stay tables; the sections that say what happened are lists, one line per item,
@@ -90,6 +91,8 @@ def dns_markdown(summary: dict[str, Any], lake: str, notes: list[str] = (), bann
         ("Who made them", summary["who"], table, ("person", "role", "account", "changes")),
         ("What changed", summary["changed"], items, ("time", "action", "type", "record", "change", "who")),
         ("Failed change attempts", summary["failed"], items, ("time", "call", "error", "zone", "who")),
+        ("Other Route 53 changes", summary["others"], items,
+         ("time", "call", "resource", "outcome", "source", "region", "account", "who")),
     )
     for title, part, render, columns in sections:
         lines += [f"## {title}", "", *render(part["rows"], columns), *more(part["rows"], part["total"]), ""]
@@ -113,7 +116,7 @@ def items(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[str]:
     out = []
     for row in rows:
         parts = [(c, clip(shown(row, c), LONG.get(c, ITEM))) for c in columns]
-        text = [code(v) if c in ("record", "zone") else escape(v) for c, v in parts if v]
+        text = [code(v) if c in ("record", "zone", "resource") else escape(v) for c, v in parts if v]
         if text and parts[0][1]:
             text[0] = f"**{text[0]}**"
         out.append("- " + " · ".join(text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from flows.results import SUMMARY_LISTS
 from flows.storage.store import source_identity
 from schemas.tables import ROUTING_COLUMNS
 
@@ -20,6 +21,18 @@ LIMIT = 20  # rows per list; the rest is counted ("and N more")
 _WHO = "coalesce(actor_person, '') as person, coalesce(regexp_extract(actor, '[^:/]+$'), '(unknown)') as role"
 _ZONE = "coalesce(zone_name, hosted_zone_id, '(no zone)') as zone"
 _VALUE = "coalesce(array_to_string({0}values, ', '), 'ALIAS ' || {0}alias_dns_name)"
+# What a write call of the family that is not a record change acts on: the first of these request
+# parameters it has (CloudTrail writes the API's names with a lower-case first letter), after the zone
+# and the health check the lake derives; and the VPC it attaches or detaches, if any.
+_RESOURCE_KEYS = ("domainName", "resolverRuleId", "resolverEndpointId", "resolverQueryLogConfigId",
+                  "firewallRuleGroupId", "firewallDomainListId", "firewallRuleGroupAssociationId",
+                  "resolverRuleAssociationId", "profileId", "profileAssociationId", "controlPanelArn",
+                  "routingControlArn", "safetyRuleArn", "clusterArn", "recoveryGroupName", "cellName",
+                  "resourceSetName", "readinessCheckName", "resourceArn", "resourceId", "name", "id")
+_VPC_KEYS = ("vPC.vPCId", "vPCId", "vpcId", "VPCId")
+_RESOURCE = ("concat_ws(' VPC ', coalesce(zone_name, hosted_zone_id, health_check_id, "
+             + ", ".join(f"json_extract_string(request_parameters, '$.{k}')" for k in _RESOURCE_KEYS) + "), "
+             + "coalesce(" + ", ".join(f"json_extract_string(request_parameters, '$.{k}')" for k in _VPC_KEYS) + "))")
 QUERIES = {
     "totals": """
         select count(*) filter (where applied) as changes,
@@ -58,7 +71,17 @@ QUERIES = {
         from api_calls
         where event_date = $day and error_code is not null and not coalesce(read_only, false)
         order by event_time, event_id""",
+    # The family's other writes: private zones' VPCs, Resolver rules and endpoints, DNS Firewall,
+    # health checks, domains, zones, tags, Profiles, ARC. Failed ones too (also in `failed`).
+    "others": f"""
+        select strftime(event_time, '%H:%M:%S') as time, coalesce(account_id, '') as account, aws_region as region,
+               event_source as source, event_name as call, nullif({_RESOURCE}, '') as resource, {_WHO},
+               case when error_code is null then 'applied' else 'failed: ' || error_code end as outcome
+        from api_calls
+        where event_date = $day and not coalesce(read_only, false) and event_name <> 'ChangeResourceRecordSets'
+        order by event_time, event_id""",
 }
+LISTS = SUMMARY_LISTS
 
 
 def lake_tag(lake: str) -> str:
@@ -78,11 +101,13 @@ def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
     changes, deletions = con.execute(QUERIES["totals"], params).fetchone()
     summary: dict[str, Any] = {"event_date": event_date, "changes": changes, "deletions": deletions,
                                "failed_attempts": con.execute(QUERIES["failed_attempts"], params).fetchone()[0]}
-    for name in ("by_zone", "who", "risky", "changed", "failed"):
+    for name in LISTS:
         # Kept in DuckDB (which spills), counted there, and only the first rows fetched: a dense
         # day's `changed` is 150,000 rows, and as Python dicts they were a gigabyte.
         con.execute(f"create or replace temp table summary_rows as {QUERIES[name]}", params)
         total = con.execute("select count(*) from summary_rows").fetchone()[0]
+        if name == "risky":  # the alert's counts per severity cover every flagged row, not the listed ones
+            summary["risky_by_severity"] = dict(con.execute("select severity, count(*) from summary_rows group by 1 order by 1").fetchall())
         relation = con.execute("select * from summary_rows limit $limit", {"limit": limit})
         columns = [d[0] for d in relation.description]
         summary[name] = {"rows": [dict(zip(columns, row, strict=True)) for row in relation.fetchall()], "total": total}

@@ -1,7 +1,8 @@
 """Listing CloudTrail log files by delivery-day folder, never by scanning the bucket.
 
 Layout: [prefix/]AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE. The cost of a run's
-listing is 1 + (organizations) calls to find accounts, then one call per account x region x day
+listing is 1 + (organizations) calls to find accounts, one per account and day to find the regions
+the trail delivers (unless the regions are given), then one call per account x region x day
 (and two per folder found for its digests). A day's folders are listed at once, a bounded number
 of LISTs in flight (flows/storage/fetch.py): an organisation has hundreds of (account, region)
 folders a day, and each LIST waits for S3's first byte.
@@ -18,6 +19,7 @@ from flows.storage.store import Entry, Store
 from transforms.cloudtrail.file_names import LOG_FILE_NAME, SPELLED
 
 _ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")  # as flows.settings.REGION
 _ORG = re.compile(r"o-[a-z0-9]{10,32}")
 
 
@@ -50,6 +52,15 @@ def find_trails(store: Store, accounts: list[str] | None) -> tuple[list[Trail], 
         wanted = set(accounts)
         trails = [t for t in trails if t.account in wanted]
     return sorted(trails, key=Trail.sort_key), skipped
+
+
+def find_regions(store: Store, trails: list[Trail], concurrency: int) -> list[list[str]]:
+    """The region folders under each trail's CloudTrail/ (the regions the trail delivers), in the
+    order given, with up to `concurrency` LISTs in flight. Resolver, DNS Firewall, Profiles and ARC
+    log in the region called, so these are the regions where their calls can be."""
+    listed = list_many(store, [f"{trail.folder}/CloudTrail" for trail in trails], concurrency)
+    return [sorted(name for e in entries if e.is_dir and _REGION.fullmatch(name := e.path.rstrip("/").rsplit("/", 1)[-1]))
+            for entries in listed]
 
 
 def list_day_folder(store: Store, unit: DayFolder) -> tuple[list[LogObject], list[Skipped]]:

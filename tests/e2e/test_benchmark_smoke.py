@@ -68,3 +68,20 @@ def test_tiny_benchmark_runs_and_agrees(tmp_path):
     assert "agree: yes" in text
     assert text.rstrip().splitlines()[-1].startswith("ratio dense workers=1: ours/DuckDB throughput = ")
     assert "of the floor" in text
+
+
+@pytest.mark.slow  # a few seconds: make check leaves it to make test
+def test_generator_writes_another_regions_day_with_resolver_calls(tmp_path):
+    """The regions profile's workload region (benchmarks/regions_profile.py): files named and foldered for
+    eu-west-1, route53resolver records the only ones that name the Route 53 family."""
+    stats = generate(tmp_path, "resolver-sparse", 3, seed=1, quiet=True, region="eu-west-1")
+    resolver = 0
+    for path in day_folder(tmp_path, "eu-west-1").iterdir():
+        assert LOG_FILE_NAME.fullmatch(path.name)["region"] == "eu-west-1", path.name
+        for record in json.loads(gzip.decompress(path.read_bytes()))["Records"]:
+            assert record["awsRegion"] == "eu-west-1"
+            if record["eventSource"] == "route53resolver.amazonaws.com":
+                resolver += 1
+            else:
+                assert "route53" not in json.dumps(record).lower()
+    assert resolver == stats["route53_records"] > 0 and stats["change_rows"] == 0

@@ -77,6 +77,20 @@ def test_the_notifications_write_counts_by_kind_and_severity_as_json_not_python(
     assert not any("{'" in body for body in bodies.values()), bodies
 
 
+def test_a_risky_change_event_counts_every_flagged_row_by_severity_not_only_the_listed_ones(monkeypatch):
+    """A summary lists 20 flagged rows; the event's counts per severity are the lake's, whatever rule flagged them."""
+    from flows.orchestration import alerts
+
+    sent = []
+    monkeypatch.setattr(alerts, "emit", lambda name, lake, day, **payload: sent.append((name, day, payload)))
+    rows = [{"severity": "high", "rule": "any_rule", "record": "corp.example.com", "person": "", "role": "admin"}] * 20
+    summary = {"risky": {"rows": rows, "total": 25}, "risky_by_severity": {"high": 20, "low": 5}}
+    assert alerts.risky_events("lake", {"2026-11-02": summary, "2026-11-03": {"risky": {"rows": [], "total": 0}}}) == ["risky-change"]
+    (name, day, payload), = sent
+    assert (name, day, payload["flagged"], payload["by_severity"]) == ("risky-change", "2026-11-02", 25, {"high": 20, "low": 5})
+    assert payload["first"][0] == "high any_rule: corp.example.com by admin"
+
+
 def test_automations_notify_a_webhook_of_a_failed_day_a_quarantined_file_and_a_digest_finding(prefect_server, tmp_path, webhook, monkeypatch):
     url, received = webhook
     assert len(create(url)) == len(definitions())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flows.orchestration.report import CELL, ITEM, LONG, cell, dns_markdown, more, table
+from flows.query.summary import LISTS
 from flows.results import DaySummary, describe
 
 
 def summary(**parts):
     empty = {"rows": [], "total": 0}
     return {"event_date": "2026-11-02", "changes": 3, "deletions": 1, "failed_attempts": 0,
-            **{k: parts.get(k, empty) for k in ("by_zone", "who", "risky", "changed", "failed")}}
+            **{k: parts.get(k, empty) for k in LISTS}}
 
 
 def test_a_long_value_is_cut_and_never_breaks_the_row():

@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 
 from flows.query.duckdb_lake import connect
-from flows.query.summary import QUERIES, dns_summary
-
-LISTS = ("by_zone", "who", "risky", "changed", "failed")
+from flows.query.summary import LISTS, QUERIES, dns_summary
 
 
 @pytest.fixture(scope="module")

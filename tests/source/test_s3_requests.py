@@ -90,16 +90,18 @@ def test_one_get_and_no_head_per_log_file_and_the_lake_of_a_local_run(counted, s
 
 
 def test_a_day_of_folders_is_listed_at_once(counted, source, tmp_path):
-    """Each account's day folder and its two digest folders: nine LISTs, all in flight together."""
+    """Each account's CloudTrail/ folder (the regions it delivers), its day folder and its two digest
+    folders: twelve LISTs, all in flight together; nine when the regions are given."""
     from flows.pipeline import list_day, list_trails
 
-    settings = LakeSettings(source=source[0], lake=str(tmp_path / "lake"), s3_requests_in_flight=16)
-    trails, _ = list_trails(settings)
-    counted.reset_counts()
-    listings = list_day(settings, trails, date.fromisoformat(DAY))
-    assert sum(len(x.objects) for x in listings) == 15
-    assert counted.counts["LIST"] == 9 and sum(counted.counts.values()) == 9
-    assert counted.most_in_flight >= 3  # the three day folders, then the six digest folders, each round at once
+    for regions, lists in ((None, 12), (["us-east-1"], 9)):
+        settings = LakeSettings(source=source[0], lake=str(tmp_path / "lake"), s3_requests_in_flight=16, regions=regions)
+        trails, _ = list_trails(settings)
+        counted.reset_counts()
+        listings = list_day(settings, trails, date.fromisoformat(DAY))
+        assert sum(len(x.objects) for x in listings) == 15
+        assert counted.counts["LIST"] == lists and sum(counted.counts.values()) == lists, regions
+        assert counted.most_in_flight >= 3  # the three accounts' folders, then the day folders, then the six digest folders, each round at once
 
 
 def test_reading_keeps_a_bounded_window_of_gets_in_flight(counted, source):

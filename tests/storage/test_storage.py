@@ -39,6 +39,8 @@ def test_settings_validate_accounts_regions_and_sources():
     ok = LakeSettings(accounts=["123456789012"], regions=["us-east-1", "us-gov-west-1"], event_sources=["Route53.amazonaws.com"])
     assert ok.event_sources == ["route53.amazonaws.com"] and ok.regions == ["us-east-1", "us-gov-west-1"]
     for bad in ({"accounts": ["12345"]}, {"accounts": ["../../etc"]}, {"regions": ["us-east-1/../x"]},
-                {"regions": []}, {"event_sources": ["evil"]}):
+                {"event_sources": []}, {"event_sources": ["evil"]}):
         with pytest.raises(ValueError):
             LakeSettings(**bad)
+    # No regions (None, or [] as Prefect's run form sends an emptied list) is the default: every region the trail delivers.
+    assert LakeSettings(regions=[]).regions is None and LakeSettings().regions is None

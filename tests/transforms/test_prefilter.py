@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.lake.manifests import file_entry
-from flows.settings import LakeSettings
+from flows.settings import ROUTE53_FAMILY, LakeSettings
 from flows.source.listing import LogObject
 from flows.source.reading import read_and_flatten
 from tests.conftest import a_record, gz, log_key, other_record, route53_record
@@ -102,6 +102,19 @@ def test_a_needle_across_the_prefilters_chunks_is_found():
             text = b"x" * (boundary - cut) + ROUTE53.upper().encode() + b"x" * cut
             assert may_hold_selected(text, SOURCES), (boundary, cut)
             assert not may_hold_selected(text.replace(b"ROUTE53", b"ROUTE54"), SOURCES)
+
+
+def test_each_source_of_the_route53_family_is_found_in_any_case_and_near_misses_are_not():
+    family = frozenset(ROUTE53_FAMILY)
+    for source in ROUTE53_FAMILY:
+        for spelled in (source, source.upper(), source.title()):
+            text = json.dumps({"Records": [{**RECORD, "eventSource": spelled}]}).encode()
+            assert may_hold_selected(text, family), spelled
+            assert may_hold_selected(b"\xff\xfe" + spelled.encode() + b"\x00\xc3", family), spelled  # bytes that are not UTF-8 around it
+    # '.' is literal (not "any byte"), and a source outside the family is not one of it
+    for near in ("route53Xamazonaws.com", "route54.amazonaws.com", "route53-recovery-cluster.amazonaws.com", "s3.amazonaws.com"):
+        text = json.dumps({"Records": [{**RECORD, "eventSource": near}]}).encode()
+        assert not may_hold_selected(text, family), near
 
 
 def _folder(tmp_path, files: dict[str, bytes]) -> tuple[LakeSettings, list[str]]:
