@@ -6,6 +6,13 @@ says which of them dns_risk flags; every other call here is a look-alike that mu
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
+from flows.pipeline import run_without_prefect
+from flows.settings import LakeSettings
+from tests.conftest import log_key, write_trail
+
 ACCT = "111111111111"
 PARTNER = "222222222222"
 STRANGER = "333333333333"
@@ -167,3 +174,18 @@ EXPECTED_FLAGS = {
     ("domain_privacy_disabled", "r5", True), ("domain_privacy_disabled", "r7", False),
 }
 FAMILY_RULES = {rule for rule, _, _ in EXPECTED_FLAGS}
+
+SOURCES = ["route53.amazonaws.com", "route53domains.amazonaws.com"]
+
+
+def write_family_trail(trail: Path) -> date:
+    """RECORDS as one log file of ACCT under `trail`; the day to run."""
+    write_trail(trail, {log_key(ACCT, DAY, "1105"): RECORDS})
+    return date.fromisoformat(DAY)
+
+
+def family_lake(root: Path) -> Path:
+    """The lake the pipeline (--no-prefect) writes from RECORDS, route53domains read too."""
+    day = write_family_trail(root / "trail")
+    run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), event_sources=SOURCES), [day])
+    return root / "lake"
