@@ -9,6 +9,9 @@
 -- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case. record_name is the normalized
 -- name (also as record_name_normalized, as in every view); record_name_as_sent is the name as written.
 -- Each source view is read once (engines plan every reference of a view anew).
+-- cross_account_vpc_association (from zone_vpc_associations), health_check_removed_in_use (health_checks
+-- against the record sets' states in record_history) and the domain settings rules (domain_auto_renew_disabled,
+-- domain_contact_changed, domain_privacy_disabled) are whole calls, failed attempts included: family_flags.
 create or replace view dns_risk as
 with change_facts as (
     select c.*,

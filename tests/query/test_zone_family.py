@@ -6,15 +6,27 @@ the corpus. Spark gives the same rows: tests/query/test_spark_sql.py runs these 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from flows.pipeline import run_without_prefect
+from flows.query import history
 from flows.query.duckdb_lake import connect
 from flows.settings import LakeSettings
+from flows.storage.store import open_store
 from tests.conftest import corpus_records, log_key, write_trail
-from tests.query.zone_family_records import ACCT, EXPECTED_FLAGS, FAMILY_RULES, PARTNER, PRIVATE, PUBLIC, SOURCES, family_lake
+from tests.query.zone_family_records import (
+    ACCT,
+    EXPECTED_FLAGS,
+    FAMILY_RULES,
+    PARTNER,
+    PRIVATE,
+    PUBLIC,
+    RECORDS,
+    SOURCES,
+    family_lake,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +45,7 @@ def by_event(con, view: str) -> dict[str, dict]:
 
 def test_every_association_and_authorization_call_is_one_row_with_zone_vpc_and_accounts(family):
     calls = by_event(family, "zone_vpc_associations")
-    assert set(calls) == {"z1", "a1", "v1", "a2", "v2", "d1", "v3", "a3", "a4", "a5"}
+    assert set(calls) == {"z1", "a1", "v1", "a2", "v2", "d1", "v3", "a3", "a4", "a5", "a6", "a7"}
     assert {k: (r["kind"], r["grants"], r["vpc_id"], r["vpc_region"]) for k, r in calls.items() if k in ("z1", "v1", "d1")} == {
         "z1": ("association", True, "vpc-own1", "us-east-1"),  # the private zone's first VPC, from CreateHostedZone
         "v1": ("authorization", True, "vpc-partner1", "eu-west-1"),
@@ -50,6 +62,7 @@ def test_every_association_and_authorization_call_is_one_row_with_zone_vpc_and_a
     assert (nothing["applied"], nothing["error_code"], nothing["hosted_zone_id"], nothing["vpc_id"], nothing["vpc_account_id"]) == (
         False, "AccessDenied", None, None, None)
     assert calls["a5"]["zone_account_id"] is None and calls["a5"]["cross_account"] is None
+    assert [(calls[k]["zone_account_id"], calls[k]["cross_account"]) for k in ("a6", "a7")] == [(ACCT, True), (ACCT, False)]
 
 
 def test_which_vpcs_resolve_the_zone_and_since_when(family):
@@ -150,3 +163,41 @@ def test_the_real_create_health_check_reads_with_route53s_defaults(real):
 def test_the_real_update_domain_contact_is_flagged(real):
     (flag,) = rows(real, "select * from dns_risk where rule = 'domain_contact_changed'")
     assert (flag["event_name"], flag["domain_name"], flag["applied"], flag["severity"]) == ("updateDomainContact", "example.com", True, "high")
+
+
+LATE = {"v2", "d1", "v3", "a3", "a4", "a5", "a6", "a7", "u2", "u3", "u4", "x0", "x1", "x2", "x3", "x4", "x5", "r5", "r6", "r7"}
+
+
+def spread_over(days: list[date]) -> dict[str, list[dict]]:
+    """The records in their order, those looking back (LATE) on the last three days, the others on the days before."""
+    early, late = [r for r in RECORDS if r["eventID"] not in LATE], [r for r in RECORDS if r["eventID"] in LATE]
+    files: dict[str, list[dict]] = {}
+    for group, group_days in ((early, days[:-3]), (late, days[-3:])):
+        for i, record in enumerate(group):
+            day = group_days[i * len(group_days) // len(group)].isoformat()
+            files.setdefault(log_key(ACCT, day, "1105"), []).append({**record, "eventTime": f"{day}T{record['eventTime'][11:]}"})
+    return files
+
+
+@pytest.mark.slow
+def test_a_nights_views_from_a_checkpoint_say_what_the_whole_lake_says(tmp_path, monkeypatch):
+    """The calls of the last days look back at days a checkpoint holds (flows/query/history_keep.py):
+    the zone's owner and the VPC's, a health check's state and the record sets naming it."""
+    monkeypatch.setattr(history, "HORIZON_DAYS", 3)
+    days = [date(2026, 11, 1) + timedelta(days=n) for n in range(8)]
+    write_trail(tmp_path / "trail", spread_over(days))
+    lake = str(tmp_path / "lake")
+    run_without_prefect(LakeSettings(source=str(tmp_path / "trail"), lake=lake, event_sources=SOURCES), days)
+    (checkpoint,) = history.checkpoints(open_store(lake))
+    first = days[-3].isoformat()
+    assert checkpoint.through < first
+    whole, night = connect(lake), history.summary_connection(lake, [d.isoformat() for d in days[-3:]])
+    try:
+        for view in ("zone_vpc_associations", "health_checks", "dns_risk"):
+            query = f"select * from {view} where event_date >= '{first}'"
+            assert sorted(map(repr, night.execute(query).fetchall())) == sorted(map(repr, whole.execute(query).fetchall())), view
+        assert {(rule, event_id) for rule, event_id, _ in EXPECTED_FLAGS if event_id in LATE} == set(
+            night.execute(f"select rule, event_id from dns_risk where event_date >= '{first}' and rule in "
+                          f"({', '.join(repr(r) for r in sorted(FAMILY_RULES))})").fetchall())
+    finally:
+        whole.close(), night.close()

@@ -20,6 +20,7 @@ DAY = "2026-11-04"
 PRIVATE = "ZPRIVATE0001"
 PUBLIC = "ZPUBLIC00001"
 FOREIGN_ZONE = "ZFOREIGN0001"  # a zone of an account the lake does not read
+LEGACY = "ZLEGACY00001"  # a private zone older than the lake: only a tagging call says its account
 
 
 def identity(account: str, user: str, role: str | None = None) -> dict:
@@ -127,6 +128,10 @@ RECORDS = [
     vpc_call("a3", "08:07:00", "AssociateVPCWithHostedZone", PRIVATE, "vpc-evil", who=INTRUDER, error="AccessDenied"),
     call("a4", "08:08:00", "AssociateVPCWithHostedZone", EVE, None, None, error="AccessDenied"),  # says nothing: not flagged
     vpc_call("a5", "08:09:00", "AssociateVPCWithHostedZone", FOREIGN_ZONE, "vpc-own1"),  # own VPC answered by an unknown zone
+    call("c1", "08:09:30", "ChangeTagsForResource", TERRAFORM,
+         {"resourceType": "hostedzone", "resourceId": LEGACY, "addTags": [{"key": "team", "value": "platform"}]}),
+    vpc_call("a6", "08:09:40", "AssociateVPCWithHostedZone", LEGACY, "vpc-partner2", who=PARTNER_ADMIN),
+    vpc_call("a7", "08:09:50", "AssociateVPCWithHostedZone", LEGACY, "vpc-own3"),  # near miss: the zone's account is known
     # health checks: one named by a failover record, one nothing uses, one a record moved off, one whose record was deleted
     zone("z2", "09:00:00", PUBLIC, "example.com."),
     health_check("h1", "09:01:00", "hc-used", HTTPS),
@@ -167,6 +172,7 @@ RECORDS = [
 EXPECTED_FLAGS = {
     ("cross_account_vpc_association", "v1", True), ("cross_account_vpc_association", "a2", True),
     ("cross_account_vpc_association", "a3", False), ("cross_account_vpc_association", "a5", True),
+    ("cross_account_vpc_association", "a6", True),
     ("health_check_removed_in_use", "u2", True), ("health_check_removed_in_use", "x0", False),
     ("health_check_removed_in_use", "x1", True),
     ("domain_auto_renew_disabled", "r1", True),
