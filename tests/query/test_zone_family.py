@@ -53,7 +53,7 @@ def test_every_association_and_authorization_call_is_one_row_with_zone_vpc_and_a
     }
     partner = calls["a2"]
     assert (partner["zone_name"], partner["zone_account_id"], partner["vpc_account_id"], partner["cross_account"]) == (
-        "internal.example.", ACCT, PARTNER, True)
+        "internal.example.com.", ACCT, PARTNER, True)
     assert (partner["actor_person"], partner["comment"], partner["applied"]) == ("partner-admin", "shared services", True)
     # the authorization names no account: the lake knows vpc-partner1's from the partner's association
     assert (calls["v1"]["vpc_account_id"], calls["v1"]["cross_account"]) == (PARTNER, True)
@@ -115,7 +115,7 @@ def test_the_family_rules_are_rules_of_dns_risk_rules(family):
 
 @pytest.mark.parametrize(("event_id", "rule", "detail"), [
     ("a2", "cross_account_vpc_association",
-     f"AssociateVPCWithHostedZone vpc-partner1 (eu-west-1, account {PARTNER}) with zone internal.example. (account {ACCT})"),
+     f"AssociateVPCWithHostedZone vpc-partner1 (eu-west-1, account {PARTNER}) with zone internal.example.com. (account {ACCT})"),
     ("a5", "cross_account_vpc_association",
      f"AssociateVPCWithHostedZone vpc-own1 (us-east-1, account {ACCT}) with zone ZFOREIGN0001 (account unknown to the lake)"),
     ("u2", "health_check_removed_in_use",

@@ -117,8 +117,8 @@ CONFIGS = {"hc-used": dict(HTTPS), "hc-idle": {"iPAddress": "192.0.2.9", "port":
 APP = "app.example.com."
 
 RECORDS = [
-    # private zone internal.example.: created with its own VPC, shared with a partner account's VPC
-    zone("z1", "08:00:00", PRIVATE, "internal.example.", vpc_id="vpc-own1"),
+    # private zone internal.example.com.: created with its own VPC, shared with a partner account's VPC
+    zone("z1", "08:00:00", PRIVATE, "internal.example.com.", vpc_id="vpc-own1"),
     vpc_call("a1", "08:01:00", "AssociateVPCWithHostedZone", PRIVATE, "vpc-own2", region="us-west-2"),  # near miss: own VPC
     vpc_call("v1", "08:02:00", "CreateVPCAssociationAuthorization", PRIVATE, "vpc-partner1", region="eu-west-1", who=EVE),
     vpc_call("a2", "08:03:00", "AssociateVPCWithHostedZone", PRIVATE, "vpc-partner1", region="eu-west-1", who=PARTNER_ADMIN),
