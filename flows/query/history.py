@@ -148,11 +148,12 @@ def load_history(con: LakeConnection, store: Store, checkpoint: Checkpoint | Non
 
 
 # The views a summary reads (flows/query/summary.py), and those the kept rows are chosen by.
-SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "dns_risk_rules", "dns_risk")
+SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "zone_vpc_associations", "health_checks",
+                 "dns_risk_rules", "dns_risk")
 # Of those, the ones several questions read (dns_risk reads changes three ways) are computed once;
 # the others are cheaper planned into their one question than kept whole (a dense day: 4.8 s, not 7.8 s).
 SUMMARY_COMPUTED = ("zone_names", "changes", "record_history")
-KEEP_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history")
+KEEP_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "zone_vpc_associations", "health_checks")
 
 
 def lake_views(con: LakeConnection, root: str, store: Store, dates_: LakeDates, days: list[str], views: tuple[str, ...],

@@ -10,6 +10,10 @@ summary of later dates then sees the same values from the kept rows as from all 
 - dns_risk: new_actor_in_zone compares a change with its actor's first change in the zone and the
   zone's first (the least of those); alias_target_moved with the first use of an alias target in
   the account; failed_by_unknown_principal with the actor's first successful write.
+- zone_vpc_associations and health_checks carry state over every applied call of a zone's VPCs or of
+  a health check (lead, last_value): those calls are few, and every applied one of the two views is
+  kept, with every applied DeleteHostedZone (it ends a zone's associations); and per zone, of its
+  applied calls not in zone_vpc_associations, one of the least account (the view's zone owner).
 - zone_names: the latest statement of each (zone, name); per zone the least and greatest name
   (reversed, as the view compares them: every name of a zone lies under an NS set exactly when
   those two do, and their common suffix is everyone's), the latest change, the least SOA name and
@@ -69,8 +73,20 @@ first_writes as (
     select event_id from api_calls
     where error_code is null and not coalesce(read_only, false)
     qualify row_number() over (partition by coalesce(actor, '(unknown)') order by event_time nulls last) = 1
+),
+family_calls as (
+    select event_id from zone_vpc_associations where applied
+    union select event_id from health_checks where applied
+    union select event_id from api_calls where error_code is null and event_name = 'DeleteHostedZone'
+),
+zone_owners as (
+    select e.event_id from api_calls e
+    anti join zone_vpc_associations a on a.event_id = e.event_id
+    where e.error_code is null and e.hosted_zone_id is not null
+    qualify row_number() over (partition by e.hosted_zone_id order by e.recipient_account_id nulls last) = 1
 )
-select event_id from statements union select event_id from first_writes union select event_id from _kept_changes;
+select event_id from statements union select event_id from first_writes union select event_id from _kept_changes
+union select event_id from family_calls union select event_id from zone_owners;
 
 create or replace temp table _next_record_changes as
 select c.* from record_changes c

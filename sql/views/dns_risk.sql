@@ -9,6 +9,9 @@
 -- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case. record_name is the normalized
 -- name (also as record_name_normalized, as in every view); record_name_as_sent is the name as written.
 -- Each source view is read once (engines plan every reference of a view anew).
+-- cross_account_vpc_association (from zone_vpc_associations), health_check_removed_in_use (health_checks
+-- against the record sets' states in record_history) and the domain settings rules (domain_auto_renew_disabled,
+-- domain_contact_changed, domain_privacy_disabled) are whole calls, failed attempts included: family_flags.
 create or replace view dns_risk as
 with change_facts as (
     select c.*,
@@ -143,6 +146,101 @@ call_level as (
        or (r.rule = 'query_logging_disabled'
            and lower(f.event_name) in ('deletequeryloggingconfig', 'deleteresolverquerylogconfig', 'disassociateresolverquerylogconfig'))
 ),
+vpc_flags as (
+    -- cross_account_vpc_association: a grant (association or authorization) whose VPC is not of the
+    -- zone's account, or where the lake cannot say (see zone_vpc_associations)
+    select 'cross_account_vpc_association' as rule, a.event_time, a.event_date, a.event_id, cast(null as bigint) as change_index,
+           a.error_code, a.event_source, a.event_name, a.account_id, a.hosted_zone_id, a.zone_name, a.zone_name_source,
+           cast(null as varchar) as record_name, cast(null as varchar) as record_type, cast(null as varchar) as action,
+           cast(null as varchar) as domain_name,
+           a.event_name || ' ' || a.vpc_id || ' (' || coalesce(a.vpc_region, '?') || ', account '
+               || coalesce(a.vpc_account_id, 'unknown') || ') '
+               || case when a.kind = 'authorization' then 'authorized for' else 'with' end
+               || ' zone ' || coalesce(a.zone_name, a.hosted_zone_id) || ' (account '
+               || coalesce(a.zone_account_id, 'unknown to the lake') || ')' as detail,
+           a.actor, a.actor_person, a.source_ip_address, a.user_agent, cast(null as varchar) as record_name_as_sent
+    from zone_vpc_associations a
+    where a.grants and a.vpc_id is not null and a.hosted_zone_id is not null and coalesce(a.cross_account, true)
+),
+check_calls as (
+    -- health_check_removed_in_use: a delete, or an update that disables or inverts the check
+    select c.*
+    from health_checks c
+    where c.health_check_id is not null
+      and (c.event_name = 'DeleteHealthCheck'
+           or (c.event_name = 'UpdateHealthCheck'
+               and ((coalesce(c.disabled, false) and c.before_disabled is distinct from true)
+                    or (coalesce(c.inverted, false) and c.before_inverted is distinct from true))))
+),
+record_states as (
+    -- each applied state of a record set, and when the next change replaced it
+    select h.hosted_zone_id, h.zone_name, h.zone_name_source, h.record_name_normalized, h.record_name_as_sent, h.record_type,
+           h.set_identifier, h.after_health_check_id, h.event_time,
+           lead(h.event_time) over (partition by h.hosted_zone_id, h.record_name_normalized, h.record_type, coalesce(h.set_identifier, '')
+                                    order by h.event_time, h.event_id, h.change_index) as replaced_at
+    from history_facts h
+    where h.zone_match = 1
+),
+check_uses as (
+    select c.*, s.hosted_zone_id as record_zone_id, s.zone_name as record_zone_name, s.zone_name_source as record_zone_name_source,
+           s.record_name_normalized, s.record_name_as_sent, s.record_type, s.set_identifier,
+           count(*) over (partition by c.event_id) as record_sets,
+           row_number() over (partition by c.event_id
+                              order by s.record_name_normalized, s.record_type, s.set_identifier, s.hosted_zone_id) as record_pick
+    from check_calls c
+    join record_states s
+      on s.after_health_check_id = c.health_check_id and s.event_time <= c.event_time
+     and (s.replaced_at is null or s.replaced_at > c.event_time)
+),
+check_flags as (
+    select 'health_check_removed_in_use' as rule, u.event_time, u.event_date, u.event_id, cast(null as bigint) as change_index,
+           u.error_code, u.event_source, u.event_name, u.account_id, u.record_zone_id, u.record_zone_name, u.record_zone_name_source,
+           u.record_name_normalized, u.record_type, cast(null as varchar) as action, cast(null as varchar) as domain_name,
+           u.event_name || ' ' || u.health_check_id
+               || case when u.event_name = 'UpdateHealthCheck'
+                       then ' (' || concat_ws(', ', case when u.disabled then 'disabled' end, case when u.inverted then 'inverted' end) || ')'
+                       else '' end
+               || ' while ' || cast(u.record_sets as varchar) || ' record set(s) name it: ' || u.record_name_normalized || ' '
+               || u.record_type || coalesce(' (set ' || u.set_identifier || ')', '') as detail,
+           u.actor, u.actor_person, u.source_ip_address, u.user_agent, u.record_name_as_sent
+    from check_uses u
+    where u.record_pick = 1
+),
+domain_flags as (
+    -- domain_auto_renew_disabled, domain_contact_changed, domain_privacy_disabled: route53domains calls
+    select r.rule, f.event_time, f.event_date, f.event_id, cast(null as bigint) as change_index, f.error_code, f.event_source,
+           f.event_name, f.recipient_account_id, f.hosted_zone_id, f.zone_name, f.zone_name_source,
+           cast(null as varchar) as record_name, cast(null as varchar) as record_type, cast(null as varchar) as action,
+           coalesce(json_extract_string(f.request_parameters, '$.domainName.name'),
+                    json_extract_string(f.request_parameters, '$.domainName')) as domain_name,
+           f.event_name || ' ' || coalesce(json_extract_string(f.request_parameters, '$.domainName.name'),
+                                           json_extract_string(f.request_parameters, '$.domainName'), '(domain not logged)')
+               || case r.rule
+                      when 'domain_contact_changed' then ': CloudTrail does not log the new contacts; check the registrant and admin e-mail'
+                      when 'domain_privacy_disabled' then ': privacy off for ' || concat_ws(', ',
+                          case when json_extract_string(f.request_parameters, '$.registrantPrivacy') = 'false' then 'registrant' end,
+                          case when json_extract_string(f.request_parameters, '$.adminPrivacy') = 'false' then 'admin' end,
+                          case when json_extract_string(f.request_parameters, '$.techPrivacy') = 'false' then 'tech' end,
+                          case when json_extract_string(f.request_parameters, '$.billingPrivacy') = 'false' then 'billing' end)
+                      else '' end as detail,
+           f.actor, f.actor_person, f.source_ip_address, f.user_agent, cast(null as varchar) as record_name_as_sent
+    from call_facts f
+    cross join dns_risk_rules r
+    where (r.rule = 'domain_auto_renew_disabled' and lower(f.event_name) = 'disabledomainautorenew')
+       or (r.rule = 'domain_contact_changed' and lower(f.event_name) = 'updatedomaincontact')
+       or (r.rule = 'domain_privacy_disabled' and lower(f.event_name) = 'updatedomaincontactprivacy'
+           and 'false' in (json_extract_string(f.request_parameters, '$.registrantPrivacy'),
+                           json_extract_string(f.request_parameters, '$.adminPrivacy'),
+                           json_extract_string(f.request_parameters, '$.techPrivacy'),
+                           json_extract_string(f.request_parameters, '$.billingPrivacy')))
+),
+family_flags as (
+    select * from vpc_flags
+    union all
+    select * from check_flags
+    union all
+    select * from domain_flags
+),
 flagged as (
     select * from change_flags
     union all
@@ -155,6 +253,8 @@ flagged as (
                     json_extract_string(request_parameters, '$.domainName')),
            detail, actor, actor_person, source_ip_address, user_agent, cast(null as varchar)
     from call_level
+    union all
+    select * from family_flags
 )
 select f.rule, r.severity, r.reason, f.event_time, f.event_date, f.event_id, f.change_index,
        f.error_code is null as applied, f.error_code, f.event_source, f.event_name, f.account_id,

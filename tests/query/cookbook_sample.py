@@ -17,6 +17,10 @@ SAMPLE_PARAMS: dict[str, dict[str, str]] = {
     "13_days_without_logs": {"first_day": "2026-10-31", "last_day": "2026-11-04"},
     "14_zone_at_point_in_time": {"zone": "example.com", "as_of": "2026-11-02 12:00:00+00"},
     "15_zones_changed_today": {"day": "2026-11-02"},
+    # the sample has no VPC association and no health check in use: these two are run on the records of
+    # tests/query/zone_family_records.py (2026-11-04), which tests/query/test_spark_sql.py adds to its lake
+    "16_vpcs_resolving_zone": {"zone": "internal.example.com"},
+    "17_health_checks_removed_in_use": {"first_day": "2026-11-01", "last_day": "2026-11-04"},
 }
 
 

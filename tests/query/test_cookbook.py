@@ -13,6 +13,7 @@ from flows.query.dialects import SQL
 from flows.query.duckdb_lake import connect
 from tests.conftest import DATA
 from tests.query.cookbook_sample import on_the_sample
+from tests.query.zone_family_records import ACCT, PARTNER, family_lake
 
 EXPECTED = json.loads((DATA / "expected.json").read_text())
 STORY = {f["fact"]: f for f in EXPECTED["story"]}
@@ -187,6 +188,30 @@ def test_q15_which_zones_changed_on_a_day_and_by_whom(lake):
     assert ("example.com.", "terraform", "123456789012", 3) in found
     assert ("corp.example.net.", "terraform", "210987654321", 6) in found  # the same session name, the other account
     assert [r["zone"] for r in rows] == sorted(r["zone"] for r in rows)
+
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory):
+    """The sample has no VPC association and no health check in use: the built records of the family do."""
+    return connect(str(family_lake(tmp_path_factory.mktemp("cookbook-family"))))
+
+
+def test_q16_which_vpcs_resolve_a_private_zone_and_since_when(family):
+    rows = run(family, "16_vpcs_resolving_zone.sql")
+    assert [(r["kind"], r["vpc_id"], r["vpc_account_id"], r["cross_account"], r["since"].strftime("%H:%M"), r["actor_person"])
+            for r in rows] == [("association", "vpc-own1", ACCT, False, "08:00", "terraform"),  # named when the zone was created
+                               ("association", "vpc-partner1", PARTNER, True, "08:03", "partner-admin"),
+                               ("authorization", "vpc-own1", ACCT, False, "08:06", "terraform")]
+    assert {r["zone_name"] for r in rows} == {"internal.example.com."}  # vpc-own2 was disassociated, v1 deleted
+
+
+def test_q17_health_checks_removed_while_in_use(family):
+    rows = run(family, "17_health_checks_removed_in_use.sql")
+    assert [(r["event_name"], r["applied"], r["disabled"], r["before_disabled"]) for r in rows] == [
+        ("UpdateHealthCheck", True, True, False), ("DeleteHealthCheck", False, None, None), ("DeleteHealthCheck", True, None, False)]
+    assert {(r["health_check_id"], r["target"], r["record_name"]) for r in rows if r["applied"]} == {
+        ("hc-used", "HTTPS api.example.com:443/healthz", "api.app.example.com.")}
 
 
 def test_the_defaults_are_relative_to_today_in_utc_and_a_name_left_out_means_every_one(lake):

@@ -13,6 +13,7 @@ from flows.pipeline import run_without_prefect
 from flows.query.duckdb_lake import connect
 from flows.settings import LakeSettings
 from tests.conftest import ROOT, gz, log_key
+from tests.query.zone_family_records import FAMILY_RULES
 
 ACCT = "111111111111"
 DAY = "2026-11-02"
@@ -144,6 +145,7 @@ EXPECTED_FLAGS = {
     ("domain_transfer", "disableDomainTransferLock"), ("domain_transfer", "RetrieveDomainAuthCode"),
     ("domain_transfer", "TransferDomainToAnotherAwsAccount"),
     ("domain_nameservers", "UpdateDomainNameservers"),
+    ("domain_contact_changed", "updateDomainContact"),
 }
 
 
@@ -174,7 +176,9 @@ def test_every_rule_flags_exactly_its_cases_and_none_of_the_look_alikes(risk):
 
 
 def test_every_rule_is_exercised_by_the_built_cases(risk):
-    assert {rule for rule, _ in EXPECTED_FLAGS} == {r for (r,) in risk.sql("select rule from dns_risk_rules").fetchall()}
+    """The rules on VPC associations, health checks and domain settings have their cases in test_zone_family."""
+    exercised = {rule for rule, _ in EXPECTED_FLAGS} | FAMILY_RULES
+    assert exercised == {r for (r,) in risk.sql("select rule from dns_risk_rules").fetchall()}
 
 
 @pytest.mark.parametrize(("rule", "detail"), [

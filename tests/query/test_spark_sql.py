@@ -3,8 +3,10 @@ spelling sqlglot generates from the DuckDB source. Every view holds the same row
 DuckDB, and every cookbook query returns the same rows in the same order (its order is total).
 
 The lake is the sample's, with one file the CloudTrail digest lists taken away, so the digest query
-(cookbook 12) has a row to agree on. Spark plans views slowly on 2 cores: the tables and the views the
-others build on are cached once (the SQL of each still runs, once)."""
+(cookbook 12) has a row to agree on, and the built records of tests/query/zone_family_records.py (VPC
+associations, health checks in use, domain settings: the sample has none), route53domains read too.
+Spark plans views slowly on 2 cores: the tables and the views the others build on are cached once (the
+SQL of each still runs, once)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from flows.settings import LakeSettings
 from schemas.tables import TABLES
 from tests.conftest import DATA
 from tests.query.cookbook_sample import cookbook_files, on_the_sample
+from tests.query.zone_family_records import SOURCES, write_family_trail
 
 # Spark needs a Java 17+ runtime. Without one a developer's run skips these tests with the reason; CI
 # (CI=true) installs Java in .ci/run and never skips them.
@@ -31,7 +34,8 @@ pytestmark = [pytest.mark.slow,
                                  reason="no java on PATH: Spark SQL needs Java 17+ (apt-get install openjdk-17-jre-headless; .ci/run does)")]
 EXPECTED = json.loads((DATA / "expected.json").read_text())
 LISTED = "123456789012_CloudTrail_us-east-1_20261101T1105Z_iGD2FgGkuDCEd1y4.json.gz"  # in the 2026-11-01 digest
-CACHED = (*TABLES, "events_dedup", "record_changes_dedup", "zone_names", "api_calls", "changes", "record_history", "dns_risk")
+CACHED = (*TABLES, "events_dedup", "record_changes_dedup", "zone_names", "api_calls", "changes", "record_history",
+          "zone_vpc_associations", "health_checks", "dns_risk")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,9 @@ def lake(tmp_path_factory) -> Path:
     shutil.copytree(DATA / "cloudtrail", root / "trail")
     (listed,) = (root / "trail").rglob(LISTED)
     listed.unlink()
-    days = sorted(date.fromisoformat(d) for d in EXPECTED["days"])
-    run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake")), days)
+    family_day = write_family_trail(root / "trail")  # VPC associations, health checks in use, domain settings
+    days = sorted({*(date.fromisoformat(d) for d in EXPECTED["days"]), family_day})
+    run_without_prefect(LakeSettings(source=str(root / "trail"), lake=str(root / "lake"), event_sources=SOURCES), days)
     return root / "lake"
 
 
