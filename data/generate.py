@@ -1706,6 +1706,10 @@ def tally(logs: list[tuple[str, list[dict] | None]]) -> dict:
         "change_rows_without_errors": change_rows([rec for rec in crrs if "errorCode" not in rec]),
         "route53_error_records": sum(1 for rec in distinct.values() if "errorCode" in rec),
         "events_by_event_date": dict(sorted(Counter(rec["eventTime"][:10] for rec in distinct.values()).items())),
+        # what the default reads: every source of the Route 53 family (flows/settings.py ROUTE53_FAMILY)
+        "family_events_by_event_date": dict(sorted(Counter(
+            rec["eventTime"][:10] for rec in {rec["eventID"]: rec for rec in reversed(records)
+                                              if str(rec.get("eventSource", "")).startswith("route53")}.values()).items())),
     }
 
 

@@ -211,13 +211,16 @@ def deployed_prefect(home: Path, *, ui: bool = False, prefect_file: Path | None 
 
 
 # What the sample says a run of these delivery days must leave ------------------------------------
-def expected_events_by_event_date(expected: dict, days: list[str]) -> dict[str, int]:
-    """events rows per event_date partition that delivery `days` of data/cloudtrail produce (us-east-1,
-    route53.amazonaws.com, duplicates dropped): the oracle's numbers, added up over days."""
+def expected_events_by_event_date(expected: dict, days: list[str], family: bool = False) -> dict[str, int]:
+    """events rows per event_date partition that delivery `days` of data/cloudtrail produce (duplicates
+    dropped), the oracle's numbers added up over days: route53.amazonaws.com in us-east-1, or with
+    `family` what the default reads (every Route 53 source, every region)."""
     counts: dict[str, int] = {}
     for day in days:
-        for event_date, n in expected["days"][day]["by_region"]["us-east-1"]["events_by_event_date"].items():
-            counts[event_date] = counts.get(event_date, 0) + n
+        regions = expected["days"][day]["by_region"]
+        for region in regions if family else ["us-east-1"]:
+            for event_date, n in regions[region]["family_events_by_event_date" if family else "events_by_event_date"].items():
+                counts[event_date] = counts.get(event_date, 0) + n
     return counts
 
 

@@ -78,7 +78,7 @@ def test_custom_run_from_the_ui_publishes_the_picked_days(deployed_prefect, tmp_
             children = server.children([run_id])
             assert sorted(c["name"] for c in children) == [f"day-{d}" for d in DAYS]
             assert all(c["state_type"] == "COMPLETED" for c in children)
-            expected = expected_events_by_event_date(EXPECTED, DAYS)
+            expected = expected_events_by_event_date(EXPECTED, DAYS, family=True)  # the form's defaults
             assert partitions(lake, "events") == [f"event_date={d}" for d in sorted(expected)]
             assert lake_events_by_event_date(lake) == expected
 
