@@ -19,7 +19,10 @@ from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_scr
 from schemas.tables import ROUTING_COLUMNS, TABLES
 
 # In dependency order.
-DERIVED_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history", "dns_risk_rules", "dns_risk")
+# The Route 53 Resolver and DNS Firewall views (one row per call, sql/views/*.sql say grain and key).
+RESOLVER_VIEWS = ("resolver_rules", "resolver_endpoints", "firewall_rules", "firewall_rule_group_associations", "firewall_changes")
+DERIVED_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history", *RESOLVER_VIEWS,
+                 "dns_risk_rules", "dns_risk")
 # DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake
 # stores names (record_name_normalized, zone_name): lower case, one trailing dot, \052 as '*'.
 # `where record_name_normalized = dns_name('App.example.com')` finds 'app.example.com.'.
