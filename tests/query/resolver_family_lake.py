@@ -149,7 +149,7 @@ RECORDS = [
          firewall_rule("rslvr-frg-1", "rslvr-fdl-tmp", "BLOCK", 400, "block-rslvr-fdl-tmp")),
     call("fw10", "09:15:00", "DeleteFirewallRule", {"firewallRuleGroupId": "rslvr-frg-1", "firewallDomainListId": "rslvr-fdl-watch"},
          firewall_rule("rslvr-frg-1", "rslvr-fdl-watch", "ALERT", 350, "alert-rslvr-fdl-watch")),  # near miss: an ALERT rule
-    call("fw11", "09:16:00", "UpdateFirewallRule", None, who=MALLORY, error="ValidationException"),  # requestParameters null
+    call("fw11", "09:16:00", "UpdateFirewallRule", None, who=MALLORY, error="ValidationException", region=SECOND),  # no request
     update_firewall_rule("fw12", "09:17:00", "rslvr-fdl-old", {"action": "ALLOW"}, ("ALLOW", 50)),  # ... and allowed now
     # their group's associations
     call("fa1", "08:20:00", "AssociateFirewallRuleGroup",
@@ -183,11 +183,10 @@ RECORDS = [
 ]
 
 
-def real_records() -> list[dict]:
-    """The real Resolver records of the corpus (tests/corpus/real/): the AWS guide's CreateResolverEndpoint
-    (us-west-2) and Stratus Red Team's DeleteResolverQueryLogConfig."""
-    return [r for name in ("awsdocs_amazon-route53-docs.json", "DataDog_stratus-red-team.json")
-            for r in corpus_records(name) if r.get("eventSource") == RESOLVER]
+def real_create_resolver_endpoint() -> dict:
+    """The AWS guide's CreateResolverEndpoint record (tests/corpus/real/, us-west-2, eventVersion 1.05)."""
+    (record,) = [r for r in corpus_records("awsdocs_amazon-route53-docs.json") if r.get("eventName") == "CreateResolverEndpoint"]
+    return record
 
 
 def by_region(records: list[dict]) -> dict[str, list[dict]]:
@@ -206,16 +205,24 @@ def write_family_trail(root: Path) -> Path:
     return write_trail(root, files)
 
 
-def build_family_lake(root: Path) -> Path:
-    """The lake `route53-lake --no-prefect` writes from the trail, reading the Resolver source in both regions."""
-    trail, lake = write_family_trail(root / "trail"), root / "lake"
-    args = ["--source", str(trail), "--lake", str(lake), "--start", WEEK_AGO, "--end", DAY, "--no-prefect",
-            "--event-source", RESOLVER, *(a for region in REGIONS for a in ("--region", region))]
+def run_cli(trail: Path, lake: Path, first: str, last: str, regions: tuple[str, ...]) -> Path:
+    """`route53-lake --no-prefect` over the trail, reading the Resolver event source in `regions`."""
+    args = ["--source", str(trail), "--lake", str(lake), "--start", first, "--end", last, "--no-prefect",
+            "--event-source", RESOLVER, *(a for region in regions for a in ("--region", region))]
     assert main(args) == 0
     return lake
 
 
+def build_family_lake(root: Path) -> Path:
+    return run_cli(write_family_trail(root / "trail"), root / "lake", WEEK_AGO, DAY, REGIONS)
+
+
 @pytest.fixture(scope="module")
-def family(tmp_path_factory):
+def family_lake(tmp_path_factory) -> Path:
+    return build_family_lake(tmp_path_factory.mktemp("family"))
+
+
+@pytest.fixture(scope="module")
+def family(family_lake):
     """A DuckDB connection to the built lake."""
-    return connect(str(build_family_lake(tmp_path_factory.mktemp("family"))))
+    return connect(str(family_lake))
