@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import parquet_files
 from flows.query.dialects import view_sql
+from flows.query.duckdb_lake import RESOLVER_VIEWS
 from flows.query.history_keep import KEEP_SQL
 from flows.query.lake_connection import LakeConnection, new_connection
 from flows.query.summary import dns_summary
@@ -148,7 +149,7 @@ def load_history(con: LakeConnection, store: Store, checkpoint: Checkpoint | Non
 
 
 # The views a summary reads (flows/query/summary.py), and those the kept rows are chosen by.
-SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "dns_risk_rules", "dns_risk")
+SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", *RESOLVER_VIEWS, "dns_risk_rules", "dns_risk")
 # Of those, the ones several questions read (dns_risk reads changes three ways) are computed once;
 # the others are cheaper planned into their one question than kept whole (a dense day: 4.8 s, not 7.8 s).
 SUMMARY_COMPUTED = ("zone_names", "changes", "record_history")

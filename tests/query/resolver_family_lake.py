@@ -182,6 +182,18 @@ RECORDS = [
          {"firewallDomainList": {"id": "rslvr-fdl-tmp", "name": "tmp", "status": "DELETING"}}),
 ]
 
+# Each rule's cases by event id (False: a failed attempt). The near misses, never flagged: rr1 (private,
+# CGNAT and ULA targets), rr4 (a SYSTEM rule for "."), rr5 and rr8 (private and link-local targets),
+# fw6 (BLOCK -> ALERT), fw8 (ALERT rule, no action sent), fw10 (an ALERT rule deleted), fc2 (fail-open
+# DISABLED), fd1 (domains added).
+RESOLVER_RULE_CASES = {
+    "resolver_forward_outside": {"rr2": True, "rr3": True, "rr6": True, "rr7": False, "rr9": True},
+    "firewall_block_to_allow": {"fw5": True, "fw7": False, "fw9": True, "fw12": True},
+    "firewall_rule_group_detached": {"fa3": True, "fa4": False},
+    "firewall_fail_open": {"fc1": True, "fc3": False},
+    "firewall_domain_removed": {"fd2": True, "fd3": True, "fd4": True, "fd5": False},
+}
+
 
 def real_create_resolver_endpoint() -> dict:
     """The AWS guide's CreateResolverEndpoint record (tests/corpus/real/, us-west-2, eventVersion 1.05)."""
