@@ -149,14 +149,12 @@ resolver_flags as (
            f.domain_name, f.actor, f.actor_person, f.source_ip_address, f.user_agent,
            f.rule_type || ' ' || coalesce(f.domain_name, '?') || ' -> ' || coalesce(array_to_string(f.target_ips, ', '), '?')
                || case when array_length(f.public_target_ips) > 0 then ' (public: ' || array_to_string(f.public_target_ips, ', ') || ')'
-                       else ' (every name or a top-level domain)' end
+                       else ' (a broad domain)' end
                || case when f.change = 'ASSOCIATE' then ' associated with ' || coalesce(f.vpc_id, '?') else '' end
                || ' in ' || coalesce(f.region, '?') as detail
     from resolver_rules f
     cross join dns_risk_rules r
-    where r.rule = 'resolver_forward_outside' and f.change in ('CREATE', 'UPDATE', 'ASSOCIATE') and f.rule_type = 'FORWARD'
-      and (array_length(f.public_target_ips) > 0
-           or lower(f.domain_name) in ('.', 'com', 'com.', 'net', 'net.', 'org', 'org.', 'io', 'io.', 'amazonaws.com', 'amazonaws.com.'))
+    where r.rule = 'resolver_forward_outside' and f.change in ('CREATE', 'UPDATE', 'ASSOCIATE') and f.forwards_outside
     union all
     select r.rule, f.event_time, f.event_date, f.event_id, f.error_code, f.event_source, f.event_name, f.account_id,
            cast(null as varchar), f.actor, f.actor_person, f.source_ip_address, f.user_agent,

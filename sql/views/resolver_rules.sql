@@ -7,12 +7,14 @@
 --                 the rule as the call states it (the response's resolverRule is the whole rule after
 --                 the call; a failed call states what it asked for), else as the last applied call
 --                 before it left it (an association, an update of the targets only); null when no
---                 call in the lake says. domain_name as Resolver gives it (lower case, trailing dot
---                 when the response states it).
+--                 call in the lake says. domain_name as written (a response adds the trailing dot).
 --   target_ips    the targets' addresses (ip, or ipv6), in order: the first 10 (the rest stay in the JSON).
 --   public_target_ips  those of target_ips outside private address space: not RFC 1918, CGNAT
 --                 (100.64.0.0/10), loopback, link-local (169.254.0.0/16, fe80::/10) or IPv6 ULA
 --                 (fc00::/7). The one place this test is written (dns_risk reads this column).
+--   forwards_outside  a FORWARD rule with public_target_ips, or forwarding '.' (every name), com, net, org,
+--                 io or amazonaws.com (every AWS endpoint name) whatever its targets: the one place
+--                 this is decided (dns_risk's resolver_forward_outside and the cookbook read it).
 --   vpc_id, association_id, association_name: of ASSOCIATE and DISASSOCIATE.
 -- request_parameters and response_elements keep the call as CloudTrail wrote it (JSON text).
 create or replace view resolver_rules as
@@ -83,19 +85,30 @@ known as (
     from stated s
 ),
 resolved as (
-    select k.*, coalesce(k.stated_targets, k.known_targets) as target_ips
+    select k.*, coalesce(k.stated_targets, k.known_targets) as target_ips,
+           coalesce(k.stated_domain, k.known_domain) as domain_name,
+           coalesce(k.stated_type, k.known_type) as rule_type
     from known k
+),
+judged as (
+    select r.*,
+           list_filter(r.target_ips, lambda ip: not regexp_matches(lower(ip),
+               '^(10[.]|192[.]168[.]|172[.](1[6-9]|2[0-9]|3[01])[.]|100[.](6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])[.]|169[.]254[.]|127[.]|f[cd][0-9a-f]{0,2}:|fe[89ab][0-9a-f]?:|::1$)'))
+               as public_target_ips
+    from resolved r
 )
 select r.event_time, r.event_date, r.event_id, r.event_name, r.change,
        r.error_code is null as applied, r.error_code,
        r.rule_id as resolver_rule_id,
        coalesce(r.stated_name, r.known_name) as rule_name,
-       coalesce(r.stated_domain, r.known_domain) as domain_name,
-       coalesce(r.stated_type, r.known_type) as rule_type,
+       r.domain_name,
+       r.rule_type,
        r.target_ips,
-       list_filter(r.target_ips, lambda ip: not regexp_matches(lower(ip),
-           '^(10[.]|192[.]168[.]|172[.](1[6-9]|2[0-9]|3[01])[.]|100[.](6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])[.]|169[.]254[.]|127[.]|f[cd][0-9a-f]{0,2}:|fe[89ab][0-9a-f]?:|::1$)'))
-           as public_target_ips,
+       r.public_target_ips,
+       coalesce(r.rule_type = 'FORWARD'
+                and (array_length(r.public_target_ips) > 0
+                     or lower(r.domain_name) in ('.', 'com', 'com.', 'net', 'net.', 'org', 'org.', 'io', 'io.',
+                                                 'amazonaws.com', 'amazonaws.com.')), false) as forwards_outside,
        coalesce(r.stated_endpoint, r.known_endpoint) as resolver_endpoint_id,
        case when r.change in ('ASSOCIATE', 'DISASSOCIATE')
             then coalesce(json_extract_string(r.response_elements, '$.resolverRuleAssociation.vPCId'),
@@ -108,4 +121,4 @@ select r.event_time, r.event_date, r.event_id, r.event_name, r.change,
                           json_extract_string(r.request_parameters, '$.name')) end as association_name,
        r.aws_region as region, r.account_id, r.actor, r.actor_person, r.source_ip_address, r.user_agent,
        r.event_source, r.request_parameters, r.response_elements
-from resolved r
+from judged r

@@ -119,6 +119,9 @@ RECORDS = [
     call("rr10", "09:04:00", "DisassociateResolverRule", {"vPCId": "vpc-0aaa", "resolverRuleId": "rslvr-rr-1"},
          {"resolverRuleAssociation": {"id": "rslvr-rrassoc-1", "resolverRuleId": "rslvr-rr-1", "name": "corp-in-app",
                                       "vPCId": "vpc-0aaa", "status": "DELETING"}}),
+    call("rr13", "09:07:00", "AssociateResolverRule", {"resolverRuleId": "rslvr-rr-3", "name": "all-in-edge", "vPCId": "vpc-0ddd"},
+         {"resolverRuleAssociation": {"id": "rslvr-rrassoc-3", "resolverRuleId": "rslvr-rr-3", "name": "all-in-edge",
+                                      "vPCId": "vpc-0ddd", "status": "CREATING"}}, region=SECOND),
     call("rr11", "09:05:00", "DeleteResolverRule", {"resolverRuleId": "rslvr-rr-2"},
          rule("rslvr-rr-2", "exfil.example.net", "FORWARD", "10.0.0.11", "203.0.113.53", name="rule-rr2")),
     call("rr12", "09:06:00", "DeleteResolverRule", None, who=MALLORY, error="ValidationException"),  # requestParameters null
@@ -178,6 +181,7 @@ RECORDS = [
          {"firewallDomainListId": "rslvr-fdl-mal", "operation": "REPLACE", "domainFileUrl": "s3://lists/mal.txt"},
          {"id": "rslvr-fdl-mal", "name": "list-rslvr-fdl-mal", "status": "IMPORTING"}),
     domains("fd5", "09:43:00", "rslvr-fdl-mal", "REMOVE", "x.example.", who=MALLORY, error="AccessDeniedException"),
+    domains("fd7", "09:45:00", "rslvr-fdl-old", "REMOVE", "tracker.example.", "ads.example."),  # a list a BLOCK rule used
     call("fd6", "09:44:00", "DeleteFirewallDomainList", {"firewallDomainListId": "rslvr-fdl-tmp"},
          {"firewallDomainList": {"id": "rslvr-fdl-tmp", "name": "tmp", "status": "DELETING"}}),
 ]
@@ -187,11 +191,11 @@ RECORDS = [
 # fw6 (BLOCK -> ALERT), fw8 (ALERT rule, no action sent), fw10 (an ALERT rule deleted), fc2 (fail-open
 # DISABLED), fd1 (domains added).
 RESOLVER_RULE_CASES = {
-    "resolver_forward_outside": {"rr2": True, "rr3": True, "rr6": True, "rr7": False, "rr9": True},
+    "resolver_forward_outside": {"rr2": True, "rr3": True, "rr6": True, "rr7": False, "rr9": True, "rr13": True},
     "firewall_block_to_allow": {"fw5": True, "fw7": False, "fw9": True, "fw12": True},
     "firewall_rule_group_detached": {"fa3": True, "fa4": False},
     "firewall_fail_open": {"fc1": True, "fc3": False},
-    "firewall_domain_removed": {"fd2": True, "fd3": True, "fd4": True, "fd5": False},
+    "firewall_domain_removed": {"fd2": True, "fd3": True, "fd4": True, "fd5": False, "fd7": True},
 }
 
 
