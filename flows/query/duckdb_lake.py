@@ -17,10 +17,9 @@ from flows.query.lake_connection import LakeConnection, new_connection, retrying
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
 from schemas.tables import ROUTING_COLUMNS, TABLES
+from schemas.views import RESOLVER_VIEWS  # the Route 53 Resolver and DNS Firewall views (one row per call)
 
 # In dependency order.
-# The Route 53 Resolver and DNS Firewall views (one row per call, sql/views/*.sql say grain and key).
-RESOLVER_VIEWS = ("resolver_rules", "resolver_endpoints", "firewall_rules", "firewall_rule_group_associations", "firewall_changes")
 DERIVED_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history", *RESOLVER_VIEWS,
                  "dns_risk_rules", "dns_risk")
 # DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake

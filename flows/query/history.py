@@ -35,13 +35,13 @@ import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import parquet_files
 from flows.query.dialects import view_sql
-from flows.query.duckdb_lake import RESOLVER_VIEWS
 from flows.query.history_keep import KEEP_SQL
 from flows.query.lake_connection import LakeConnection, new_connection
 from flows.query.summary import dns_summary
 from flows.storage.store import Store, open_store
 from schemas.ddl import dedup_views
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
+from schemas.views import RESOLVER_VIEWS
 
 log = logging.getLogger("route53_lake")
 

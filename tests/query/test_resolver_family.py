@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import pyarrow as pa
 import pytest
 
 from flows.query.dialects import SQL
@@ -201,3 +202,16 @@ def test_every_resolver_cookbook_query_gives_the_same_rows_in_the_same_order_in_
     expected = duck_rows(family, text)
     assert expected
     assert spark_rows(spark, text) == expected
+
+
+@pytest.mark.parametrize("view", list(RESOLVER_VIEWS.values()), ids=lambda v: v.name)
+def test_the_data_dictionary_declares_each_views_columns_in_order_with_their_types(family, view):
+    from schemas.docs import type_name
+
+    def named(type_) -> str:  # DuckDB names a list's item field "l"
+        return type_name(pa.list_(type_.value_type) if pa.types.is_list(type_) else type_)
+
+    given = family.sql(f"select * from {view.name} limit 0").fetch_arrow_table().schema
+    assert [(f.name, named(f.type)) for f in given] == [(c.name, named(c.type)) for c in view.columns]
+    assert set(view.key) <= {c.name for c in view.columns}
+    assert family.sql(f"select count(*) = count(distinct event_id) from {view.name}").fetchall() == [(True,)]  # the key
