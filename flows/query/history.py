@@ -153,7 +153,8 @@ SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "recor
 # Of those, the ones several questions read (dns_risk reads changes three ways) are computed once;
 # the others are cheaper planned into their one question than kept whole (a dense day: 4.8 s, not 7.8 s).
 SUMMARY_COMPUTED = ("zone_names", "changes", "record_history")
-KEEP_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history")
+KEEP_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history",
+              "resolver_rules", "resolver_endpoints", "firewall_rules", "firewall_rule_group_associations")
 
 
 def lake_views(con: LakeConnection, root: str, store: Store, dates_: LakeDates, days: list[str], views: tuple[str, ...],

@@ -98,6 +98,8 @@ def endpoint(endpoint_id: str, name: str, direction: str = "OUTBOUND") -> dict:
 
 SECOND = REGIONS[1]
 WEEK_AGO_RECORDS = [
+    call("fdo", "07:00:00", "CreateFirewallDomainList", {"creatorRequestId": "fdo", "name": "old-domains"},
+         {"firewallDomainList": {"id": "rslvr-fdl-old", "name": "old-domains", "domainCount": 0, "status": "COMPLETE"}}, day=WEEK_AGO),
     create_firewall_rule("fw0", "08:00:00", "rslvr-fdl-old", "BLOCK", 50, day=WEEK_AGO),  # blocked last week ...
 ]
 RECORDS = [

@@ -17,6 +17,7 @@ from schemas.tables import TABLES
 from tests.conftest import log_key, write_trail
 from tests.query.cookbook_sample import RESOLVER_COOKBOOK, on_the_family
 from tests.query.resolver_family_lake import (
+    DAY,
     REGIONS,
     RESOLVER_RULE_CASES,
     real_create_resolver_endpoint,
@@ -128,7 +129,7 @@ def test_firewall_rule_group_associations_say_which_vpcs_and_since_when(family):
 def test_firewall_changes_hold_configs_and_domain_list_updates(family):
     got = by_event(family, "firewall_changes")
     assert {e: (r["kind"], r["operation"], r["firewall_fail_open"], r["domain_count"]) for e, r in got.items()} == {
-        "fc1": ("config", None, "ENABLED", None), "fc2": ("config", None, "DISABLED", None), "fc3": ("config", None, "ENABLED", None),
+        "fdo": ("domain_list", "CREATE", None, None), "fc1": ("config", None, "ENABLED", None), "fc2": ("config", None, "DISABLED", None), "fc3": ("config", None, "ENABLED", None),
         "fd0": ("domain_list", "CREATE", None, None), "fd1": ("domain_list", "ADD", None, 2), "fd2": ("domain_list", "REMOVE", None, 1),
         "fd3": ("domain_list", "REPLACE", None, 1), "fd4": ("domain_list", "REPLACE", None, None),
         "fd5": ("domain_list", "REMOVE", None, 1), "fd6": ("domain_list", "DELETE", None, None),
@@ -215,3 +216,18 @@ def test_the_data_dictionary_declares_each_views_columns_in_order_with_their_typ
     assert [(f.name, named(f.type)) for f in given] == [(c.name, named(c.type)) for c in view.columns]
     assert set(view.key) <= {c.name for c in view.columns}
     assert family.sql(f"select count(*) = count(distinct event_id) from {view.name}").fetchall() == [(True,)]  # the key
+
+
+def test_a_nights_summary_sees_the_state_the_calls_of_earlier_days_left(family_lake, family):
+    """The summary of DAY reads DAY's partition and the kept rows of the days before (flows/query/history.py):
+    fw12 turns into ALLOW a rule that blocked since WEEK_AGO, and the night must know it blocked."""
+    from flows.query import history
+
+    night = history.summary_connection(str(family_lake), [DAY])
+    try:
+        for view in (*RESOLVER_VIEWS, "dns_risk"):
+            query = f"select * from {view} where event_date >= '{DAY}'"
+            assert sorted(map(repr, night.sql(query).fetchall())) == sorted(map(repr, family.sql(query).fetchall())), view
+        assert ("firewall_block_to_allow", "fw12") in night.sql("select rule, event_id from dns_risk").fetchall()
+    finally:
+        night.close()
