@@ -14,7 +14,7 @@ import pytest
 from flows.query.dialects import SQL
 from flows.query.duckdb_lake import RESOLVER_VIEWS, connect
 from schemas.tables import TABLES
-from tests.conftest import log_key, write_trail
+from tests.conftest import corpus_records, log_key, write_trail
 from tests.query.cookbook_sample import RESOLVER_COOKBOOK, on_the_family
 from tests.query.resolver_family_lake import (
     DAY,
@@ -150,6 +150,15 @@ def test_the_real_create_resolver_endpoint_reads_through_its_view(tmp_path):
         "CREATE", "rslvr-out-1f4031f1f5example", "OUTBOUND", "vpc-0de29124example", ["sg-05618b249example"],
         ["subnet-01cb0c4676example", "subnet-0534819b32example"], [], 2, "us-west-2", True)
     assert con.sql("select count(*) from dns_risk").fetchall() == [(0,)]
+
+
+def test_the_real_stratus_red_team_delete_resolver_query_log_config_is_flagged(tmp_path):
+    """Stratus Red Team's record (tests/corpus/real/; its region anonymised): query_logging_disabled, as before."""
+    (record,) = corpus_records("DataDog_stratus-red-team.json")
+    trail = write_trail(tmp_path / "trail", {log_key(record["recipientAccountId"], "2024-07-31", region="us-west-2"): [record]})
+    con = connect(str(run_cli(trail, tmp_path / "lake", "2024-07-31", "2024-07-31", ("us-west-2",))))
+    assert rows(con, "select rule, applied, actor_person, event_name from dns_risk") == [
+        {"rule": "query_logging_disabled", "applied": True, "actor_person": "christophe", "event_name": "DeleteResolverQueryLogConfig"}]
 
 
 def test_every_resolver_view_holds_rows_in_both_regions(family):
