@@ -20,7 +20,7 @@ from schemas.tables import ROUTING_COLUMNS, TABLES
 from schemas.views import RESOLVER_VIEWS  # the Route 53 Resolver and DNS Firewall views (one row per call)
 
 # In dependency order.
-DERIVED_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history", *RESOLVER_VIEWS,
+DERIVED_VIEWS = ("zone_statements", "zone_names", "callers", "api_calls", "changes", "hosted_zones", "record_history", *RESOLVER_VIEWS,
                  "dns_risk_rules", "dns_risk")
 # DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake
 # stores names (record_name_normalized, zone_name): lower case, one trailing dot, \052 as '*'.

@@ -12,7 +12,7 @@
 create or replace view firewall_changes as
 with calls as (
     select e.*, lower(e.event_name) as name_lower, json_extract(e.request_parameters, '$.domains') as sent_domains
-    from api_calls e
+    from callers e
     where e.event_source = 'route53resolver.amazonaws.com'
       and lower(e.event_name) in ('updatefirewallconfig', 'updatefirewalldomains', 'importfirewalldomains',
                                   'createfirewalldomainlist', 'deletefirewalldomainlist')
@@ -45,6 +45,6 @@ select c.event_time, c.event_date, c.event_id, c.event_name,
            lambda d: d is not null) end as domains,
        cast(json_array_length(c.sent_domains) as bigint) as domain_count,
        json_extract_string(c.request_parameters, '$.domainFileUrl') as domain_file_url,
-       c.aws_region as region, c.account_id, c.actor, c.actor_person, c.source_ip_address, c.user_agent,
+       c.aws_region as region, c.recipient_account_id as account_id, c.actor, c.actor_person, c.source_ip_address, c.user_agent,
        c.event_source, c.request_parameters, c.response_elements
 from calls c

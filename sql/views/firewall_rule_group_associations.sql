@@ -26,7 +26,7 @@ with stated as (
                           json_extract_string(e.request_parameters, '$.mutationProtection'))) as stated_protection,
            coalesce(json_extract_string(e.response_elements, '$.firewallRuleGroupAssociation.name'),
                     json_extract_string(e.request_parameters, '$.name')) as stated_name
-    from api_calls e
+    from callers e
     where e.event_source = 'route53resolver.amazonaws.com'
       and lower(e.event_name) in ('associatefirewallrulegroup', 'updatefirewallrulegroupassociation', 'disassociatefirewallrulegroup')
 ),
@@ -57,6 +57,6 @@ select k.event_time, k.event_date, k.event_id, k.event_name, k.change,
        coalesce(k.stated_priority, k.known_priority) as priority,
        coalesce(k.stated_protection, k.known_protection) as mutation_protection,
        coalesce(k.stated_name, k.known_name) as association_name,
-       k.aws_region as region, k.account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
+       k.aws_region as region, k.recipient_account_id as account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
        k.event_source, k.request_parameters, k.response_elements
 from known k

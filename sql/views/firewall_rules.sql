@@ -33,7 +33,7 @@ with stated as (
                          json_extract_string(e.request_parameters, '$.priority')) as bigint) as stated_priority,
            upper(coalesce(json_extract_string(e.response_elements, '$.firewallRule.blockResponse'),
                           json_extract_string(e.request_parameters, '$.blockResponse'))) as stated_block_response
-    from api_calls e
+    from callers e
     where e.event_source = 'route53resolver.amazonaws.com'
       and lower(e.event_name) in ('createfirewallrule', 'updatefirewallrule', 'deletefirewallrule')
 ),
@@ -63,6 +63,6 @@ select k.event_time, k.event_date, k.event_id, k.event_name, k.change,
        case when k.change <> 'DELETE' then coalesce(k.stated_action, k.known_action) end as after_action,
        coalesce(k.stated_priority, k.known_priority) as priority,
        coalesce(k.stated_block_response, k.known_block_response) as block_response,
-       k.aws_region as region, k.account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
+       k.aws_region as region, k.recipient_account_id as account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
        k.event_source, k.request_parameters, k.response_elements
 from known k

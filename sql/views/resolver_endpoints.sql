@@ -23,7 +23,7 @@ with calls as (
                     json_extract(e.request_parameters, '$.ipAddress')) as addresses,
            coalesce(json_extract(e.response_elements, '$.resolverEndpoint.securityGroupIds'),
                     json_extract(e.request_parameters, '$.securityGroupIds')) as groups
-    from api_calls e
+    from callers e
     where e.event_source = 'route53resolver.amazonaws.com'
       and lower(e.event_name) in ('createresolverendpoint', 'updateresolverendpoint', 'deleteresolverendpoint',
                                   'associateresolverendpointipaddress', 'disassociateresolverendpointipaddress')
@@ -91,6 +91,6 @@ select k.event_time, k.event_date, k.event_id, k.event_name, k.change,
            json_extract_string(k.addresses, '$[9].subnetId')],
            lambda n: n is not null) end as subnet_ids,
        cast(json_extract_string(k.response_elements, '$.resolverEndpoint.ipAddressCount') as bigint) as ip_address_count,
-       k.aws_region as region, k.account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
+       k.aws_region as region, k.recipient_account_id as account_id, k.actor, k.actor_person, k.source_ip_address, k.user_agent,
        k.event_source, k.request_parameters, k.response_elements
 from known k

@@ -30,7 +30,7 @@ with calls as (
            coalesce(json_extract(e.response_elements, '$.resolverRule.targetIps'),
                     json_extract(e.request_parameters, '$.targetIps'),
                     json_extract(e.request_parameters, '$.config.targetIps')) as targets
-    from api_calls e
+    from callers e
     where e.event_source = 'route53resolver.amazonaws.com'
       and lower(e.event_name) in ('createresolverrule', 'updateresolverrule', 'deleteresolverrule',
                                   'associateresolverrule', 'disassociateresolverrule')
@@ -119,6 +119,6 @@ select r.event_time, r.event_date, r.event_id, r.event_name, r.change,
        case when r.change = 'ASSOCIATE'
             then coalesce(json_extract_string(r.response_elements, '$.resolverRuleAssociation.name'),
                           json_extract_string(r.request_parameters, '$.name')) end as association_name,
-       r.aws_region as region, r.account_id, r.actor, r.actor_person, r.source_ip_address, r.user_agent,
+       r.aws_region as region, r.recipient_account_id as account_id, r.actor, r.actor_person, r.source_ip_address, r.user_agent,
        r.event_source, r.request_parameters, r.response_elements
 from judged r
