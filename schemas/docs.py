@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemas.tables import TABLES, Table
+from schemas.views import RESOLVER_VIEWS, View
 from transforms.errors import ERROR_KIND_DOCS
 
 DICTIONARY_PATH = "docs/data-dictionary.md"
@@ -35,6 +36,35 @@ def render_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def render_view(view: View) -> str:
+    lines = [
+        f"### `{view.name}`",
+        "",
+        view.description,
+        "",
+        f"- Grain: {view.grain}.",
+        f"- Key: ({', '.join(view.key)}).",
+        f"- Source: `sql/views/{view.name}.sql`.",
+        "",
+        "| column | type | description |",
+        "|---|---|---|",
+    ]
+    for column in view.columns:
+        description = column.description.replace("|", "\\|")
+        lines.append(f"| `{column.name}` | {type_name(column.type)} | {description} |")
+    return "\n".join(lines)
+
+
+VIEWS_INTRO = """## Views: Route 53 Resolver and DNS Firewall
+
+Views over `events` (through `api_calls`), defined in `sql/views/` and set up by `route53-lake ddl`
+for DuckDB, Athena and Spark. They need the Resolver calls in the lake: the event source
+`route53resolver.amazonaws.com` and the regions the VPCs are in (Resolver is regional). Each lists
+failed attempts too (`applied` false). Where a call does not state a field (an association, an
+update of one field, a failed call whose response is null), the view shows it as the last applied
+call on the same resource left it, or null when the lake never saw one."""
+
+
 UNREADABLE_RULE = """## Values that cannot be read
 
 Only what identifies and places a record can send it to `quarantine`: `eventTime`, `eventSource`,
@@ -60,6 +90,9 @@ def render_dictionary() -> str:
         UNREADABLE_RULE,
         "",
         *(render_table(t) + "\n" for t in TABLES.values()),
+        VIEWS_INTRO,
+        "",
+        *(render_view(v) + "\n" for v in RESOLVER_VIEWS.values()),
         "## Quarantine error kinds",
         "",
         "| error_kind | meaning |",

@@ -39,8 +39,10 @@ from flows.settings import LakeSettings, validate_uri
 
 PROMPT, MORE = "route53-lake> ", "         ...> "
 HELP = """Statements end with ';'. Tables: events, record_changes, quarantine, source_files.
-Views: events_dedup, record_changes_dedup, api_calls, changes, zone_statements, zone_names,
-hosted_zones, record_history, zone_vpc_associations, health_checks, dns_risk, dns_risk_rules. Macro: dns_name('app.example.com') = 'app.example.com.'.
+Views: events_dedup, record_changes_dedup, callers, api_calls, changes, zone_statements, zone_names,
+hosted_zones, record_history, zone_vpc_associations, health_checks, dns_risk, dns_risk_rules; Route 53 Resolver
+and DNS Firewall: resolver_rules, resolver_endpoints, firewall_rules, firewall_rule_group_associations,
+firewall_changes. Macro: dns_name('app.example.com') = 'app.example.com.'.
 The cookbook is in sql/cookbook/ (.read FILE runs one; .param sets its parameters).
 Commands: .tables  .read FILE  .param [NAME [VALUE]]  .mode [table|csv|json|line]
           .width [N]  .maxrows [N]  .timezone  .help  .quit"""

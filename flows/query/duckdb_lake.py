@@ -17,10 +17,11 @@ from flows.query.lake_connection import LakeConnection, new_connection, retrying
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
 from schemas.tables import ROUTING_COLUMNS, TABLES
+from schemas.views import RESOLVER_VIEWS  # the Route 53 Resolver and DNS Firewall views (one row per call)
 
 # In dependency order.
-DERIVED_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history", "zone_vpc_associations",
-                 "health_checks", "dns_risk_rules", "dns_risk")
+DERIVED_VIEWS = ("zone_statements", "zone_names", "callers", "api_calls", "changes", "hosted_zones", "record_history",
+                 "zone_vpc_associations", "health_checks", *RESOLVER_VIEWS, "dns_risk_rules", "dns_risk")
 # DuckDB only (Athena and Spark have no macros): a DNS name as a person types it, as the lake
 # stores names (record_name_normalized, zone_name): lower case, one trailing dot, \052 as '*'.
 # `where record_name_normalized = dns_name('App.example.com')` finds 'app.example.com.'.

@@ -41,6 +41,7 @@ from flows.query.summary import dns_summary
 from flows.storage.store import Store, open_store
 from schemas.ddl import dedup_views
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
+from schemas.views import RESOLVER_VIEWS
 
 log = logging.getLogger("route53_lake")
 
@@ -148,12 +149,15 @@ def load_history(con: LakeConnection, store: Store, checkpoint: Checkpoint | Non
 
 
 # The views a summary reads (flows/query/summary.py), and those the kept rows are chosen by.
-SUMMARY_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "zone_vpc_associations", "health_checks",
-                 "dns_risk_rules", "dns_risk")
+SUMMARY_VIEWS = ("zone_statements", "zone_names", "callers", "api_calls", "changes", "record_history", "zone_vpc_associations",
+                 "health_checks", *RESOLVER_VIEWS, "dns_risk_rules", "dns_risk")
 # Of those, the ones several questions read (dns_risk reads changes three ways) are computed once;
 # the others are cheaper planned into their one question than kept whole (a dense day: 4.8 s, not 7.8 s).
 SUMMARY_COMPUTED = ("zone_names", "changes", "record_history")
-KEEP_VIEWS = ("zone_statements", "zone_names", "api_calls", "changes", "record_history", "zone_vpc_associations", "health_checks")
+KEEP_VIEWS = ("zone_statements", "zone_names", "callers", "api_calls", "changes", "record_history", "zone_vpc_associations", "health_checks",
+              "resolver_rules", "resolver_endpoints", "firewall_rules", "firewall_rule_group_associations")
+# All computed once but callers: a projection of events that api_calls and the Resolver views read (a copy would double the events kept in memory).
+KEEP_COMPUTED = tuple(v for v in KEEP_VIEWS if v != "callers")
 
 
 def lake_views(con: LakeConnection, root: str, store: Store, dates_: LakeDates, days: list[str], views: tuple[str, ...],
@@ -184,7 +188,7 @@ def roll_forward(con: LakeConnection, root: str, store: Store, dates_: LakeDates
     """The history tables become the kept rows of themselves plus the partitions of `days`."""
     if not days:
         return
-    lake_views(con, root, store, dates_, days, KEEP_VIEWS)
+    lake_views(con, root, store, dates_, days, KEEP_VIEWS, KEEP_COMPUTED)
     con.execute(KEEP_SQL)
     for table in TABLES:
         con.execute(f"drop table _history_{table.name}")

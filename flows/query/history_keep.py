@@ -18,6 +18,11 @@ summary of later dates then sees the same values from the kept rows as from all 
   (reversed, as the view compares them: every name of a zone lies under an NS set exactly when
   those two do, and their common suffix is everyone's), the latest change, the least SOA name and
   the latest SOA, and the latest change of each NS set.
+- resolver_rules, resolver_endpoints, firewall_rules, firewall_rule_group_associations: a call that
+  does not state a field of its resource shows it as the last applied call that did (and
+  firewall_rules compares the action with it): every applied call that can state one is kept. They
+  are configuration calls, few beside record changes, so the kept rows grow with them, not with DNS
+  records.
 
 Ties keep any one row: only the value compared (a time, a name) matters. min() and max() skip
 nulls, so the orders put nulls last; lag() orders nulls last, so its last row is first in
@@ -84,9 +89,15 @@ zone_owners as (
     anti join zone_vpc_associations a on a.event_id = e.event_id
     where e.error_code is null and e.hosted_zone_id is not null
     qualify row_number() over (partition by e.hosted_zone_id order by e.recipient_account_id nulls last) = 1
+),
+resolver_state as (
+    select event_id from resolver_rules where applied and change in ('CREATE', 'UPDATE', 'DELETE')
+    union select event_id from resolver_endpoints where applied
+    union select event_id from firewall_rules where applied
+    union select event_id from firewall_rule_group_associations where applied
 )
 select event_id from statements union select event_id from first_writes union select event_id from _kept_changes
-union select event_id from family_calls union select event_id from zone_owners;
+union select event_id from family_calls union select event_id from zone_owners union select event_id from resolver_state;
 
 create or replace temp table _next_record_changes as
 select c.* from record_changes c

@@ -5,13 +5,11 @@
 --                 the user name of an IAM user or federated user (the last segment of user_identity_arn).
 --   zone_name, zone_name_source   the hosted zone's name and how it is known (see zone_names).
 --   account_id    the account that owns the resource (recipient_account_id, kept): the name every view uses.
+-- actor and actor_person are declared in callers (api_calls without the zone names).
 create or replace view api_calls as
 select e.*,
-       coalesce(e.session_issuer_arn, e.user_identity_arn, e.user_identity_invoked_by) as actor,
-       case when e.user_identity_type in ('AssumedRole', 'IAMUser', 'FederatedUser')
-            then nullif(regexp_extract(e.user_identity_arn, '[^/]+$'), '') end as actor_person,
        z.zone_name,
        z.zone_name_source,
        e.recipient_account_id as account_id
-from events_dedup e
+from callers e
 left join zone_names z on z.hosted_zone_id = e.hosted_zone_id

@@ -5,8 +5,8 @@
 -- Rules on one change (apex_ns_soa, mx_change, email_auth_txt, wildcard, record_deleted,
 -- takeover_prone_target, new_actor_in_zone) see failed attempts too; rules comparing with the state
 -- before (alias_target_moved, target_left_aws, ttl_drop, traffic_shift) see applied UPSERTs only, from record_history.
--- Domain and query-logging rules need those event sources in the lake (--event-source
--- route53domains.amazonaws.com, route53resolver.amazonaws.com). Names compare lower case. record_name is the normalized
+-- Domain, query-logging, Resolver and DNS Firewall rules need those event sources in the lake, which the
+-- default reads (the Route 53 family, in every region). Names compare lower case. record_name is the normalized
 -- name (also as record_name_normalized, as in every view); record_name_as_sent is the name as written.
 -- Each source view is read once (engines plan every reference of a view anew).
 -- cross_account_vpc_association (from zone_vpc_associations), health_check_removed_in_use (health_checks
@@ -241,6 +241,51 @@ family_flags as (
     union all
     select * from domain_flags
 ),
+resolver_flags as (
+    -- Route 53 Resolver and DNS Firewall rules, on the views of their calls (failed attempts too).
+    select r.rule, f.event_time, f.event_date, f.event_id, f.error_code, f.event_source, f.event_name, f.account_id,
+           f.domain_name, f.actor, f.actor_person, f.source_ip_address, f.user_agent,
+           f.rule_type || ' ' || coalesce(f.domain_name, '?') || ' -> ' || coalesce(array_to_string(f.target_ips, ', '), '?')
+               || case when array_length(f.public_target_ips) > 0 then ' (public: ' || array_to_string(f.public_target_ips, ', ') || ')'
+                       else ' (a broad domain)' end
+               || case when f.change = 'ASSOCIATE' then ' associated with ' || coalesce(f.vpc_id, '?') else '' end
+               || ' in ' || coalesce(f.region, '?') as detail
+    from resolver_rules f
+    cross join dns_risk_rules r
+    where r.rule = 'resolver_forward_outside' and f.change in ('CREATE', 'UPDATE', 'ASSOCIATE') and f.forwards_outside
+    union all
+    select r.rule, f.event_time, f.event_date, f.event_id, f.error_code, f.event_source, f.event_name, f.account_id,
+           cast(null as varchar), f.actor, f.actor_person, f.source_ip_address, f.user_agent,
+           case when f.change = 'DELETE' then 'BLOCK rule deleted: '
+                else 'BLOCK -> ' || f.after_action || ': ' end
+               || coalesce(f.rule_name, '?') || ' (group ' || coalesce(f.firewall_rule_group_id, '?') || ', domain list '
+               || coalesce(f.firewall_domain_list_id, f.firewall_threat_protection_id, '?') || ') in ' || coalesce(f.region, '?')
+    from firewall_rules f
+    cross join dns_risk_rules r
+    where r.rule = 'firewall_block_to_allow' and f.before_action = 'BLOCK'
+      and (f.change = 'DELETE' or (f.change = 'UPDATE' and f.after_action = 'ALLOW'))
+    union all
+    select r.rule, f.event_time, f.event_date, f.event_id, f.error_code, f.event_source, f.event_name, f.account_id,
+           cast(null as varchar), f.actor, f.actor_person, f.source_ip_address, f.user_agent,
+           'rule group ' || coalesce(f.firewall_rule_group_id, '?') || ' detached from ' || coalesce(f.vpc_id, '?')
+               || ' (association ' || coalesce(f.association_id, '?') || ') in ' || coalesce(f.region, '?')
+    from firewall_rule_group_associations f
+    cross join dns_risk_rules r
+    where r.rule = 'firewall_rule_group_detached' and f.change = 'DISASSOCIATE'
+    union all
+    select r.rule, f.event_time, f.event_date, f.event_id, f.error_code, f.event_source, f.event_name, f.account_id,
+           cast(null as varchar), f.actor, f.actor_person, f.source_ip_address, f.user_agent,
+           case r.rule
+               when 'firewall_fail_open' then 'fail open ENABLED for ' || coalesce(f.resource_id, '?')
+               else f.operation || ' ' || coalesce(f.firewall_domain_list_id, '?')
+                    || coalesce(': ' || cast(f.domain_count as varchar) || ' domain(s): ' || array_to_string(f.domains, ', '),
+                                ' with the file ' || f.domain_file_url, '')
+           end || ' in ' || coalesce(f.region, '?')
+    from firewall_changes f
+    cross join dns_risk_rules r
+    where (r.rule = 'firewall_fail_open' and f.kind = 'config' and f.firewall_fail_open = 'ENABLED')
+       or (r.rule = 'firewall_domain_removed' and f.kind = 'domain_list' and f.operation in ('REMOVE', 'REPLACE'))
+),
 flagged as (
     select * from change_flags
     union all
@@ -255,6 +300,12 @@ flagged as (
     from call_level
     union all
     select * from family_flags
+    union all
+    select rule, event_time, event_date, event_id, cast(null as bigint), error_code, event_source, event_name,
+           account_id, cast(null as varchar), cast(null as varchar), cast(null as varchar),
+           cast(null as varchar), cast(null as varchar), cast(null as varchar),
+           domain_name, detail, actor, actor_person, source_ip_address, user_agent, cast(null as varchar)
+    from resolver_flags
 )
 select f.rule, r.severity, r.reason, f.event_time, f.event_date, f.event_id, f.change_index,
        f.error_code is null as applied, f.error_code, f.event_source, f.event_name, f.account_id,

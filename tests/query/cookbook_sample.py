@@ -21,7 +21,14 @@ SAMPLE_PARAMS: dict[str, dict[str, str]] = {
     # tests/query/zone_family_records.py (2026-11-04), which tests/query/test_spark_sql.py adds to its lake
     "16_vpcs_resolving_zone": {"zone": "internal.example.com"},
     "17_health_checks_removed_in_use": {"first_day": "2026-11-01", "last_day": "2026-11-04"},
+    "18_firewall_blocked_now_allowed": WINDOW,
 }
+# The Route 53 Resolver and DNS Firewall queries and views find nothing on the sample (its runs read
+# route53.amazonaws.com in us-east-1); their rows are asserted on the built Resolver lake
+# (tests/query/resolver_family_lake.py): in DuckDB by test_cookbook and test_resolver_family, in Spark by
+# test_resolver_family. On the sample they still run, in every engine.
+RESOLVER_COOKBOOK = {"18_firewall_blocked_now_allowed": {"first_day": "2026-11-09", "last_day": "2026-11-15"},
+                     "19_domains_forwarded_outside": {}}
 
 
 def cookbook_files() -> list[Path]:
@@ -31,6 +38,12 @@ def cookbook_files() -> list[Path]:
 def on_the_sample(path: Path, **override: str) -> str:
     """The query of `path` with the sample's parameters (and `override`) set, as DuckDB SQL."""
     (statement,) = bound(path.read_text(), {**SAMPLE_PARAMS.get(path.stem, {}), **override}, strict=True, what=path.name)
+    return statement
+
+
+def on_the_family(path: Path, **override: str) -> str:
+    """A Resolver query (RESOLVER_COOKBOOK) with the built Resolver lake's parameters (and `override`), as DuckDB SQL."""
+    (statement,) = bound(path.read_text(), {**RESOLVER_COOKBOOK[path.stem], **override}, strict=True, what=path.name)
     return statement
 
 

@@ -61,8 +61,10 @@ def test_athena_setup_creates_the_database_tables_and_views():
     kinds = [(s.kind, s.this.name if s.kind == "VIEW" else None) for s in statements]
     assert kinds[0][0] == "DATABASE" and [k for k, _ in kinds].count("TABLE") == 4
     assert [name for kind, name in kinds if kind == "VIEW"] == [
-        "events_dedup", "record_changes_dedup", "zone_statements", "zone_names", "api_calls", "changes", "hosted_zones", "record_history",
-        "zone_vpc_associations", "health_checks", "dns_risk_rules", "dns_risk"]
+        "events_dedup", "record_changes_dedup", "zone_statements", "zone_names", "callers", "api_calls", "changes", "hosted_zones", "record_history",
+        "zone_vpc_associations", "health_checks",
+        "resolver_rules", "resolver_endpoints", "firewall_rules", "firewall_rule_group_associations", "firewall_changes",
+        "dns_risk_rules", "dns_risk"]
 
 
 def test_duckdb_setup_script_runs_as_printed_from_anywhere_and_answers(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 from flows.query.dialects import SQL
 from flows.query.duckdb_lake import connect
 from tests.conftest import DATA
-from tests.query.cookbook_sample import on_the_sample
+from tests.query.cookbook_sample import on_the_family, on_the_sample
 from tests.query.zone_family_records import ACCT, PARTNER, family_lake
 
 EXPECTED = json.loads((DATA / "expected.json").read_text())
@@ -265,3 +265,38 @@ def test_record_history_never_includes_failed_calls_and_flags_unknown_before(lak
     unknown = lake.sql("select count(*) from record_history where not before_known").fetchall()[0][0]
     upserts_first = lake.sql("select count(*) from record_history where action = 'UPSERT' and change_number = 1").fetchall()[0][0]
     assert unknown == upserts_first
+
+
+# -- Route 53 Resolver and DNS Firewall: on the built Resolver lake (tests/query/resolver_family_lake.py) --
+
+def run_on_family(con, name: str) -> list[dict]:
+    """A Resolver cookbook query with the built lake's parameters (RESOLVER_COOKBOOK)."""
+    relation = con.sql(on_the_family(SQL / "cookbook" / name))
+    return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def test_q16_what_dns_firewall_blocked_last_week_that_it_allows_now(family):
+    rows = run_on_family(family, "18_firewall_blocked_now_allowed.sql")
+    # blocked since the week before (fw0), allowed now (fw12); and two domains taken off its list (fd7).
+    # The rules created this week are not "blocked last week".
+    assert [(r["what"], r["firewall_domain_list_id"], r["now"], r["domains"], r["actor_person"]) for r in rows] == [
+        ("rule", "rslvr-fdl-old", "ALLOW", None, "carol"),
+        ("domains", "rslvr-fdl-old", "REMOVE", "tracker.example., ads.example.", "carol")]
+    assert {(r["region"], r["firewall_rule_group_id"]) for r in rows} == {("eu-west-1", "rslvr-frg-1")}
+
+
+def test_q16_on_the_day_itself_lists_allowed_alerted_and_deleted_block_rules(family):
+    path = SQL / "cookbook" / "18_firewall_blocked_now_allowed.sql"
+    rows = family.sql(on_the_family(path, first_day="2026-11-16", last_day="2026-11-16")).fetchall()
+    assert [(r[0], r[3], r[5]) for r in rows if r[0] == "rule"] == [
+        ("rule", "rslvr-fdl-bad", "ALLOW"), ("rule", "rslvr-fdl-mal", "ALERT"), ("rule", "rslvr-fdl-tmp", "deleted"),
+        ("rule", "rslvr-fdl-old", "ALLOW")]  # not rslvr-fdl-watch: an ALERT rule that never blocked
+
+
+def test_q17_which_domains_are_forwarded_outside(family):
+    rows = run_on_family(family, "19_domains_forwarded_outside.sql")
+    assert [(r["domain_name"], r["region"], r["target_ips"], r["public_target_ips"], r["vpc_id"]) for r in rows] == [
+        (".", "ap-southeast-2", "10.0.0.10", "", "vpc-0ddd"),  # every name, to a private address: still outside the VPC
+        ("corp.example.com.", "eu-west-1", "198.51.100.7", "198.51.100.7", None)]  # dissociated from vpc-0aaa since
+    assert rows[0]["associated_by"] == "arn:aws:iam::333333333333:role/netadmin"
+    # exfil.example.net. forwarded outside too, but the rule is deleted; internal.example.org. forwards to private addresses

@@ -14,6 +14,7 @@ from flows.query.duckdb_lake import connect
 from flows.settings import LakeSettings
 from tests.conftest import ROOT, gz, log_key
 from tests.query.zone_family_records import FAMILY_RULES
+from tests.query.resolver_family_lake import RESOLVER_RULE_CASES
 
 ACCT = "111111111111"
 DAY = "2026-11-02"
@@ -176,8 +177,9 @@ def test_every_rule_flags_exactly_its_cases_and_none_of_the_look_alikes(risk):
 
 
 def test_every_rule_is_exercised_by_the_built_cases(risk):
-    """The rules on VPC associations, health checks and domain settings have their cases in test_zone_family."""
-    exercised = {rule for rule, _ in EXPECTED_FLAGS} | FAMILY_RULES
+    """The rules on VPC associations, health checks and domain settings have their cases in test_zone_family,
+    the Resolver and DNS Firewall rules on their own lake (test_resolver_family)."""
+    exercised = {rule for rule, _ in EXPECTED_FLAGS} | FAMILY_RULES | set(RESOLVER_RULE_CASES)
     assert exercised == {r for (r,) in risk.sql("select rule from dns_risk_rules").fetchall()}
 
 
