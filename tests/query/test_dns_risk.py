@@ -13,8 +13,8 @@ from flows.pipeline import run_without_prefect
 from flows.query.duckdb_lake import connect
 from flows.settings import LakeSettings
 from tests.conftest import ROOT, gz, log_key
-from tests.query.zone_family_records import FAMILY_RULES
 from tests.query.resolver_family_lake import RESOLVER_RULE_CASES
+from tests.query.zone_family_records import FAMILY_RULES
 
 ACCT = "111111111111"
 DAY = "2026-11-02"
