@@ -78,7 +78,7 @@ def test_an_unguarded_script_on_a_local_cluster_runs_the_flow_once_against_one_t
         stop.set()
         sampler.join()
     assert run.returncode == 0, out[-4000:]
-    assert out.count("SUMMARY ") == 1 and "events written: 48" in out, out[-4000:]
+    assert out.count("SUMMARY ") == 1 and "events written: 51" in out, out[-4000:]  # 48 of route53 in us-east-1, 3 of Resolver in eu-west-1
     assert out.count("for flow 'route53-lake-day'") == 1, out[-4000:]  # "Beginning flow run ... for flow": once
     assert UNGUARDED not in out
     assert len(servers) == 1, f"{len(servers)} temporary Prefect servers in the run's process tree"

@@ -231,16 +231,16 @@ def run_cli(trail: Path, lake: Path, first: str, last: str, regions: tuple[str, 
     return lake
 
 
-def build_family_lake(root: Path) -> Path:
+def build_resolver_lake(root: Path) -> Path:
     return run_cli(write_family_trail(root / "trail"), root / "lake", WEEK_AGO, DAY, REGIONS)
 
 
 @pytest.fixture(scope="module")
-def family_lake(tmp_path_factory) -> Path:
-    return build_family_lake(tmp_path_factory.mktemp("family"))
+def resolver_lake_path(tmp_path_factory) -> Path:
+    return build_resolver_lake(tmp_path_factory.mktemp("resolver_lake"))
 
 
 @pytest.fixture(scope="module")
-def family(family_lake):
+def resolver_lake(resolver_lake_path):
     """A DuckDB connection to the built lake."""
-    return connect(str(family_lake))
+    return connect(str(resolver_lake_path))

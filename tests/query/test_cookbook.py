@@ -12,7 +12,7 @@ import pytest
 from flows.query.dialects import SQL
 from flows.query.duckdb_lake import connect
 from tests.conftest import DATA
-from tests.query.cookbook_sample import on_the_family, on_the_sample
+from tests.query.cookbook_sample import on_the_resolver_lake, on_the_sample
 from tests.query.zone_family_records import ACCT, PARTNER, family_lake
 
 EXPECTED = json.loads((DATA / "expected.json").read_text())
@@ -137,11 +137,12 @@ def test_q10_risky_changes_most_severe_first(lake):
             ("email_auth_txt", "example.com."), ("wildcard", "*.example.com."), ("ttl_drop", "api.svc.corp.example.net."),
             ("failed_by_unknown_principal", "ChangeResourceRecordSets"), ("record_deleted", "www.example.com."),
             ("traffic_shift", "app.example.com.")} <= found
+    assert "domain_contact_changed" in {rule for rule, _ in found}  # the real updateDomainContact (route53domains, read by default)
     mallory = next(r for r in rows if r["rule"] == "failed_by_unknown_principal")
     assert (mallory["actor_person"], mallory["applied"], mallory["error_code"]) == ("mallory", False, "AccessDenied")
     newcomers = [r["actor_person"] for r in rows if r["rule"] == "new_actor_in_zone"]
     assert newcomers == ["alice", "cert-manager", "jane.doe@example.com"]  # terraform made the zone: not new
-    assert all(r["reason"] for r in rows) and len(rows) == 20  # the 2015 zone deletion is outside the window
+    assert all(r["reason"] for r in rows) and len(rows) == 21  # the 2015 zone deletion is outside the window
 
 
 def test_q11_risk_per_zone_and_rule(lake):
@@ -150,7 +151,7 @@ def test_q11_risk_per_zone_and_rule(lake):
     assert by[("example.com.", "Z0123456789ABCDEFGHIJ", "record_deleted")]["flagged"] == 3
     assert by[("example.com.", "Z0123456789ABCDEFGHIJ", "new_actor_in_zone")]["actors"] == 3
     assert by[("(no zone)", None, "failed_by_unknown_principal")]["applied"] == 0
-    assert sum(r["flagged"] for r in rows) == lake.sql("select count(*) from dns_risk").fetchall()[0][0] == 21
+    assert sum(r["flagged"] for r in rows) == lake.sql("select count(*) from dns_risk").fetchall()[0][0] == 22
 
 
 def test_q12_files_the_digests_list_that_never_arrived(lake):
@@ -269,14 +270,14 @@ def test_record_history_never_includes_failed_calls_and_flags_unknown_before(lak
 
 # -- Route 53 Resolver and DNS Firewall: on the built Resolver lake (tests/query/resolver_family_lake.py) --
 
-def run_on_family(con, name: str) -> list[dict]:
+def run_on_resolver_lake(con, name: str) -> list[dict]:
     """A Resolver cookbook query with the built lake's parameters (RESOLVER_COOKBOOK)."""
-    relation = con.sql(on_the_family(SQL / "cookbook" / name))
+    relation = con.sql(on_the_resolver_lake(SQL / "cookbook" / name))
     return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
-def test_q16_what_dns_firewall_blocked_last_week_that_it_allows_now(family):
-    rows = run_on_family(family, "18_firewall_blocked_now_allowed.sql")
+def test_q18_what_dns_firewall_blocked_last_week_that_it_allows_now(resolver_lake):
+    rows = run_on_resolver_lake(resolver_lake, "18_firewall_blocked_now_allowed.sql")
     # blocked since the week before (fw0), allowed now (fw12); and two domains taken off its list (fd7).
     # The rules created this week are not "blocked last week".
     assert [(r["what"], r["firewall_domain_list_id"], r["now"], r["domains"], r["actor_person"]) for r in rows] == [
@@ -285,16 +286,16 @@ def test_q16_what_dns_firewall_blocked_last_week_that_it_allows_now(family):
     assert {(r["region"], r["firewall_rule_group_id"]) for r in rows} == {("eu-west-1", "rslvr-frg-1")}
 
 
-def test_q16_on_the_day_itself_lists_allowed_alerted_and_deleted_block_rules(family):
+def test_q18_on_the_day_itself_lists_allowed_alerted_and_deleted_block_rules(resolver_lake):
     path = SQL / "cookbook" / "18_firewall_blocked_now_allowed.sql"
-    rows = family.sql(on_the_family(path, first_day="2026-11-16", last_day="2026-11-16")).fetchall()
+    rows = resolver_lake.sql(on_the_resolver_lake(path, first_day="2026-11-16", last_day="2026-11-16")).fetchall()
     assert [(r[0], r[3], r[5]) for r in rows if r[0] == "rule"] == [
         ("rule", "rslvr-fdl-bad", "ALLOW"), ("rule", "rslvr-fdl-mal", "ALERT"), ("rule", "rslvr-fdl-tmp", "deleted"),
         ("rule", "rslvr-fdl-old", "ALLOW")]  # not rslvr-fdl-watch: an ALERT rule that never blocked
 
 
-def test_q17_which_domains_are_forwarded_outside(family):
-    rows = run_on_family(family, "19_domains_forwarded_outside.sql")
+def test_q19_which_domains_are_forwarded_outside(resolver_lake):
+    rows = run_on_resolver_lake(resolver_lake, "19_domains_forwarded_outside.sql")
     assert [(r["domain_name"], r["region"], r["target_ips"], r["public_target_ips"], r["vpc_id"]) for r in rows] == [
         (".", "ap-southeast-2", "10.0.0.10", "", "vpc-0ddd"),  # every name, to a private address: still outside the VPC
         ("corp.example.com.", "eu-west-1", "198.51.100.7", "198.51.100.7", None)]  # dissociated from vpc-0aaa since

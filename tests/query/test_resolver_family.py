@@ -15,7 +15,7 @@ from flows.query.dialects import SQL
 from flows.query.duckdb_lake import RESOLVER_VIEWS, connect
 from schemas.tables import TABLES
 from tests.conftest import corpus_records, log_key, write_trail
-from tests.query.cookbook_sample import RESOLVER_COOKBOOK, on_the_family
+from tests.query.cookbook_sample import RESOLVER_COOKBOOK, on_the_resolver_lake
 from tests.query.resolver_family_lake import (
     DAY,
     REGIONS,
@@ -34,8 +34,8 @@ def by_event(con, view: str) -> dict[str, dict]:
     return {r["event_id"]: r for r in rows(con, f"select * from {view}")}
 
 
-def test_every_resolver_rule_flags_exactly_its_cases(family):
-    found = rows(family, f"select rule, event_id, applied from dns_risk where rule in {tuple(RESOLVER_RULE_CASES)}")
+def test_every_resolver_rule_flags_exactly_its_cases(resolver_lake):
+    found = rows(resolver_lake, f"select rule, event_id, applied from dns_risk where rule in {tuple(RESOLVER_RULE_CASES)}")
     flagged: dict[str, dict[str, bool]] = {}
     for r in found:
         flagged.setdefault(r["rule"], {})[r["event_id"]] = r["applied"]
@@ -53,21 +53,21 @@ def test_every_resolver_rule_flags_exactly_its_cases(family):
     ("firewall_domain_removed", "fd2", "REMOVE rslvr-fdl-bad: 1 domain(s): evil.example. in eu-west-1"),
     ("firewall_domain_removed", "fd4", "REPLACE rslvr-fdl-mal with the file s3://lists/mal.txt in eu-west-1"),
 ])
-def test_the_detail_says_what_changed(family, rule, event_id, detail):
-    (row,) = rows(family, f"select * from dns_risk where rule = '{rule}' and event_id = '{event_id}'")
+def test_the_detail_says_what_changed(resolver_lake, rule, event_id, detail):
+    (row,) = rows(resolver_lake, f"select * from dns_risk where rule = '{rule}' and event_id = '{event_id}'")
     assert row["detail"] == detail
     assert row["severity"] in ("high", "medium") and row["event_source"] == "route53resolver.amazonaws.com"
 
 
-def test_a_failed_attempt_is_listed_with_its_error_and_who_tried(family):
-    (row,) = rows(family, "select * from dns_risk where rule = 'resolver_forward_outside' and not applied")
+def test_a_failed_attempt_is_listed_with_its_error_and_who_tried(resolver_lake):
+    (row,) = rows(resolver_lake, "select * from dns_risk where rule = 'resolver_forward_outside' and not applied")
     assert (row["event_id"], row["error_code"], row["actor_person"], row["domain_name"]) == (
         "rr7", "AccessDeniedException", "mallory", "internal.example.org.")
     assert "8.8.8.8" in row["detail"]  # what it asked for, not what the rule kept
 
 
-def test_resolver_rules_say_domain_type_targets_and_associations(family):
-    got = by_event(family, "resolver_rules")
+def test_resolver_rules_say_domain_type_targets_and_associations(resolver_lake):
+    got = by_event(resolver_lake, "resolver_rules")
     assert set(got) == {f"rr{i}" for i in range(1, 14)}
     assert [(got["rr1"][c]) for c in ("change", "domain_name", "rule_type", "target_ips", "public_target_ips", "resolver_endpoint_id")] == [
         "CREATE", "corp.example.com.", "FORWARD", ["10.0.0.10", "100.64.0.53", "fd00::53"], [], "rslvr-out-1"]
@@ -89,8 +89,8 @@ def test_resolver_rules_say_domain_type_targets_and_associations(family):
     assert (null_request["applied"], null_request["resolver_rule_id"], null_request["request_parameters"]) == (False, None, None)
 
 
-def test_resolver_endpoints_say_direction_addresses_and_security_groups(family):
-    got = by_event(family, "resolver_endpoints")
+def test_resolver_endpoints_say_direction_addresses_and_security_groups(resolver_lake):
+    got = by_event(resolver_lake, "resolver_endpoints")
     assert [got[e]["change"] for e in ("ep1", "ep2", "ep3", "ep4", "ep5")] == ["CREATE", "UPDATE", "ADD_IP", "CREATE", "DELETE"]
     create = got["ep1"]
     assert (create["direction"], create["host_vpc_id"], create["security_group_ids"], create["ip_addresses"], create["subnet_ids"],
@@ -101,8 +101,8 @@ def test_resolver_endpoints_say_direction_addresses_and_security_groups(family):
             failed["region"]) == (False, "LimitExceededException", "INBOUND", ["sg-0009"], None, "ap-southeast-2")
 
 
-def test_firewall_rules_have_the_action_before_and_after(family):
-    got = by_event(family, "firewall_rules")
+def test_firewall_rules_have_the_action_before_and_after(resolver_lake):
+    got = by_event(resolver_lake, "firewall_rules")
     assert {e: (got[e]["change"], got[e]["before_action"], got[e]["after_action"]) for e in got} == {
         "fw0": ("CREATE", None, "BLOCK"), "fw1": ("CREATE", None, "BLOCK"), "fw2": ("CREATE", None, "BLOCK"),
         "fw3": ("CREATE", None, "ALERT"), "fw4": ("CREATE", None, "BLOCK"),
@@ -116,8 +116,8 @@ def test_firewall_rules_have_the_action_before_and_after(family):
     assert (got["fw8"]["priority"], got["fw7"]["applied"], got["fw7"]["priority"]) == (350, False, 400)
 
 
-def test_firewall_rule_group_associations_say_which_vpcs_and_since_when(family):
-    got = by_event(family, "firewall_rule_group_associations")
+def test_firewall_rule_group_associations_say_which_vpcs_and_since_when(resolver_lake):
+    got = by_event(resolver_lake, "firewall_rule_group_associations")
     assert {e: (r["change"], r["firewall_rule_group_id"], r["vpc_id"], r["mutation_protection"], r["applied"]) for e, r in got.items()} == {
         "fa1": ("ASSOCIATE", "rslvr-frg-1", "vpc-0aaa", "DISABLED", True),
         "fa2": ("UPDATE", "rslvr-frg-1", "vpc-0aaa", "ENABLED", True),
@@ -126,8 +126,8 @@ def test_firewall_rule_group_associations_say_which_vpcs_and_since_when(family):
     }
 
 
-def test_firewall_changes_hold_configs_and_domain_list_updates(family):
-    got = by_event(family, "firewall_changes")
+def test_firewall_changes_hold_configs_and_domain_list_updates(resolver_lake):
+    got = by_event(resolver_lake, "firewall_changes")
     assert {e: (r["kind"], r["operation"], r["firewall_fail_open"], r["domain_count"]) for e, r in got.items()} == {
         "fdo": ("domain_list", "CREATE", None, None), "fc1": ("config", None, "ENABLED", None), "fc2": ("config", None, "DISABLED", None), "fc3": ("config", None, "ENABLED", None),
         "fd0": ("domain_list", "CREATE", None, None), "fd1": ("domain_list", "ADD", None, 2), "fd2": ("domain_list", "REMOVE", None, 1),
@@ -161,14 +161,14 @@ def test_the_real_stratus_red_team_delete_resolver_query_log_config_is_flagged(t
         {"rule": "query_logging_disabled", "applied": True, "actor_person": "christophe", "event_name": "DeleteResolverQueryLogConfig"}]
 
 
-def test_every_resolver_view_holds_rows_in_both_regions(family):
+def test_every_resolver_view_holds_rows_in_both_regions(resolver_lake):
     for view in RESOLVER_VIEWS:
-        regions = {r for (r,) in family.sql(f"select distinct region from {view}").fetchall()}
+        regions = {r for (r,) in resolver_lake.sql(f"select distinct region from {view}").fetchall()}
         assert regions == set(REGIONS), view
 
 
 @pytest.fixture(scope="module")
-def spark(family_lake, tmp_path_factory):
+def spark(resolver_lake_path, tmp_path_factory):
     from pyspark.sql import SparkSession
 
     from flows.query.duckdb_lake import setup_sql
@@ -180,9 +180,9 @@ def spark(family_lake, tmp_path_factory):
                .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse"))).getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     for table in TABLES:  # Spark refuses a table whose folder is missing: this lake has no record changes, nor quarantine
-        (family_lake / table).mkdir(exist_ok=True)
+        (resolver_lake_path / table).mkdir(exist_ok=True)
     try:
-        for statement in setup_sql("spark", str(family_lake)).split(";\n\n"):
+        for statement in setup_sql("spark", str(resolver_lake_path)).split(";\n\n"):
             if statement.strip().rstrip(";"):
                 session.sql(statement.strip().rstrip(";"))
         yield session
@@ -193,11 +193,11 @@ def spark(family_lake, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("CI"), reason="no java on PATH: Spark SQL needs Java 17+")
 @pytest.mark.parametrize("view", [*RESOLVER_VIEWS, "dns_risk"])
-def test_every_resolver_view_has_the_same_rows_in_spark_as_in_duckdb(spark, family, view):
+def test_every_resolver_view_has_the_same_rows_in_spark_as_in_duckdb(spark, resolver_lake, view):
     from tests.query.test_spark_sql import duck_rows, spark_rows
 
     where = "" if view != "dns_risk" else f" where rule in {tuple(RESOLVER_RULE_CASES)}"
-    expected = duck_rows(family, f"select * from {view}{where}")
+    expected = duck_rows(resolver_lake, f"select * from {view}{where}")
     assert expected
     assert sorted(spark_rows(spark, f"select * from {view}{where}"), key=repr) == sorted(expected, key=repr)
 
@@ -205,38 +205,38 @@ def test_every_resolver_view_has_the_same_rows_in_spark_as_in_duckdb(spark, fami
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("CI"), reason="no java on PATH: Spark SQL needs Java 17+")
 @pytest.mark.parametrize("stem", sorted(RESOLVER_COOKBOOK))
-def test_every_resolver_cookbook_query_gives_the_same_rows_in_the_same_order_in_spark(spark, family, stem):
+def test_every_resolver_cookbook_query_gives_the_same_rows_in_the_same_order_in_spark(spark, resolver_lake, stem):
     from tests.query.test_spark_sql import duck_rows, spark_rows
 
-    text = on_the_family(SQL / "cookbook" / f"{stem}.sql")
-    expected = duck_rows(family, text)
+    text = on_the_resolver_lake(SQL / "cookbook" / f"{stem}.sql")
+    expected = duck_rows(resolver_lake, text)
     assert expected
     assert spark_rows(spark, text) == expected
 
 
 @pytest.mark.parametrize("view", list(RESOLVER_VIEWS.values()), ids=lambda v: v.name)
-def test_the_data_dictionary_declares_each_views_columns_in_order_with_their_types(family, view):
+def test_the_data_dictionary_declares_each_views_columns_in_order_with_their_types(resolver_lake, view):
     from schemas.docs import type_name
 
     def named(type_) -> str:  # DuckDB names a list's item field "l"
         return type_name(pa.list_(type_.value_type) if pa.types.is_list(type_) else type_)
 
-    given = family.sql(f"select * from {view.name} limit 0").fetch_arrow_table().schema
+    given = resolver_lake.sql(f"select * from {view.name} limit 0").fetch_arrow_table().schema
     assert [(f.name, named(f.type)) for f in given] == [(c.name, named(c.type)) for c in view.columns]
     assert set(view.key) <= {c.name for c in view.columns}
-    assert family.sql(f"select count(*) = count(distinct event_id) from {view.name}").fetchall() == [(True,)]  # the key
+    assert resolver_lake.sql(f"select count(*) = count(distinct event_id) from {view.name}").fetchall() == [(True,)]  # the key
 
 
-def test_a_nights_summary_sees_the_state_the_calls_of_earlier_days_left(family_lake, family):
+def test_a_nights_summary_sees_the_state_the_calls_of_earlier_days_left(resolver_lake_path, resolver_lake):
     """The summary of DAY reads DAY's partition and the kept rows of the days before (flows/query/history.py):
     fw12 turns into ALLOW a rule that blocked since WEEK_AGO, and the night must know it blocked."""
     from flows.query import history
 
-    night = history.summary_connection(str(family_lake), [DAY])
+    night = history.summary_connection(str(resolver_lake_path), [DAY])
     try:
         for view in (*RESOLVER_VIEWS, "dns_risk"):
             query = f"select * from {view} where event_date >= '{DAY}'"
-            assert sorted(map(repr, night.sql(query).fetchall())) == sorted(map(repr, family.sql(query).fetchall())), view
+            assert sorted(map(repr, night.sql(query).fetchall())) == sorted(map(repr, resolver_lake.sql(query).fetchall())), view
         assert ("firewall_block_to_allow", "fw12") in night.sql("select rule, event_id from dns_risk").fetchall()
     finally:
         night.close()

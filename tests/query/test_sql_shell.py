@@ -84,5 +84,5 @@ def test_the_readme_quick_start_runs_as_written(tmp_path):
     assert "Latest record changes in lake" in outputs[0]
     assert all(word in outputs[1] for word in ("CREATE", "DELETE", "192.0.2.10", "terraform"))  # www: created, then deleted
     risky = outputs[2].splitlines()
-    assert risky[0].startswith("severity,rule,") and "alias_target_moved" in risky[1] and len(risky) == 21
+    assert risky[0].startswith("severity,rule,") and "alias_target_moved" in risky[1] and len(risky) == 22  # a header and the 21 flags of the window (cookbook 10)
     assert duckdb.__version__  # the pinned DuckDB answered, not a separate duckdb binary
