@@ -72,29 +72,19 @@ stated as (
 carried as (
     -- the state after each applied call: what it states, else the last value an earlier applied call stated
     select s.*,
-           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.disabled, false) else s.disabled end ignore nulls)
-               over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_disabled,
-           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.inverted, false) else s.inverted end ignore nulls)
-               over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_inverted,
-           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.failure_threshold, 3) else s.failure_threshold end ignore nulls)
-               over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_failure_threshold,
-           last_value(s.regions ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_regions,
-           last_value(s.type ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_type,
-           last_value(s.ip_address ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_ip_address,
-           last_value(s.fqdn ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_fqdn,
-           last_value(s.port ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_port,
-           last_value(s.resource_path ignore nulls) over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
-                     rows between unbounded preceding and current row) as state_resource_path,
+           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.disabled, false) else s.disabled end ignore nulls) over so_far as state_disabled,
+           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.inverted, false) else s.inverted end ignore nulls) over so_far as state_inverted,
+           last_value(case when s.event_name = 'CreateHealthCheck' then coalesce(s.failure_threshold, 3) else s.failure_threshold end ignore nulls) over so_far as state_failure_threshold,
+           last_value(s.regions ignore nulls) over so_far as state_regions,
+           last_value(s.type ignore nulls) over so_far as state_type,
+           last_value(s.ip_address ignore nulls) over so_far as state_ip_address,
+           last_value(s.fqdn ignore nulls) over so_far as state_fqdn,
+           last_value(s.port ignore nulls) over so_far as state_port,
+           last_value(s.resource_path ignore nulls) over so_far as state_resource_path,
            row_number() over (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id) as call_number
     from stated s
+    window so_far as (partition by s.health_check_id, s.in_history order by s.event_time, s.event_id
+                      rows between unbounded preceding and current row)
 ),
 targeted as (
     select c.*,
@@ -104,12 +94,13 @@ targeted as (
 ),
 sequenced as (
     select t.*,
-           lag(t.state_disabled) over (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id) as previous_disabled,
-           lag(t.state_inverted) over (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id) as previous_inverted,
-           lag(t.state_failure_threshold) over (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id) as previous_failure_threshold,
-           lag(t.state_regions) over (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id) as previous_regions,
-           lag(t.state_target) over (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id) as previous_target
+           lag(t.state_disabled) over before_it as previous_disabled,
+           lag(t.state_inverted) over before_it as previous_inverted,
+           lag(t.state_failure_threshold) over before_it as previous_failure_threshold,
+           lag(t.state_regions) over before_it as previous_regions,
+           lag(t.state_target) over before_it as previous_target
     from targeted t
+    window before_it as (partition by t.health_check_id, t.in_history order by t.event_time, t.event_id)
 )
 select s.event_time, s.event_date, s.event_id, s.event_name, s.health_check_id,
        s.error_code is null as applied, s.error_code,
