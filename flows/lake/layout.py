@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from schemas.tables import EVENTS, QUARANTINE, RECORD_CHANGES, SOURCE_FILES, Table
@@ -19,6 +20,9 @@ IDS = "_state/event_ids"  # an event_date partition's event ids, hashed (flows/l
 VISIBLE = "part-0.parquet"
 # Tables rebuilt together: record_changes follows the copies of events that events keeps.
 GROUPS: dict[str, tuple[Table, ...]] = {"event_date": (EVENTS, RECORD_CHANGES), "delivery_date": (QUARANTINE, SOURCE_FILES)}
+
+
+PARTITION_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a partition's value as the lake writes it
 
 
 @dataclass(frozen=True, order=True)

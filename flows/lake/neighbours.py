@@ -36,7 +36,6 @@ import functools
 import hashlib
 import logging
 import os
-import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import parquet_files
-from flows.lake.layout import IDS, RANK_COLUMNS, Partition, kept_copy_order
+from flows.lake.layout import IDS, PARTITION_VALUE, RANK_COLUMNS, Partition, kept_copy_order
 from flows.storage.folders import local_files
 from flows.storage.scratch import scratch_dir
 from flows.storage.store import Entry, Store
@@ -176,7 +175,7 @@ def _id_files(lake: Store) -> dict[Partition, Entry]:
     found = {}
     for entry in lake.list(IDS):
         column, _, value = entry.path.rsplit("/", 1)[-1].removesuffix(".ids").partition("=")
-        if column == "event_date" and ID_FILE_DATE.fullmatch(value) and entry.path.endswith(".ids"):  # a folder too: damaged
+        if column == "event_date" and PARTITION_VALUE.fullmatch(value) and entry.path.endswith(".ids"):  # a folder too: damaged
             found[Partition(column, value)] = entry
     return found
 
@@ -198,7 +197,6 @@ def _ids_copy(lake: Store, partition: Partition, work: str) -> str | None:
 
 FETCHES_IN_FLIGHT = 16
 ID_SCHEMA = pa.schema([("id_hash", pa.uint64())])
-ID_FILE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CACHE: dict[str, tuple[str | None, str]] = {}  # an S3 id file's URI -> (its ETag, a local copy), for the process
 
 

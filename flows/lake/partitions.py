@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.lake.duckdb_work import duckdb_connection, parquet_files
-from flows.lake.layout import VISIBLE, Partition, kept_copy_order
+from flows.lake.layout import PARTITION_VALUE, VISIBLE, Partition, kept_copy_order
 from flows.lake.legacy import adopt, legacy_files, remove
 from flows.lake.neighbours import NONE_LOST, find_neighbours, lost_to_neighbours
 from flows.lake.row_groups import RowGroupWriter
@@ -53,7 +52,6 @@ SORT_RANGE_ROWS = 32 * 1024  # events (and their changes) sorted at a time: ~50 
 # A build record's entries beside its tables' staged files: the neighbours' staged events files, the
 # dates of the neighbours found holding copies of its events, and what it gave up to them.
 NEAR, FOUND, LOST = "neighbour_events", "neighbours", "lost_to_neighbours"
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 log = logging.getLogger("route53_lake")
 
 
@@ -93,8 +91,7 @@ def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> R
         shutil.rmtree(work, ignore_errors=True)
     remove(lake, legacy)
     lake.write_bytes(partition.state_path, json.dumps(built_from, indent=1).encode(), **put_options)
-    copies_changed = state is None or state.get(EVENTS.name) != built_from.get(EVENTS.name)
-    return Refreshed(rebuilt, frozenset(near or ()), copies_changed and near is not None)
+    return Refreshed(rebuilt, frozenset(near or ()), near is not None and _copies_changed(state, staged))
 
 
 def _staged(lake: Store, partition: Partition) -> dict[str, list[Entry]]:
@@ -109,11 +106,15 @@ def _near(con, lake: Store, partition: Partition, staged: dict[str, list[Entry]]
     if partition.column != "event_date":
         return None, []
     own = staged[EVENTS.name]
-    changed = state is None or state.get(EVENTS.name) != _fingerprint({EVENTS.name: own}, None)[EVENTS.name]
-    found = find_neighbours(con, lake, partition, own, changed, work, put_options)
-    earlier = {Partition("event_date", v) for v in (state or {}).get(FOUND, []) if isinstance(v, str) and DATE.fullmatch(v)}
+    found = find_neighbours(con, lake, partition, own, _copies_changed(state, staged), work, put_options)
+    earlier = {Partition("event_date", v) for v in (state or {}).get(FOUND, []) if isinstance(v, str) and PARTITION_VALUE.fullmatch(v)}
     near = {n: _parquet_entries(lake, n.staging_folder(EVENTS)) for n in sorted(found | earlier - {partition})}
     return near, sorted(n.value for n in found)
+
+
+def _copies_changed(state: dict | None, staged: dict[str, list[Entry]]) -> bool:
+    """Whether the partition's staged events differ from those it was last built from."""
+    return state is None or state.get(EVENTS.name) != _fingerprint({EVENTS.name: staged[EVENTS.name]}, None)[EVENTS.name]
 
 
 def _nothing_here(lake: Store, partition: Partition, staged: dict[str, list[Entry]]) -> bool:
