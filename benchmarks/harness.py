@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,3 +85,25 @@ def write_results(path: Path, label: str, text: str) -> None:
     else:
         new = old.rstrip() + "\n\n" + block
     path.write_text(new)
+
+
+def long_lived_server(work: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """A Prefect server started once, as a deployment's runs find it; (process, its API URL)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open(work / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    sys.exit(f"the Prefect server did not start: {(work / 'server.log').read_text()[-2000:]}")

@@ -30,17 +30,15 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from benchmarks.generate import DAY, generate
-from benchmarks.harness import RESULTS, ROOT, environment, machine, measure, write_results
+from benchmarks.harness import RESULTS, ROOT, environment, long_lived_server, machine, measure, write_results
 
 TARGETS = {"sparse": 4.0, "dense": 3.0, "realistic-sparse": 1.5}  # ours / DuckDB throughput, from the issues
 REALISTIC = {"realistic-sparse": 1.5, "dense": 1.5}  # issue 21: ahead of DuckDB on realistic days, digests checked
@@ -86,28 +84,6 @@ def argv_for(job: Job, source: Path, out: Path) -> list[str]:
         return [py, "-m", "benchmarks.duckdb_peer", "--source", str(source), "--day", day, "--out", str(out),
                 "--threads", str(job.workers)]
     return [py, "-m", "benchmarks.floor", "--source", str(source), "--day", day, "--workers", str(job.workers)]
-
-
-def long_lived_server(work: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    """A Prefect server started once, as a deployment's runs find it; (process, its API URL)."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with open(work / "server.log", "wb") as log:  # the server keeps its own copy of the descriptor
-        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api"
-    for _ in range(240):
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    sys.exit(f"the Prefect server did not start: {(work / 'server.log').read_text()[-2000:]}")
 
 
 def dataset(cache: Path, profile: str, size_mb: float, seed: int) -> tuple[Path, dict]:

@@ -303,8 +303,8 @@ def route53_lake(
         source: CloudTrail location, s3://bucket/prefix or a folder holding AWSLogs/.
         lake: Lake root, s3://bucket/prefix or a folder.
         accounts: 12-digit account ids; default every account found.
-        regions: CloudTrail region folders; default us-east-1.
-        event_sources: eventSource values to keep; default route53.amazonaws.com.
+        regions: CloudTrail region folders; default every region the trail delivers.
+        event_sources: eventSource values to keep; default the Route 53 family (flows/settings.py, ROUTE53_FAMILY).
         days: Single delivery days to add to the range.
         settings: Every setting at once (digests, encryption, task runner); when given, it replaces
             source, lake, accounts, regions and event_sources.
