@@ -11,6 +11,7 @@ a wrong type in a Hive schema fails only at query time, on the analyst's screen.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 
 import pyarrow as pa
@@ -234,11 +235,16 @@ def spark_ddl(table: Table, location: str) -> str:
     ])
 
 
-def spark_script(location: str) -> str:
+def spark_script(location: str, with_files: Collection[str] | None = None) -> str:
     """Every table for Spark SQL, then MSCK REPAIR TABLE to register the partition folders present
-    (run it again after new days land). location: a local folder, or s3a:// for Hadoop's S3 client."""
-    statements = [spark_ddl(t, location) for t in TABLES.values()]
-    statements += [f"MSCK REPAIR TABLE `{t.name}`" for t in TABLES.values()]
+    (run it again after new days land). location: a local folder, or s3a:// for Hadoop's S3 client.
+    with_files: the tables that hold a file yet (None: all); MSCK REPAIR refuses a table whose folder
+    does not exist, so the others are only created, under a comment that says to repair them later."""
+    present = set(TABLES) if with_files is None else set(with_files)
+    statements = [spark_ddl(t, location) if t.name in present
+                  else f"-- {t.name} has no files yet: run MSCK REPAIR TABLE `{t.name}` once it has\n{spark_ddl(t, location)}"
+                  for t in TABLES.values()]
+    statements += [f"MSCK REPAIR TABLE `{t.name}`" for t in TABLES.values() if t.name in present]
     return ";\n\n".join(statements) + ";\n"
 
 

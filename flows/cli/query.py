@@ -70,15 +70,32 @@ def wide_table(relation) -> str:
     return render_table(relation.columns, relation.fetchall())
 
 
+def _tables_with_files(engine: str, location: str) -> set[str] | None:
+    """For DuckDB and Spark, the lake's tables that hold files yet (a table without one is set up
+    empty: a clean lake has no quarantine); None (all) for Athena, or when the lake cannot be listed
+    from here (said on stderr)."""
+    from flows.query.duckdb_lake import tables_with_files
+
+    if engine == "athena":
+        return None
+    try:
+        return tables_with_files(location.replace("s3a://", "s3://", 1))
+    except Exception as error:  # noqa: BLE001 - printing the SQL never needs the lake; a listing is a courtesy
+        print(f"note: could not list {location} ({type(error).__name__}); the SQL assumes every table has files",
+              file=sys.stderr)
+        return None
+
+
 def ddl_main(argv: list[str]) -> int:
     p = Parser(
         prog="route53-lake ddl",
         description="Print the SQL that makes the lake queryable: Athena tables (partition projection, "
-        "no crawler, no MSCK REPAIR) and views, or DuckDB views.",
+        "no crawler, no MSCK REPAIR) and views, DuckDB views, or Spark SQL tables (then MSCK REPAIR) and views.",
     )
-    p.add_argument("--engine", choices=("athena", "duckdb"), default="athena")
+    p.add_argument("--engine", choices=("athena", "duckdb", "spark"), default="athena")
     p.add_argument("--database", default="route53_lake", help="Athena database (default: %(default)s)")
-    p.add_argument("--location", default=_DEFAULT_LAKE, help="lake root: s3://bucket/prefix (Athena), or a folder or s3:// (DuckDB)")
+    p.add_argument("--location", default=_DEFAULT_LAKE,
+                   help="lake root: s3://bucket/prefix (Athena), a folder or s3:// (DuckDB), a folder or s3a:// (Spark)")
     p.add_argument("--projection-start", default="2014-01-01", help="first event_date Athena projects (default: %(default)s)")
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
     args = p.parse_args(argv)
@@ -86,7 +103,7 @@ def ddl_main(argv: list[str]) -> int:
     from flows.query.duckdb_lake import setup_sql
 
     try:
-        sql = setup_sql(args.engine, location, args.database, args.projection_start)
+        sql = setup_sql(args.engine, location, args.database, args.projection_start, _tables_with_files(args.engine, location))
     except ValueError as exc:
         return fail(exc, BAD_ARGUMENTS)
     print(sql, end="")

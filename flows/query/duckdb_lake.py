@@ -7,6 +7,7 @@ and spelled for Athena and Spark by sqlglot (flows/query/dialects.py): there are
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ from flows.query.dialects import spell, view_sql
 from flows.query.lake_connection import LakeConnection, new_connection, retrying
 from flows.storage.store import open_store
 from schemas.ddl import athena_script, dedup_views, duckdb_table_view, spark_script, table_glob
-from schemas.tables import ROUTING_COLUMNS, TABLES
+from schemas.tables import ROUTING_COLUMNS, TABLES, Table
 from schemas.views import RESOLVER_VIEWS  # the Route 53 Resolver and DNS Firewall views (one row per call)
 
 # In dependency order.
@@ -40,20 +41,43 @@ def absolute_location(location: str) -> str:
     return location.rstrip("/") if "://" in location else str(Path(location).expanduser().resolve())
 
 
-def setup_sql(engine: str, location: str, database: str = "route53_lake", projection_start: str = "2014-01-01") -> str:
+def setup_sql(engine: str, location: str, database: str = "route53_lake", projection_start: str = "2014-01-01",
+              with_files: Collection[str] | None = None) -> str:
     """Everything an analyst runs once to query the lake: Athena DDL with partition projection plus
     the views; DuckDB views over a local or s3:// lake; or Spark tables (then MSCK REPAIR TABLE, to
-    register the partitions present) plus the views."""
+    register the partitions present) plus the views. with_files: the tables that hold a file yet
+    (tables_with_files; None: every table). Another one is, in DuckDB, an empty view of its columns
+    (read_parquet refuses a glob that matches nothing) and, in Spark, not repaired (MSCK REPAIR
+    refuses a missing folder): a clean lake has no quarantine folder. Run the script again once it has
+    files. Athena projects its partitions and needs neither."""
+    present = set(TABLES) if with_files is None else set(with_files)
     if engine == "athena":
         head = athena_script(database, location, projection_start).rstrip().rstrip(";")
         return ";\n\n".join([head, *views_sql("athena")]) + ";\n"
     if engine == "duckdb":
-        base = [duckdb_table_view(t, absolute_location(location)) for t in TABLES.values()]
+        root = absolute_location(location)
+        base = [duckdb_table_view(t, root) if t.name in present else empty_table_view(t) for t in TABLES.values()]
         return ";\n\n".join([*base, *views_sql("duckdb"), *MACROS]) + ";\n"
     if engine == "spark":
-        head = spark_script(absolute_location(location)).rstrip().rstrip(";")
+        head = spark_script(absolute_location(location), present).rstrip().rstrip(";")
         return ";\n\n".join([head, *views_sql("spark")]) + ";\n"
     raise ValueError(f"engine {engine!r}: expected athena, duckdb or spark")
+
+
+def tables_with_files(lake: str) -> set[str]:
+    """The tables of the lake that hold anything yet (one LIST of at most one key each on S3)."""
+    store = open_store(lake)
+    return {name for name in TABLES if store.holds_anything(name)}
+
+
+def empty_table_view(table: Table) -> str:
+    """The table as a DuckDB view with its columns and types and no rows: a table with no file yet.
+    The types are DuckDB's reading of the table's Arrow schema, as read_parquet reads its files."""
+    with duckdb.connect() as con:
+        con.register("empty", pa.schema([*table.schema, table.partition.field()]).empty_table())
+        columns = con.execute("describe empty").fetchall()
+    select = ", ".join(f'cast(null as {type_}) as "{name}"' for name, type_, *_ in columns)
+    return f"create or replace view {table.name} as select {select} where false"
 
 
 def connect(lake: str, time_zone: str | None = "UTC") -> LakeConnection:
@@ -64,13 +88,11 @@ def connect(lake: str, time_zone: str | None = "UTC") -> LakeConnection:
     lake_con, root = new_connection(lake, time_zone)  # each statement below reads footers, and is retried on its own
     con = lake_con.duckdb
     try:
-        for name, table in TABLES.items():
+        for table in TABLES.values():
             if lake_con.execute("select count(*) from glob(?)", [table_glob(table, root)]).fetchall()[0][0]:
                 lake_con.execute(duckdb_table_view(table, root))
             else:
-                empty = pa.schema([*table.schema, table.partition.field()]).empty_table()
-                con.register(f"_{name}_empty", empty)
-                con.execute(f"create or replace view {name} as select * from _{name}_empty")
+                con.execute(empty_table_view(table))
         for statement in [*views_sql("duckdb"), *MACROS]:
             lake_con.execute(statement)
     except BaseException:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -18,6 +19,7 @@ from flows.pipeline import run_without_prefect
 from flows.query.dialects import SQL, spell
 from flows.query.duckdb_lake import setup_sql, views_sql
 from flows.settings import LakeSettings
+from schemas.tables import TABLES
 from tests.conftest import DATA, ROOT
 
 DUCKDB_ONLY = re.compile(r"json_extract_string|array_to_string|\bexclude\b|\bqualify\b|::|list_contains|\bilike\b", re.IGNORECASE)
@@ -89,3 +91,29 @@ def test_duckdb_setup_script_runs_as_printed_from_anywhere_and_answers(tmp_path,
 def test_ddl_command_refuses_bad_input_with_exit_2(args, words):
     result = subprocess.run([sys.executable, "-m", "flows.cli.main", "ddl", *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_setup_scripts_run_as_printed_on_a_lake_whose_tables_are_not_all_there_yet(sample_lake, tmp_path):
+    """A clean lake has no quarantine folder, and a lake of Resolver calls alone no record_changes:
+    DuckDB's read_parquet refuses a glob that matches nothing, Spark's MSCK REPAIR a missing folder.
+    The printed SQL sets such a table up empty, with the columns and types its files will have."""
+    lake = tmp_path / "lake"
+    shutil.copytree(sample_lake, lake)
+    for table in ("record_changes", "quarantine"):
+        shutil.rmtree(lake / table)
+    duckdb_sql = subprocess.run([sys.executable, "-m", "flows.cli.main", "ddl", "--engine", "duckdb", "--location", str(lake)],
+                                cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    con, whole = duckdb.connect(), duckdb.connect()
+    con.execute(duckdb_sql)
+    whole.execute(setup_sql("duckdb", str(sample_lake)))
+    for table in TABLES:
+        assert con.sql(f"describe {table}").fetchall() == whole.sql(f"describe {table}").fetchall(), table
+    assert con.execute("select count(*) from record_changes").fetchone() == con.execute("select count(*) from record_history").fetchone() == (0,)
+    assert con.execute("select count(*) from events").fetchone() == whole.execute("select count(*) from events").fetchone() != (0,)
+    assert con.execute("select count(*) from dns_risk where change_index is not null").fetchone() == (0,)  # no change rows to flag
+
+    spark_sql = subprocess.run([sys.executable, "-m", "flows.cli.main", "ddl", "--engine", "spark", "--location", str(lake)],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    repaired = re.findall(r"^MSCK REPAIR TABLE `(\w+)`", spark_sql, re.MULTILINE)
+    assert repaired == ["events", "source_files"]
+    assert "-- quarantine has no files yet: run MSCK REPAIR TABLE `quarantine` once it has" in spark_sql
