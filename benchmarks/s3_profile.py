@@ -266,6 +266,8 @@ def report(args, stats: dict, runs: dict, local: tuple[float, float], problems: 
         cpu = statistics.median(r[1] for r in runs[kind]) / statistics.median(r[1] for r in runs["floor"])
         lines.append(f"ratio {kind}/floor wall: best {best:.2f}x, median {median:.2f}x, per repeat {', '.join(f'{r:.2f}x' for r in paired)} "
                      f"(target <= {target:g}x on the median: {'met' if median <= target else 'NOT met'}); CPU seconds {cpu:.2f}x")
+    flow_cli = statistics.median(r[0] for r in runs["flow"]) / statistics.median(r[0] for r in runs["ours"])
+    lines.append(f"ratio flow/--no-prefect wall: median {flow_cli:.2f}x (issue 21 target 3: <= 1.3x: {'met' if flow_cli <= 1.3 else 'NOT met'})")
     lines += ["(the S3 server's CPU, on the same cores, is not counted in either)",
               "same lakes as the local-disk run: " + ("yes (events, record_changes, quarantine)" if not problems else "NO: " + "; ".join(problems))]
     return "\n".join(lines)
