@@ -40,8 +40,9 @@ import duckdb
 from benchmarks.generate import DAY, generate
 from benchmarks.harness import RESULTS, ROOT, environment, long_lived_server, machine, measure, write_results
 
-TARGETS = {"sparse": 4.0, "dense": 3.0, "realistic-sparse": 1.5}  # ours / DuckDB throughput, from the issues
-REALISTIC = {"realistic-sparse": 1.5, "dense": 1.5}  # issue 21: ahead of DuckDB on realistic days, digests checked
+# Issue 21, target 2: ours / DuckDB throughput on realistic days, digests checked (the sparse profile,
+# Route 53 in 99 files of 656, flattered the code; issue 14's 4x / 3x on it ended blocked).
+TARGETS = {"realistic-sparse": 1.5, "dense": 1.5}
 PROFILE_SETS = {"both": ["sparse", "dense"], "realistic": ["realistic-sparse", "dense"]}
 
 
@@ -167,16 +168,15 @@ def ratios(jobs: list[Job]) -> list[str]:
             parts = [f"ratio {profile} workers={w}:"]
             if (profile, "duckdb", w) in by:
                 r = by[(profile, "duckdb", w)] / ours
-                target = TARGETS[profile]
-                parts.append(f"ours/DuckDB throughput = {r:.2f}x (target >= {target:g}x: {'met' if r >= target else 'NOT met'}"
-                             + (f"; issue 21 >= {REALISTIC[profile]:g}x: {'met' if r >= REALISTIC[profile] else 'NOT met'}" if profile in REALISTIC else "")
-                             + f"); DuckDB/ours CPU s = {cpu[(profile, 'duckdb', w)] / cpu[(profile, 'ours', w)]:.2f}x;")
+                verdict = f" (issue 21 target >= {TARGETS[profile]:g}x: {'met' if r >= TARGETS[profile] else 'NOT met'})" if profile in TARGETS else ""
+                parts.append(f"ours/DuckDB throughput = {r:.2f}x{verdict}"
+                             + f"; DuckDB/ours CPU s = {cpu[(profile, 'duckdb', w)] / cpu[(profile, 'ours', w)]:.2f}x;")
             if (profile, "floor", w) in by:
                 parts.append(f"ours/floor throughput = {by[(profile, 'floor', w)] / ours:.1%} of the floor;")
             for kind, name in (("server", "long-lived server"), ("dask", "on Dask, long-lived server"), ("prefect", "temporary server")):
                 if (profile, kind, w) in by:
                     r = by[(profile, kind, w)] / ours
-                    parts.append(f"flow ({name}) / --no-prefect wall = {r:.2f}x" + (f" (target <= 1.3x: {'met' if r <= 1.3 else 'NOT met'});" if kind in ("server", "dask") else ";"))
+                    parts.append(f"flow ({name}) / --no-prefect wall = {r:.2f}x" + (f" (issue 21 target <= 1.3x: {'met' if r <= 1.3 else 'NOT met'});" if kind in ("server", "dask") else ";"))
             out.append(" ".join(parts))
     return out
 
