@@ -31,6 +31,9 @@ SKIPPED = {
     "make ui": "a long-running Prefect server and worker: tests/e2e/test_make_ui.py runs it twice, then make ui-stop",
     "make ui-stop": "stops what make ui started: tests/e2e/test_make_ui.py",
     ".venv/bin/python -m pytest -q tests/lake/test_publish.py": "runs a file of this test suite",
+    "make bench": "every benchmark profile, tens of minutes on two cores; tests/e2e/test_benchmark_smoke.py runs the harness on a tiny day",
+    ".venv/bin/python -m benchmarks.run --profile s3": "minutes: a moto server, a Prefect server and 1,200 objects read three ways, three times "
+                                                        "(its output is in benchmarks/RESULTS.md, section s3)",
     ".venv/bin/python -m schemas.docs": "rewrites docs/data-dictionary.md; tests/schemas/test_schemas.py checks that its output is the file",
     ".venv/bin/python -m tests.golden.regenerate": "rewrites tests/golden/expected on purpose; tests/golden/test_golden.py checks the files are what both readers make",
 }
