@@ -132,3 +132,29 @@ def test_a_file_that_cannot_be_read_fails_when_its_turn_comes(counted, source):
     assert [next(contents), next(contents)] == [tree()[p] for p in paths[:2]]
     with pytest.raises(FileNotFoundError):
         next(contents)
+
+
+@pytest.mark.parametrize("where", ["in the task's process (a Dask worker)", "on a reading pool (the flow's threads, a backfill's day)"])
+def test_a_flow_tasks_folder_costs_one_get_and_no_head_per_log_file(counted, source, tmp_path, where):
+    """What the flow's read-and-stage-folder task runs (pipeline.load_folder): on Dask without a
+    pool, in the worker itself; on the flow's threads, as in every day of a fanned-out backfill, on
+    the run's reading processes. Either way a log file costs its one GET."""
+    from flows.pipeline import list_day, list_trails, load_folder
+    from flows.source.reading import reading_pool
+
+    uri, _ = source
+    settings = LakeSettings(source=uri, lake=str(tmp_path / "lake"), s3_requests_in_flight=4)
+    listings = list_day(settings, list_trails(settings)[0], date.fromisoformat(DAY))
+    assert len(listings) == len(ACCOUNTS)
+    pool = reading_pool(2) if where.startswith("on a reading pool") else None
+    counted.reset_counts()
+    try:
+        staged = [load_folder(settings, listing, "run-1", pool) for listing in listings]
+    finally:
+        if pool:
+            pool.shutdown()
+    log_gets = [path for kind, path in counted.requests if kind == "GET" and LOG_FILE.search(path)]
+    assert sorted(log_gets) == sorted(set(log_gets)) and len(log_gets) == len(tree())  # each log file read once
+    assert counted.counts["HEAD"] == 0
+    assert counted.most_in_flight <= (2 if pool else 1) * 4  # s3_requests_in_flight per reading process
+    assert sum(s.summary.files_listed for s in staged) == len(tree()) and sum(s.summary.events_written for s in staged) > 0
