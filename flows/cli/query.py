@@ -79,7 +79,7 @@ def _tables_with_files(engine: str, location: str) -> set[str] | None:
     if engine == "athena":
         return None
     try:
-        return tables_with_files(location.replace("s3a://", "s3://", 1))
+        return tables_with_files(location)
     except Exception as error:  # noqa: BLE001 - printing the SQL never needs the lake; a listing is a courtesy
         print(f"note: could not list {location} ({type(error).__name__}); the SQL assumes every table has files",
               file=sys.stderr)
@@ -95,7 +95,7 @@ def ddl_main(argv: list[str]) -> int:
     p.add_argument("--engine", choices=("athena", "duckdb", "spark"), default="athena")
     p.add_argument("--database", default="route53_lake", help="Athena database (default: %(default)s)")
     p.add_argument("--location", default=_DEFAULT_LAKE,
-                   help="lake root: s3://bucket/prefix (Athena), a folder or s3:// (DuckDB), a folder or s3a:// (Spark)")
+                   help="lake root: s3://bucket/prefix (Athena), a folder or s3:// (DuckDB, Spark: s3a:// for Hadoop's S3A client is the same path)")
     p.add_argument("--projection-start", default="2014-01-01", help="first event_date Athena projects (default: %(default)s)")
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
     args = p.parse_args(argv)
