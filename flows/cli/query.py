@@ -73,13 +73,17 @@ def wide_table(relation) -> str:
 def _tables_with_files(engine: str, location: str) -> set[str] | None:
     """For DuckDB and Spark, the lake's tables that hold files yet (a table without one is set up
     empty: a clean lake has no quarantine); None (all) for Athena, or when the lake cannot be listed
-    from here (said on stderr)."""
-    from flows.query.duckdb_lake import tables_with_files
+    from here (said on stderr). A location that holds no lake raises LakeNotFoundError: a script of
+    empty tables for a mistyped lake would look like a quiet week."""
+    from flows.query.duckdb_lake import LakeNotFoundError, require_lake, tables_with_files
 
     if engine == "athena":
         return None
     try:
+        require_lake(location, option="--location")
         return tables_with_files(location)
+    except LakeNotFoundError:
+        raise
     except Exception as error:  # noqa: BLE001 - printing the SQL never needs the lake; a listing is a courtesy
         print(f"note: could not list {location} ({type(error).__name__}); the SQL assumes every table has files",
               file=sys.stderr)
@@ -100,10 +104,12 @@ def ddl_main(argv: list[str]) -> int:
     p.add_argument("--debug", action="store_true", help="on failure, also print the traceback")
     args = p.parse_args(argv)
     location = validate_uri(args.location, "location")
-    from flows.query.duckdb_lake import setup_sql
+    from flows.query.duckdb_lake import LakeNotFoundError, setup_sql
 
     try:
         sql = setup_sql(args.engine, location, args.database, args.projection_start, _tables_with_files(args.engine, location))
+    except LakeNotFoundError as error:  # a mistyped lake: refused as `sql` and `latest` refuse it
+        return fail(error, FAILED)
     except ValueError as exc:
         return fail(exc, BAD_ARGUMENTS)
     print(sql, end="")

@@ -139,14 +139,14 @@ class LakeNotFoundError(FileNotFoundError):
 LAKE_FOLDERS = ("events", "record_changes", "quarantine", "_manifests")
 
 
-def require_lake(lake: str) -> None:
+def require_lake(lake: str, option: str = "--lake") -> None:
     """Refuse a location that holds no lake (LakeNotFoundError, one line naming it): every command
     that reads the lake checks this first, since an empty answer for a mistyped lake looks like a
     quiet week (`latest` and `sql` alike)."""
     found = {entry.path for entry in open_store(lake).list("") if entry.is_dir}
     if not found & set(LAKE_FOLDERS):
         raise LakeNotFoundError(f"no lake at {lake}: none of {', '.join(f + '/' for f in LAKE_FOLDERS)} is there; "
-                                "check --lake, or run the flow first")
+                                f"check {option}, or run the flow first")
 
 
 def latest_changes(lake: str, limit: int = 15, wide: bool = False) -> duckdb.DuckDBPyRelation:

@@ -117,3 +117,12 @@ def test_setup_scripts_run_as_printed_on_a_lake_whose_tables_are_not_all_there_y
     repaired = re.findall(r"^MSCK REPAIR TABLE `(\w+)`", spark_sql, re.MULTILINE)
     assert repaired == ["events", "source_files"]
     assert "-- quarantine has no files yet: run MSCK REPAIR TABLE `quarantine` once it has" in spark_sql
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_ddl_refuses_a_location_that_holds_no_lake(tmp_path, engine):
+    """A script of empty tables for a mistyped lake would read as a quiet week: refused, as `sql` refuses it."""
+    result = subprocess.run([sys.executable, "-m", "flows.cli.main", "ddl", "--engine", engine, "--location", str(tmp_path / "typo")],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"no lake at {tmp_path / 'typo'}" in result.stderr and "check --location" in result.stderr and "Traceback" not in result.stderr
