@@ -149,8 +149,12 @@ def test_on_an_s3_lake_the_commands_answer_in_one_line_too(s3, bucket, capfd):
     assert main(["--no-prefect", "--workers", "1", "--source", f"s3://{bucket}", "--lake", lake, "--day", DAY]) == 0
     assert main(["latest", "--lake", lake]) == 0
     assert "a.example.com." in capfd.readouterr().out
+    assert main(["ddl", "--engine", "duckdb", "--location", lake]) == 0  # the lake listed: no quarantine yet, an empty view
+    script = capfd.readouterr().out
+    assert f"read_parquet('{lake}/events/" in script and "create or replace view quarantine as select cast(null as" in script
     for args, code, words in ((["latest", "--lake", f"s3://lake-{bucket}/route35"], 1, f"no lake at s3://lake-{bucket}/route35"),
                               (["latest", "--lake", "s3://no-such-bucket-here/route53"], 1, "no lake at"),
+                              (["ddl", "--engine", "duckdb", "--location", f"s3://lake-{bucket}/route35"], 1, f"no lake at s3://lake-{bucket}/route35"),
                               (["--no-prefect", "--source", f"s3://{bucket}", "--lake", f"s3://{bucket}/lake", "--day", DAY], 2, "is inside source"),
                               (["--no-prefect", "--source", f"s3://{bucket}/x", "--lake", f"s3://{bucket}//x", "--day", DAY], 2, "empty segment")):
         assert main(args) == code
