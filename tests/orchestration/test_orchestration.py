@@ -181,6 +181,46 @@ def test_run_leaves_a_table_a_progress_and_a_dns_summary_artifact(prefect_server
     assert "**2** record change(s) applied, **1** deletion(s)" in summary and "s1.example.com." in summary
 
 
+def test_the_progress_artifact_reaches_100_without_an_api_call_per_folder(prefect_server, tmp_path, monkeypatch):
+    """Each progress update is an API call the run waits for: a day of 12 folders read within a
+    second or two sends a few, not one per folder, and the bar still ends at 100."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterId
+
+    accounts = [f"{100000000000 + 7919 * i:012d}" for i in range(12)]
+    for i, account in enumerate(accounts):
+        key = tmp_path / "trail" / log_key(account, D1.isoformat())
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(gz([route53_record(f"e{i}", "2026-11-01T10:00:00Z", a_record(f"h{i}.example.com.", "192.0.2.1"))]))
+    created, sent = [], []
+    real_create, real_update = flows.create_progress_artifact, flows.update_progress_artifact
+    monkeypatch.setattr(flows, "create_progress_artifact", lambda **kw: created.append(real_create(**kw)) or created[-1])
+    monkeypatch.setattr(flows, "update_progress_artifact", lambda artifact_id, progress: sent.append(progress) or real_update(artifact_id, progress))
+    started = time.monotonic()
+    flows.route53_lake(start=D1, end=D1, settings=settings_for(tmp_path))
+    elapsed = time.monotonic() - started
+    assert 1 <= len(sent) <= 2 + elapsed / flows._Progress.SECONDS and sent[-1] == 100  # at most one per interval, and the day's end
+    with get_client(sync_client=True) as client:
+        (artifact_,) = client.read_artifacts(artifact_filter=ArtifactFilter(id=ArtifactFilterId(any_=[created[0]])))
+    assert artifact_.type == "progress" and artifact_.data == 100
+
+
+def test_progress_sends_a_folder_only_when_the_last_update_is_old_and_every_days_end(monkeypatch):
+    now, sent = [100.0], []
+    monkeypatch.setattr(flows, "update_progress_artifact", lambda artifact_id, progress: sent.append(progress))
+    progress = flows._Progress("artifact-id", days=2, clock=lambda: now[0])
+    for folder in range(12):  # twelve folders within a second
+        now[0] += 0.05
+        progress.update(folder / 12)
+    assert sent == []
+    now[0] += flows._Progress.SECONDS
+    progress.update(0.99)
+    progress.day_done()
+    assert sent == [pytest.approx(49.5), 50.0]
+    progress.update(1.5)  # right after the day's end: not again
+    progress.day_done()
+    assert sent[-1] == 100 and len(sent) == 3
+
+
 def test_a_recheck_that_reads_nothing_leaves_every_summary_complete(prefect_server, three_days):
     """A nightly run, then the same nightly again (nothing changed: no file is read): each event
     date's DNS summary is rebuilt from the lake, the same page, not "0 record change(s)"."""
