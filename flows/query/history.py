@@ -37,7 +37,7 @@ from flows.lake.duckdb_work import parquet_files
 from flows.query.dialects import view_sql
 from flows.query.history_keep import KEEP_SQL
 from flows.query.lake_connection import LakeConnection, new_connection
-from flows.query.summary import dns_summary
+from flows.query.summary import dns_summary, keep_risky_rows
 from flows.storage.store import Store, open_store
 from schemas.ddl import dedup_views
 from schemas.tables import EVENTS, RECORD_CHANGES, Table
@@ -269,6 +269,7 @@ def lake_summaries(lake: str, event_dates: list[str]) -> dict[str, dict[str, Any
         return {}
     con = summary_connection(lake, event_dates)
     try:
-        return {d: dns_summary(con, d) for d in sorted(event_dates)}
+        keep_risky_rows(con, event_dates)
+        return {d: dns_summary(con, d, risky_kept=True) for d in sorted(event_dates)}
     finally:
         con.close()

@@ -33,6 +33,9 @@ _VPC_KEYS = ("vPC.vPCId", "vPCId", "vpcId", "VPCId")
 _RESOURCE = ("concat_ws(' VPC ', coalesce(zone_name, hosted_zone_id, health_check_id, "
              + ", ".join(f"json_extract_string(request_parameters, '$.{k}')" for k in _RESOURCE_KEYS) + "), "
              + "coalesce(" + ", ".join(f"json_extract_string(request_parameters, '$.{k}')" for k in _VPC_KEYS) + "))")
+_RISKY_COLUMNS = (f"severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name || coalesce(' in ' || coalesce(zone_name, hosted_zone_id), '')) as record, "
+                  f"detail, {_WHO}, applied")
+_RISKY_ORDER = "case severity when 'high' then 0 when 'medium' then 1 else 2 end, event_time, rule, record, detail"
 QUERIES = {
     "totals": """
         select count(*) filter (where applied) as changes,
@@ -53,10 +56,9 @@ QUERIES = {
         from changes where event_date = $day and applied
         group by all order by changes desc, person, role, account""",
     "risky": f"""
-        select severity, rule, {_ZONE}, coalesce(record_name, domain_name, event_name || coalesce(' in ' || coalesce(zone_name, hosted_zone_id), '')) as record, detail,
-               {_WHO}, applied
+        select {_RISKY_COLUMNS}
         from dns_risk where event_date = $day
-        order by case severity when 'high' then 0 when 'medium' then 1 else 2 end, event_time, rule, record, detail""",
+        order by {_RISKY_ORDER}""",
     "changed": f"""
         select strftime(event_time, '%H:%M:%S') as time, {_ZONE}, record_name_normalized as record,
                record_type as type, action,
@@ -82,6 +84,12 @@ QUERIES = {
         order by event_time, event_id""",
 }
 LISTS = SUMMARY_LISTS
+# dns_risk's windows look at the whole history, so a date's filter cannot go below them: computed
+# per date, it cost the whole view each time, and a night summarizes several dates (the day, its
+# late events' dates, the recheck days). So the flagged rows of every date summarized are kept once,
+# in RISKY_ROWS, and each date's `risky` list is read from them (the same rows as QUERIES["risky"]).
+RISKY_ROWS = "summary_risky"
+_RISKY_OF_DAY = f"select * exclude (event_date, event_time) from {RISKY_ROWS} where event_date = $day order by {_RISKY_ORDER}"
 
 
 def _first_rows(con, query: str, params: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -104,20 +112,27 @@ def summary_key(lake: str, event_date: str) -> str:
     return f"route53-dns-changes-{event_date}-{lake_tag(lake)}"
 
 
-def dns_summary(con, event_date: str, limit: int = LIMIT) -> dict[str, Any]:
+def keep_risky_rows(con, event_dates: list[str]) -> None:
+    """The dns_risk rows of every date in event_dates, computed once into RISKY_ROWS (kept in DuckDB, which spills)."""
+    con.execute(f"create or replace temp table {RISKY_ROWS} as select event_date, event_time, {_RISKY_COLUMNS} "
+                "from dns_risk where event_date in (select unnest($days::date[]))", {"days": list(event_dates)})
+
+
+def dns_summary(con, event_date: str, limit: int = LIMIT, risky_kept: bool = False) -> dict[str, Any]:
     """What the lake holds for one event date: totals, then bounded lists (each with its full count).
-    `con` is a DuckDB connection with the lake's views (flows.query.duckdb_lake.connect)."""
+    `con` is a DuckDB connection with the lake's views (flows.query.duckdb_lake.connect).
+    risky_kept: keep_risky_rows ran for this date already (a night's dates share it)."""
     params = {"day": event_date}
+    if not risky_kept:
+        keep_risky_rows(con, [event_date])
     changes, deletions = con.execute(QUERIES["totals"], params).fetchone()
     summary: dict[str, Any] = {"event_date": event_date, "changes": changes, "deletions": deletions,
                                "failed_attempts": con.execute(QUERIES["failed_attempts"], params).fetchone()[0]}
     for name in LISTS:
-        query, values = QUERIES[name], params
-        if name == "risky":  # dns_risk is costly: computed once (kept in DuckDB, which spills), then counted and listed
-            con.execute(f"create or replace temp table summary_rows as {query}", params)
-            # the alert's counts per severity cover every flagged row, not the listed ones
-            summary["risky_by_severity"] = dict(con.execute("select severity, count(*) from summary_rows group by 1 order by 1").fetchall())
-            query, values = "select * from summary_rows", {}  # in the query's order, as inserted
-        summary[name] = _first_rows(con, query, values, limit)
-    con.execute("drop table if exists summary_rows")
+        if name == "risky":  # the alert's counts per severity cover every flagged row, not the listed ones
+            summary["risky_by_severity"] = dict(con.execute(
+                f"select severity, count(*) from {RISKY_ROWS} where event_date = $day group by 1 order by 1", params).fetchall())
+        summary[name] = _first_rows(con, _RISKY_OF_DAY if name == "risky" else QUERIES[name], params, limit)
+    if not risky_kept:
+        con.execute(f"drop table {RISKY_ROWS}")
     return summary
