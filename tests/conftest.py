@@ -205,3 +205,33 @@ def without_run_ids(name: str, data: bytes) -> bytes:
     if name.startswith("_manifests/") and name.endswith(".json") and b"source_files_run_id" in data:
         return json.dumps({**json.loads(data), "source_files_run_id": None}, sort_keys=True).encode()
     return data
+
+# `make test` runs each file whole on one of two processes (--dist loadfile), handing out the next file
+# when a process is nearly done. Started last, a long file is the run's tail while the other process
+# idles; started first, the short files fill in behind it. So the files measured longest (seconds with
+# --durations on the 2-core machine, heaviest first) are collected first, every other file after them
+# in its usual order; pyproject's --no-loadscope-reorder keeps xdist from re-sorting files by test count
+# (which put these, most of them a test or two, last).
+LONGEST_FILES = (
+    "tests/query/test_spark_sql.py",
+    "tests/e2e/test_e2e_deployment.py",
+    "tests/e2e/test_ui_browser.py",
+    "tests/cli/test_analyst_commands.py",
+    "tests/lake/test_exactly_once.py",
+    "tests/query/test_readers_during_rebuild.py",
+    "tests/storage/test_fencing.py",
+    "tests/e2e/test_make_ui.py",
+    "tests/transforms/test_bad_input.py",
+    "tests/lake/test_key_across_partitions.py",
+    "tests/orchestration/test_orchestration.py",
+    "tests/cli/test_operator_words.py",
+    "tests/query/test_history.py",
+    "tests/cli/test_operator_safety.py",
+    "tests/e2e/test_flow_s3.py",
+    "tests/storage/test_lock_leases.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: a file's own order stays

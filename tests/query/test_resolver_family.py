@@ -169,22 +169,14 @@ def test_every_resolver_view_holds_rows_in_both_regions(resolver_lake):
 
 @pytest.fixture(scope="module")
 def spark(resolver_lake_path, tmp_path_factory):
-    from pyspark.sql import SparkSession
-
     from flows.query.duckdb_lake import setup_sql
+    from tests.query.spark_local import define, local_spark
 
-    session = (SparkSession.builder.master("local[1]").appName("route53-lake-resolver")
-               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "1").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1").config("spark.sql.catalogImplementation", "in-memory")
-               .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse"))).getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark("route53-lake-resolver", tmp_path_factory.mktemp("warehouse"))
     for table in TABLES:  # Spark refuses a table whose folder is missing: this lake has no record changes, nor quarantine
         (resolver_lake_path / table).mkdir(exist_ok=True)
     try:
-        for statement in setup_sql("spark", str(resolver_lake_path)).split(";\n\n"):
-            if statement.strip().rstrip(";"):
-                session.sql(statement.strip().rstrip(";"))
+        define(session, setup_sql("spark", str(resolver_lake_path)))
         yield session
     finally:
         session.stop()

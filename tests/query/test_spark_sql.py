@@ -25,6 +25,7 @@ from flows.settings import LakeSettings
 from schemas.tables import TABLES
 from tests.conftest import DATA
 from tests.query.cookbook_sample import RESOLVER_COOKBOOK, cookbook_files, on_the_sample
+from tests.query.spark_local import define, local_spark
 from tests.query.zone_family_records import SOURCES, write_family_trail
 
 # Spark needs a Java 17+ runtime. Without one a developer's run skips these tests with the reason; CI
@@ -52,22 +53,9 @@ def lake(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def spark(lake, tmp_path_factory):
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]").appName("route53-lake-tests")
-        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "1")
-        .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.catalogImplementation", "in-memory")
-        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse")))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark("route53-lake-tests", tmp_path_factory.mktemp("warehouse"))
     try:
-        for statement in setup_sql("spark", str(lake)).split(";\n\n"):
-            if statement.strip().rstrip(";"):
-                session.sql(statement.strip().rstrip(";"))
+        define(session, setup_sql("spark", str(lake)))
         for name in CACHED:
             session.sql(f"cache table {name}")
         yield session

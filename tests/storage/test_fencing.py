@@ -4,7 +4,8 @@ one fails with LockLost, and the lake is what one run over the final source make
 
 The first run is a real process that stops itself (SIGSTOP, as a VM freeze or a stalled container
 stops it, renewer thread included) just before its Nth write to the lake, for every N. The second
-run is this test's, on the loopback S3 server, with leases of 6 s instead of 60. On a local lake the
+run is this test's, on the loopback S3 server, with leases of 6 s instead of 60 (a few pause
+points side by side, each on a lake of its own: the cases are independent, and mostly wait). On a local lake the
 lock is the kernel's: a paused holder keeps it, and the second run waits instead (no lease at all).
 """
 
@@ -18,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -80,18 +82,18 @@ def late_file(source: Path) -> None:
     put(source, "0930", "F2lateaaaaaaaaaa", "E2")
 
 
-def start_paused_run(source: Path, lake: str, pause_at: int) -> tuple[subprocess.Popen, str]:
+def start_paused_run(source: Path, lake: str, pause_at: int, lease: float = LEASE) -> tuple[subprocess.Popen, str]:
     """A run in its own process (the loopback S3 server shares this one's GIL: a run in here slows
     its answers, and a short lease with them), paused before its write number `pause_at`."""
-    run = subprocess.Popen([sys.executable, "-c", PAUSED_RUN, str(source), lake, str(pause_at), str(LEASE)], cwd=ROOT,
+    run = subprocess.Popen([sys.executable, "-c", PAUSED_RUN, str(source), lake, str(pause_at), str(lease)], cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return run, run.stdout.readline().strip()
 
 
-def run_alone(source: Path, lake: str) -> float:
+def run_alone(source: Path, lake: str, lease: float = LEASE) -> float:
     """A whole run in its own process; its duration."""
     started = time.monotonic()
-    run, said = start_paused_run(source, lake, 0)
+    run, said = start_paused_run(source, lake, 0, lease)
     out, err = run.communicate(timeout=180)
     assert run.returncode == 0 and said.startswith("finished"), f"{said}\n{out}\n{err[-2000:]}"
     return time.monotonic() - started
@@ -113,6 +115,39 @@ def s3_contents(s3, lake: str, local: Path) -> dict[str, object]:
     return contents(local)
 
 
+AT_ONCE = 3  # pause points tried side by side, each on a lake of its own: most of a case is waiting out a lease
+TAKER_LEASE = 60.0  # the default: only the paused run's lease must run out soon; the taker's, side by side with others, must not
+
+
+def fenced_side_by_side(points: range, source: Path, lake_of, s3, expected: dict, tmp_path: Path) -> tuple[list[str], bool]:
+    """A run paused before its write number N, for each N of `points`, each on its own lake; the late
+    file comes once they are all paused (each listed the one-file source), then a second run per lake
+    takes the lock when the paused run's lease runs out. Each paused run, resumed, fails with LockLost
+    and its lake is what one run over the final source makes. Returns what each paused run said, and
+    whether one of them finished instead (the runs had fewer writes than N: every write was tried)."""
+    fresh_source(source)
+    started = [(point, *start_paused_run(source, lake_of(point), point)) for point in points]
+    paused = [(point, run, said) for point, run, said in started if not said.startswith("finished")]
+    assert [point for point, _, _ in paused] == list(points)[:len(paused)]  # a run's writes are the same each time
+    for _, run, _ in started[len(paused):]:
+        run.communicate(timeout=60)
+    try:
+        for _, run, said in paused:
+            assert said.startswith("paused before"), (said, run.stderr.read())
+        late_file(source)  # only the second runs list it
+        with ThreadPoolExecutor(AT_ONCE) as pool:
+            took = list(pool.map(lambda point: run_alone(source, lake_of(point), TAKER_LEASE), [point for point, _, _ in paused]))
+        assert all(seconds < 60 for seconds in took), took  # each waited for its paused run's lease, no longer
+    finally:
+        for _, run, _ in paused:
+            os.kill(run.pid, signal.SIGCONT)
+    for point, run, said in paused:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode != 0 and "lost lake lock" in err, f"{said}: exit {run.returncode}\n{out}\n{err[-2000:]}"
+        assert s3_contents(s3, lake_of(point), tmp_path / f"lake-{point}") == expected, said
+    return [said for _, _, said in paused], len(paused) < len(points)
+
+
 @pytest.mark.slow  # over ~4 s: make check leaves it to make test
 def test_a_run_paused_past_its_lease_at_any_write_writes_nothing_more_after_another_took_the_lock(s3, bucket, tmp_path):
     source = tmp_path / "source"
@@ -122,24 +157,12 @@ def test_a_run_paused_past_its_lease_at_any_write_writes_nothing_more_after_anot
     expected = s3_contents(s3, sequential, tmp_path / "expected")
     assert any(name.startswith("events/") for name in expected)
 
-    pause_at, fenced = 0, []
-    while True:
-        pause_at += 1
-        lake = f"s3://{bucket}/lake-{pause_at}"
-        first, said = start_paused_run(fresh_source(source), lake, pause_at)
-        if said.startswith("finished"):
-            first.communicate(timeout=60)
-            break
-        assert said.startswith("paused before"), (said, first.stderr.read())
-        try:
-            late_file(source)  # only the second run lists it
-            assert run_alone(source, lake) < 60  # it waited for the paused run's lease, no longer
-        finally:
-            os.kill(first.pid, signal.SIGCONT)
-        out, err = first.communicate(timeout=120)
-        assert first.returncode != 0 and "lost lake lock" in err, f"{said}: exit {first.returncode}\n{out}\n{err[-2000:]}"
-        assert s3_contents(s3, lake, tmp_path / f"lake-{pause_at}") == expected, said
-        fenced.append(said)
+    fenced, first, every_write_tried = [], 1, False
+    while not every_write_tried:
+        said, every_write_tried = fenced_side_by_side(range(first, first + AT_ONCE), source, lambda n: f"s3://{bucket}/lake-{n}",
+                                                      s3, expected, tmp_path)
+        fenced += said
+        first += AT_ONCE
     assert len(fenced) >= 6, fenced  # staged files, the manifest, the partitions' files and build records
 
 
