@@ -118,9 +118,7 @@ def test_the_setup_runs_on_a_lake_whose_tables_are_not_all_there_yet(spark, lake
     spark.sql("create database partial_lake")
     try:
         spark.sql("use partial_lake")
-        for statement in setup_sql("spark", str(partial), with_files=tables_with_files(str(partial))).split(";\n\n"):
-            if statement.strip().rstrip(";"):
-                spark.sql(statement.strip().rstrip(";"))
+        define(spark, setup_sql("spark", str(partial), with_files=tables_with_files(str(partial))))
         assert spark.sql("select count(*) from record_changes").collect()[0][0] == 0
         assert spark.sql("select count(*) from events").collect()[0][0] == spark.sql("select count(*) from default.events").collect()[0][0] > 0
         for view in DERIVED_VIEWS:
