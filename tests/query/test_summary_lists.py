@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from flows.query.duckdb_lake import connect
-from flows.query.summary import LISTS, QUERIES, dns_summary
+from flows.query.summary import LISTS, QUERIES, RISKY_ROWS, dns_summary
 
 
 @pytest.fixture(scope="module")
@@ -37,4 +37,4 @@ def test_the_sample_has_lists_longer_than_a_small_limit(con):
 
 def test_a_summary_leaves_no_table_behind(con):
     dns_summary(con, "2026-11-02")
-    assert con.execute("select count(*) from duckdb_tables() where table_name = 'summary_rows'").fetchone()[0] == 0
+    assert con.execute("select count(*) from duckdb_tables() where table_name = $name", {"name": RISKY_ROWS}).fetchone()[0] == 0
