@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass
 
@@ -66,9 +67,9 @@ def refresh(lake: Store, partition: Partition, put_options: dict[str, str]) -> R
     """Rebuild a partition if what is staged for it changed since it was last built, or (events)
     if the copies staged into its neighbours now take other events from it. The caller holds the
     partition's lake lock (flows/pipeline.py publish), and refreshes the neighbours it returns."""
-    for table in partition.tables:  # what writers killed long ago left (young ones may be live)
-        lake.remove_stale_temporaries(partition.visible_folder(table))
-        lake.remove_stale_temporaries(partition.staging_folder(table))
+    folders = [f(table) for table in partition.tables for f in (partition.visible_folder, partition.staging_folder)]
+    for folder in [*folders, posixpath.dirname(partition.state_path), posixpath.dirname(partition.ids_path)]:
+        lake.remove_stale_temporaries(folder)  # what writers killed long ago left (young ones may be live)
     staged, state = _staged(lake, partition), _read_state(lake, partition)
     legacy = legacy_files(lake, partition, _parquet_entries, VISIBLE)
     if any(legacy.values()):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ def stage_folder(target: LakeTarget, listing: DayListing, results: list[FileResu
     for stale in sorted(p for p in earlier - set(summary.outputs) if p.startswith(f"{STAGING}/")):
         lake.delete(stale)  # a visible file of an earlier layout is left to the partition rebuild (flows/lake/legacy.py)
     lake.write_bytes(target.manifest_path(unit), manifest_bytes(manifest), **target.put_options)
+    lake.remove_stale_temporaries(posixpath.dirname(target.manifest_path(unit)))  # a killed writer's, long ago (young ones may be live)
     rejected = [(r.uri, r.quarantine["error_message"][0].as_py()) for r in results if r.rejected and r.quarantine.num_rows]
     return Staged(summary, {partition_of(p) for p in set(summary.outputs) | earlier}, None, rejected)
 

@@ -388,3 +388,23 @@ def test_a_lake_written_by_the_earlier_layout_is_adopted_without_loss_or_doublin
     assert sorted(p.name for p in (lake / "events" / "event_date=2026-11-02").iterdir()) == [VISIBLE]
     assert rows(lake, "select event_id from events order by 1") == [("e1",), ("e2",)]
     keys_hold(lake)
+
+
+def test_a_run_sweeps_what_writers_killed_long_ago_left_in_manifests_and_state_but_not_young_ones(tmp_path):
+    """A write is a hidden temporary renamed into place; a kill between the two leaves the temporary.
+    The partition folders were swept; the manifests' and the partitions' state folders were not."""
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    put(source, D2, "1205", "AbCdEfGhIjKlMnOp", [route53_record("e1", "2026-11-02T10:00:00Z")])
+    settings = settings_for(source, lake)
+    run_without_prefect(settings, [D2])
+    folders = [lake / "_manifests" / "delivery_date=2026-11-02", lake / "_state" / "partitions", lake / "_state" / "event_ids"]
+    old, young = time.time() - 7200, []
+    for n, folder in enumerate(folders):
+        assert folder.is_dir(), folder
+        (folder / f".left{n}.json.0123456789abcdef.tmp").write_bytes(b"{")
+        os.utime(folder / f".left{n}.json.0123456789abcdef.tmp", (old, old))  # a writer killed two hours ago
+        young.append(folder / f".live{n}.json.fedcba9876543210.tmp")
+        young[-1].write_bytes(b"{")  # may be a live writer's
+    put(source, D2, "1305", "QrStUvWxYzAbCdEf", [route53_record("e2", "2026-11-02T11:00:00Z")])  # something to stage and rebuild
+    run_without_prefect(settings, [D2])
+    assert sorted(p.name for f in folders for p in f.glob(".*.tmp")) == sorted(p.name for p in young)
